@@ -1,0 +1,70 @@
+// The PE view every later stage reads. Produced by readPe() in src/pe/read.ts.
+
+export type Machine = 'x86' | 'x64' | 'arm64' | 'arm' | 'ia64' | 'unknown';
+
+export interface Section {
+  name: string;
+  /** Virtual address relative to the image base. */
+  rva: number;
+  virtualSize: number;
+  rawOffset: number;
+  rawSize: number;
+  characteristics: number;
+  /** IMAGE_SCN_MEM_EXECUTE or IMAGE_SCN_CNT_CODE. */
+  executable: boolean;
+}
+
+export interface ImportEntry {
+  dll: string;
+  /** Function name, when imported by name. */
+  name?: string;
+  ordinal?: number;
+  /** RVA of the IAT slot the loader fills; calls go through [imageBase + iatRva]. */
+  iatRva: number;
+}
+
+export interface VersionInfo {
+  CompanyName?: string;
+  FileVersion?: string;
+  FileDescription?: string;
+  OriginalFilename?: string;
+  ProductName?: string;
+  ProductVersion?: string;
+  [key: string]: string | undefined;
+}
+
+/** One x64 .pdata RUNTIME_FUNCTION: a function's extent. */
+export interface FunctionRange {
+  begin: number;
+  end: number;
+}
+
+export interface PeImage {
+  machine: Machine;
+  /** Raw IMAGE_FILE_HEADER.Machine value. */
+  machineCode: number;
+  is64: boolean;
+  imageBase: bigint;
+  entryRva: number;
+  subsystem: number;
+  timeDateStamp: number;
+  sections: Section[];
+  imports: ImportEntry[];
+  version: VersionInfo | null;
+  /** Function extents from the exception directory (x64/ARM64); empty when absent. */
+  functions: FunctionRange[];
+  /** File offset of a virtual address range, or -1 when it is not backed by file bytes. */
+  rvaToOffset(rva: number): number;
+  /** Section holding the rva, if any. */
+  sectionAt(rva: number): Section | undefined;
+  /** Non-fatal oddities met while reading (truncated import table, bad version resource, …). */
+  warnings: string[];
+}
+
+/** A file that is not a readable PE image. `offset` is where reading failed, when known. */
+export class PeFormatError extends Error {
+  constructor(message: string, public readonly offset?: number) {
+    super(offset === undefined ? message : `${message} (at offset 0x${offset.toString(16)})`);
+    this.name = 'PeFormatError';
+  }
+}
