@@ -7,7 +7,9 @@ export type ReportFormat =
   | 'poolused'
   | 'poolmon'
   | 'verifier'
-  | 'whose-tag-snapshot';
+  | 'whose-tag-snapshot'
+  /** A whitespace table a person pasted: a Tag column plus size columns with units. */
+  | 'adhoc';
 
 export interface PoolCounters {
   allocs: number;

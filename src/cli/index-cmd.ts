@@ -1,0 +1,70 @@
+// `whose-tag index PATH…`: analyse drivers and store their tags. The pipeline (fast-glob, the extractor,
+// SQLite) is imported only when this command runs, so other commands start fast.
+import type { Argv, CommandModule } from 'yargs';
+import { hostname } from 'node:os';
+import { EXIT, UserError, defaultDbPath, progressEnabled } from './common.js';
+import type { IndexSummary } from '../index/pipeline.js';
+
+interface IndexArgv {
+  paths: string[];
+  db?: string;
+  host?: string;
+  jobs?: number;
+  include?: string[];
+  exclude?: string[];
+  json?: boolean;
+}
+
+export function summaryText(s: IndexSummary, dbPath: string): string {
+  const lines = [
+    `indexed ${s.files} files for host ${s.host} into ${dbPath} in ${s.seconds.toFixed(2)} s ` +
+      `(${(s.bytesRead / 1e6).toFixed(1)} MB read, ${s.mbPerSecond.toFixed(1)} MB/s)`,
+    `  ${s.new} new, ${s.changed} changed, ${s.unchanged} unchanged, ${s.reused} reused (content already known), ` +
+      `${s.analysed} analysed, ${s.failed.length} failed, ${s.pruned} pruned`,
+  ];
+  if (s.failed.length) {
+    lines.push('failed:');
+    for (const f of s.failed) lines.push(`  ${f.path}: ${f.message}${f.known ? ' (unchanged since it last failed)' : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export const indexCommand: CommandModule<object, IndexArgv> = {
+  command: 'index <paths..>',
+  describe: 'analyse the drivers under PATHs (folders, files, globs) and store their tags in the database',
+  builder: (y: Argv<object>) =>
+    y
+      .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'folders, files or globs' })
+      .option('db', { type: 'string', describe: 'database file (default: WHOSE_TAG_DB or the data directory)' })
+      .option('host', { type: 'string', describe: 'host the files belong to', default: hostname(), defaultDescription: 'this machine' })
+      .option('jobs', { type: 'number', describe: 'files read and analysed at once', defaultDescription: 'CPU count' })
+      .option('include', { type: 'string', array: true, describe: 'patterns instead of *.sys and kernel images' })
+      .option('exclude', { type: 'string', array: true, describe: 'patterns to skip' })
+      .option('json', { type: 'boolean', describe: 'print the summary as JSON' }) as unknown as Argv<IndexArgv>,
+  handler: async (argv) => {
+    const { openDb } = await import('../db/schema.js');
+    const { indexPaths } = await import('../index/pipeline.js');
+    const { progressBar } = await import('../index/progress.js');
+    if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) {
+      throw new UserError(`--jobs must be a positive whole number, got ${argv.jobs}`);
+    }
+    const dbPath = argv.db ?? defaultDbPath();
+    const db = openDb(dbPath);
+    const bar = progressEnabled() ? progressBar() : undefined;
+    let summary: IndexSummary;
+    try {
+      summary = await indexPaths(db, argv.paths, {
+        host: argv.host,
+        jobs: argv.jobs,
+        include: argv.include,
+        exclude: argv.exclude,
+        onProgress: bar ? (p) => bar.update(p) : undefined,
+      });
+    } finally {
+      bar?.done();
+      db.close();
+    }
+    process.stdout.write(argv.json ? JSON.stringify({ db: dbPath, ...summary }, null, 2) + '\n' : summaryText(summary, dbPath));
+    if (summary.failed.length) process.exitCode = EXIT.partial;
+  },
+};

@@ -1,0 +1,193 @@
+// `whose-tag TAG…` / `whose-tag lookup TAG…`: owners from the database and pooltag.txt. This module is loaded
+// on every start, so SQLite and the pooltag reader are imported only inside the handler.
+import type { Argv, CommandModule } from 'yargs';
+import { existsSync } from 'node:fs';
+import { EXIT, OUTPUT_FORMATS, UserError, defaultDbPath, outputFormat } from './common.js';
+import { renderGrid, type Grid } from '../render/grid.js';
+import { formatTag, parseTagQuery, tagHex } from '../tag.js';
+import type { TagKind, Tier } from '../extract/types.js';
+import type { DbOwnerHit, LookupResult } from '../db/lookup.js';
+
+interface LookupArgv {
+  tags: string[];
+  db?: string;
+  pooltag?: string;
+  multichar?: boolean;
+  kind: TagKind | 'all';
+  tier?: Tier;
+  json?: boolean;
+  format?: string;
+}
+
+const MAX_HOSTS_SHOWN = 3;
+const MAX_EVIDENCE_SHOWN = 2;
+
+function evidenceCell(h: DbOwnerHit): string {
+  const shown = h.evidence.slice(0, MAX_EVIDENCE_SHOWN).map((e) => {
+    let s = `${e.section}+0x${e.rva.toString(16)}`;
+    if (e.api) s += ` ${e.api}`;
+    if (e.via !== undefined) s += ` via 0x${e.via.toString(16)}`;
+    return s;
+  });
+  const more = h.sites - shown.length;
+  return shown.join('; ') + (more > 0 ? ` (+${more} more)` : '');
+}
+
+function hostsCell(hosts: string[]): string {
+  const shown = hosts.slice(0, MAX_HOSTS_SHOWN).join(', ');
+  return hosts.length > MAX_HOSTS_SHOWN ? `${shown} (+${hosts.length - MAX_HOSTS_SHOWN})` : shown;
+}
+
+function ownerRow(h: DbOwnerHit) {
+  return {
+    tag: formatTag(h.tag),
+    tier: h.tier,
+    kind: h.kind + (h.protected ? ' (protected)' : ''),
+    driver: h.name,
+    sites: h.sites,
+    evidence: evidenceCell(h),
+    hosts: hostsCell(h.hosts),
+    company: h.version.CompanyName ?? '',
+    version: h.version.FileVersion ?? '',
+  };
+}
+
+const OWNER_COLUMNS = [
+  { key: 'tag', title: 'TAG' },
+  { key: 'tier', title: 'TIER' },
+  { key: 'kind', title: 'KIND' },
+  { key: 'driver', title: 'DRIVER' },
+  { key: 'sites', title: 'SITES' },
+  { key: 'evidence', title: 'EVIDENCE (section+RVA API)' },
+  { key: 'hosts', title: 'HOSTS' },
+  { key: 'company', title: 'COMPANY' },
+  { key: 'version', title: 'FILE VERSION' },
+];
+
+function nothingKnown(input: string): string {
+  return `${input}: nothing known about this tag. Index the drivers (whose-tag index DIR) or search files directly: whose-tag scan ${input} DIR`;
+}
+
+/** Table: a section per query with its owners, then its pooltag.txt entries. */
+export function renderLookupTable(results: LookupResult[]): string {
+  const out: string[] = [];
+  for (const r of results) {
+    const head = r.query.exact !== undefined ? `${formatTag(r.query.exact)} (${tagHex(r.query.exact)})` : r.query.pattern;
+    out.push(`${head}`);
+    if (r.owners.length === 0 && r.pooltag.length === 0) {
+      out.push(`  ${nothingKnown(r.query.input)}`, '');
+      continue;
+    }
+    if (r.owners.length) {
+      out.push(`  drivers in the database (${r.owners.length}), best evidence first:`);
+      out.push(indent(renderGrid({ columns: OWNER_COLUMNS, rows: r.owners.map(ownerRow) }, 'table')));
+    } else {
+      out.push('  no driver in the database uses this tag.');
+    }
+    if (r.pooltag.length) {
+      out.push(`  pooltag.txt entries (${r.pooltag.length}):`);
+      const grid: Grid = {
+        columns: [
+          { key: 'tag', title: 'TAG' },
+          { key: 'binary', title: 'BINARY' },
+          { key: 'description', title: 'DESCRIPTION' },
+          { key: 'source', title: 'SOURCE' },
+        ],
+        rows: r.pooltag.map((p) => ({ tag: p.tag, binary: p.binary, description: p.description, source: `${p.origin}:${p.line}` })),
+      };
+      out.push(indent(renderGrid(grid, 'table')));
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function indent(text: string): string {
+  return text.replace(/\n$/, '').split('\n').map((l) => '  ' + l).join('\n');
+}
+
+/** csv/md: one flat grid, a row per owner and per pooltag entry. */
+export function lookupGrid(results: LookupResult[]): Grid {
+  const rows: Grid['rows'] = [];
+  for (const r of results) {
+    for (const h of r.owners) rows.push({ query: r.query.input, source: 'db', tagHex: tagHex(h.tag), ...ownerRow(h), hosts: h.hosts.join(' '), description: h.version.FileDescription ?? '' });
+    for (const p of r.pooltag) {
+      rows.push({ query: r.query.input, source: 'pooltag', tag: p.tag, driver: p.binary, description: p.description, evidence: `${p.origin}:${p.line}` });
+    }
+  }
+  return {
+    columns: [
+      { key: 'query', title: 'QUERY' },
+      { key: 'source', title: 'SOURCE' },
+      ...OWNER_COLUMNS.slice(0, 1),
+      { key: 'tagHex', title: 'HEX' },
+      ...OWNER_COLUMNS.slice(1),
+      { key: 'description', title: 'DESCRIPTION' },
+    ],
+    rows,
+  };
+}
+
+export function lookupJson(results: LookupResult[]): unknown {
+  return results.map((r) => ({
+    query: r.query.input,
+    pattern: r.query.pattern,
+    ...(r.query.exact !== undefined ? { tag: formatTag(r.query.exact), tagHex: tagHex(r.query.exact) } : {}),
+    owners: r.owners.map((h) => ({ ...h, tag: formatTag(h.tag), tagHex: tagHex(h.tag) })),
+    pooltag: r.pooltag,
+  }));
+}
+
+export const lookupCommand: CommandModule<object, LookupArgv> = {
+  command: 'lookup <tags..>',
+  describe: 'which drivers use a tag: the database (ranked by evidence) and pooltag.txt',
+  builder: (y: Argv<object>) =>
+    y
+      .positional('tags', { type: 'string', array: true, demandOption: true, describe: "tags: Proc, 0x636f7250, Afd?, Ntf*" })
+      .option('db', { type: 'string', describe: 'database file (default: WHOSE_TAG_DB or the data directory)' })
+      .option('pooltag', { type: 'string', describe: 'pooltag.txt (default: WHOSE_TAG_POOLTAG, then the Debugging Tools)' })
+      .option('multichar', { type: 'boolean', describe: "read 'corP' as the C constant (reversed: Proc)" })
+      .option('kind', { choices: ['pool', 'object-ref', 'all'], default: 'all', describe: 'kind of tag use' })
+      .option('tier', { choices: ['call', 'code', 'data'], describe: 'minimum tier of evidence' })
+      .option('json', { type: 'boolean', describe: 'same as --format json' })
+      .option('format', { choices: OUTPUT_FORMATS, default: 'table' }) as unknown as Argv<LookupArgv>,
+  handler: async (argv) => {
+    const queries = argv.tags.map((t) => parseTagQuery(String(t), { multichar: argv.multichar }));
+    const dbPath = argv.db ?? defaultDbPath();
+    if (argv.db && !existsSync(dbPath)) throw new UserError(`${dbPath}: no such database (whose-tag index DIR --db ${dbPath} builds it)`);
+    const [{ openDb }, { lookup }] = await Promise.all([import('../db/schema.js'), import('../db/lookup.js')]);
+    const db = existsSync(dbPath) ? openDb(dbPath, { readonly: true }) : undefined;
+    if (!db) process.stderr.write(`whose-tag: no database at ${dbPath} yet; answering from pooltag.txt only (whose-tag index DIR builds one)\n`);
+    try {
+      const { pooltag, origin } = await loadPooltag(argv.pooltag);
+      const results = lookup(db, queries, pooltag, { kind: argv.kind, minTier: argv.tier, pooltagOrigin: origin });
+      const format = outputFormat(argv);
+      if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results), null, 2) + '\n');
+      else if (format === 'table') process.stdout.write(renderLookupTable(results));
+      else process.stdout.write(renderGrid(lookupGrid(results), format));
+      if (format !== 'table') {
+        for (const r of results) if (!r.owners.length && !r.pooltag.length) process.stderr.write(`whose-tag: ${nothingKnown(r.query.input)}\n`);
+      }
+      if (results.every((r) => r.owners.length === 0 && r.pooltag.length === 0)) process.exitCode = EXIT.notFound;
+    } finally {
+      db?.close();
+    }
+  },
+};
+
+async function loadPooltag(explicit: string | undefined) {
+  const { locatePooltag } = await import('../pooltag/locate.js');
+  const path = locatePooltag({ explicit });
+  if (!path) return { pooltag: undefined, origin: undefined };
+  const [{ readPooltagFile }, { PooltagIndex }, { resolve }] = await Promise.all([
+    import('../pooltag/parse.js'),
+    import('../pooltag/lookup.js'),
+    import('node:path'),
+  ]);
+  try {
+    const file = await readPooltagFile(path);
+    return { pooltag: new PooltagIndex(file), origin: resolve(path) };
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+}

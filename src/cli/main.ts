@@ -1,0 +1,73 @@
+// The yargs program: registers one module per command and turns errors into one line and an exit code.
+// Command modules import their heavy dependencies (iced-x86, fast-glob, SQLite) lazily, so `whose-tag TAG`
+// starts fast.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import type { CommandModule } from 'yargs';
+import { EXIT, UserError } from './common.js';
+import { lookupCommand } from './lookup.js';
+import { indexCommand } from './index-cmd.js';
+import { dbCommand } from './db.js';
+import { scanCommand } from './scan.js';
+import { inspectCommand } from './inspect.js';
+import { topCommand } from './top.js';
+import { enrichCommand } from './enrich.js';
+import { diffCommand } from './diff.js';
+import { captureCommand } from './capture.js';
+
+/** `whose-tag Test` is `whose-tag lookup Test`. */
+function asDefault(cmd: CommandModule<any, any>): CommandModule<any, any> {
+  const own = Array.isArray(cmd.command) ? cmd.command : [cmd.command as string];
+  const positional = own[0].replace(/^\S+/, '$0');
+  return { ...cmd, command: [...own, positional] };
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof UserError) {
+    process.stderr.write(`whose-tag: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error & { name?: string };
+  // Parse and format errors from the stages already carry file and line/offset; show them as one line.
+  if (e && (e.name === 'ReportParseError' || e.name === 'PeFormatError' || e.name === 'TagSyntaxError')) {
+    process.stderr.write(`whose-tag: ${e.message}\n`);
+    return EXIT.usage;
+  }
+  process.stderr.write(`whose-tag: internal error: ${e?.stack ?? String(err)}\n`);
+  return 70;
+}
+
+export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  const program = yargs(argv)
+    .scriptName('whose-tag')
+    .usage('$0 TAG…  — which driver owns a Windows pool tag\n\n$0 <command> [options]')
+    .command(asDefault(lookupCommand))
+    .command(indexCommand)
+    .command(scanCommand)
+    .command(inspectCommand)
+    .command(topCommand)
+    .command(enrichCommand)
+    .command(diffCommand)
+    .command(captureCommand)
+    .command(dbCommand)
+    .strictOptions()
+    .demandCommand(1, 'give a tag (whose-tag Proc) or a command; see --help')
+    .recommendCommands()
+    .epilogue(
+      'Exit codes: 0 ok, 1 nothing found, 2 bad usage or input, 3 some files failed (the rest was stored), ' +
+        '4 unsupported on this platform.',
+    )
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UserError(msg ?? 'bad usage', EXIT.usage);
+    })
+    .help()
+    .alias('h', 'help')
+    .version();
+  try {
+    await program.parseAsync();
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}

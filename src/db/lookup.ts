@@ -1,0 +1,241 @@
+// Who owns a tag, from the database: owners ranked by tier of evidence, then by how many sites use the tag,
+// with their evidence, hosts and version info; plus the pooltag.txt entries (file or imported) that name it.
+import { basename } from 'node:path';
+import type { Db } from './schema.js';
+import type { Evidence, TagKind, Tier } from '../extract/types.js';
+import { TIER_RANK } from '../extract/types.js';
+import type { Owner, OwnerSource } from '../owners.js';
+import { formatTag, tagHex, tagMatches, withoutProtectedBit, type TagQuery } from '../tag.js';
+import type { PooltagIndex } from '../pooltag/lookup.js';
+import type { PooltagEntry } from '../pooltag/parse.js';
+import { storedPooltagIndex } from './pooltag-store.js';
+
+export interface VersionSummary {
+  CompanyName?: string;
+  FileVersion?: string;
+  FileDescription?: string;
+  ProductName?: string;
+}
+
+export interface DbOwnerHit {
+  tag: number;
+  /** Driver file name of one file with this content. */
+  name: string;
+  sha256: string;
+  machine: string;
+  kind: TagKind;
+  tier: Tier;
+  protected: boolean;
+  sites: number;
+  apis: string[];
+  evidence: Evidence[];
+  /** Hosts that have a file with this content, sorted. */
+  hosts: string[];
+  /** Distinct paths of files with this content, sorted. */
+  paths: string[];
+  version: VersionSummary;
+}
+
+export interface PooltagHit {
+  tag: string;
+  binary: string;
+  description: string;
+  origin: string;
+  line: number;
+  heading?: string;
+}
+
+export interface LookupResult {
+  query: TagQuery;
+  owners: DbOwnerHit[];
+  pooltag: PooltagHit[];
+}
+
+export interface LookupOptions {
+  kind?: TagKind | 'all';
+  /** Keep owners whose best tier is this one or better (call < code < data). */
+  minTier?: Tier;
+  /** Where `pooltag` was read from, shown with its entries; entries imported from it are not listed twice. */
+  pooltagOrigin?: string;
+}
+
+interface FindingRow {
+  sha256: string;
+  tag: number;
+  kind: TagKind;
+  tier: Tier;
+  protected: number;
+  sites: number;
+  apis: string;
+  machine: string;
+  company_name: string | null;
+  file_version: string | null;
+  file_description: string | null;
+  product_name: string | null;
+}
+
+interface EvidenceRow {
+  tier: Tier;
+  section: string;
+  rva: number;
+  api: string | null;
+  via: number | null;
+  instruction: string | null;
+  protected: number;
+}
+
+const FINDING_COLUMNS = `f.sha256, f.tag, f.kind, f.tier, f.protected, f.sites, f.apis, c.machine, c.company_name,
+  c.file_version, c.file_description, c.product_name`;
+
+/** Prepared statements for one database, reused across tags. */
+class OwnerQueries {
+  private readonly byTag;
+  private readonly evidence;
+  private readonly files;
+  private distinctTags?: number[];
+
+  constructor(private readonly db: Db) {
+    this.byTag = db.prepare<[number], FindingRow>(
+      `SELECT ${FINDING_COLUMNS} FROM findings f JOIN contents c ON c.sha256 = f.sha256 WHERE f.tag = ?`,
+    );
+    this.evidence = db.prepare<[string, number, string], EvidenceRow>(
+      `SELECT tier, section, rva, api, via, instruction, protected FROM evidence
+       WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq`,
+    );
+    this.files = db.prepare<[string], { host: string; path: string }>(
+      'SELECT host, path FROM files WHERE sha256 = ? ORDER BY path, host',
+    );
+  }
+
+  /** Tags in the database a query names: exact → itself; wildcard → distinct tags matched in JS. */
+  tagsFor(q: TagQuery): number[] {
+    if (q.exact !== undefined) return [withoutProtectedBit(q.exact)];
+    this.distinctTags ??= this.db
+      .prepare<[], { tag: number }>('SELECT DISTINCT tag FROM findings')
+      .all()
+      .map((r) => r.tag);
+    return this.distinctTags.filter((t) => tagMatches(q, t));
+  }
+
+  owners(tag: number, opts: LookupOptions): DbOwnerHit[] {
+    const kind = opts.kind ?? 'all';
+    const maxRank = opts.minTier ? TIER_RANK[opts.minTier] : TIER_RANK.data;
+    const hits: DbOwnerHit[] = [];
+    for (const r of this.byTag.all(tag)) {
+      if (kind !== 'all' && r.kind !== kind) continue;
+      if (TIER_RANK[r.tier] > maxRank) continue;
+      const files = this.files.all(r.sha256);
+      if (files.length === 0) continue; // content whose last file is being pruned
+      const paths = [...new Set(files.map((f) => f.path))].sort();
+      hits.push({
+        tag: r.tag,
+        name: basename(paths[0].replace(/\\/g, '/')),
+        sha256: r.sha256,
+        machine: r.machine,
+        kind: r.kind,
+        tier: r.tier,
+        protected: r.protected !== 0,
+        sites: r.sites,
+        apis: JSON.parse(r.apis) as string[],
+        evidence: this.evidence.all(r.sha256, r.tag, r.kind).map(toEvidence),
+        hosts: [...new Set(files.map((f) => f.host))].sort(),
+        paths,
+        version: versionOf(r),
+      });
+    }
+    return hits;
+  }
+}
+
+function toEvidence(r: EvidenceRow): Evidence {
+  const e: Evidence = { tier: r.tier, section: r.section, rva: r.rva };
+  if (r.api !== null) e.api = r.api;
+  if (r.via !== null) e.via = r.via;
+  if (r.instruction !== null) e.instruction = r.instruction;
+  if (r.protected) e.protected = true;
+  return e;
+}
+
+function versionOf(r: FindingRow): VersionSummary {
+  const v: VersionSummary = {};
+  if (r.company_name) v.CompanyName = r.company_name;
+  if (r.file_version) v.FileVersion = r.file_version;
+  if (r.file_description) v.FileDescription = r.file_description;
+  if (r.product_name) v.ProductName = r.product_name;
+  return v;
+}
+
+/** Best tier first, then the owner that uses the tag at more sites, then by name for a stable order. */
+export function rankOwners(a: DbOwnerHit, b: DbOwnerHit): number {
+  return (
+    TIER_RANK[a.tier] - TIER_RANK[b.tier] ||
+    b.sites - a.sites ||
+    a.tag - b.tag ||
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
+    (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0)
+  );
+}
+
+function toPooltagHit(e: PooltagEntry, origin: string): PooltagHit {
+  const hit: PooltagHit = { tag: e.tag, binary: e.binary, description: e.description, origin, line: e.line };
+  if (e.heading) hit.heading = e.heading;
+  return hit;
+}
+
+/**
+ * Owners of each query. `db` may be absent (no database yet): pooltag entries still answer. `pooltag` is the
+ * user's pooltag.txt; entries imported into the database answer too (an imported file is not listed twice).
+ */
+export function lookup(
+  db: Db | undefined,
+  queries: TagQuery[],
+  pooltag?: PooltagIndex,
+  opts: LookupOptions = {},
+): LookupResult[] {
+  const owners = db ? new OwnerQueries(db) : undefined;
+  const fileOrigin = opts.pooltagOrigin ?? '';
+  return queries.map((query) => {
+    const hits = owners ? owners.tagsFor(query).flatMap((t) => owners.owners(t, opts)) : [];
+    hits.sort(rankOwners);
+    const stored = db ? storedPooltagIndex(db, query) : undefined;
+    const imported = new Set(stored?.origins ?? []);
+    const fromFile = pooltag
+      ? pooltag
+          .matchQuery(query)
+          .filter(() => !imported.has(fileOrigin))
+          .map((e) => toPooltagHit(e, fileOrigin))
+      : [];
+    const fromDb = stored ? stored.index.matchQuery(query).map((e) => toPooltagHit(e, stored.originOf(e))) : [];
+    return { query, owners: hits, pooltag: [...fromFile, ...fromDb] };
+  });
+}
+
+/** The database as an owner source for the report commands; each tag is looked up once. */
+export function dbOwners(db: Db): OwnerSource {
+  const queries = new OwnerQueries(db);
+  const cache = new Map<number, Owner[]>();
+  return {
+    ownersOf(tag: number): Owner[] {
+      const t = withoutProtectedBit(tag);
+      let owners = cache.get(t);
+      if (!owners) {
+        owners = queries
+          .owners(t, {})
+          .sort(rankOwners)
+          .map((h) => {
+            const o: Owner = { name: h.name, source: 'db', tier: h.tier, kind: h.kind, hosts: h.hosts, path: h.paths[0], sha256: h.sha256 };
+            const description = h.version.FileDescription ?? h.version.CompanyName;
+            if (description) o.description = description;
+            return o;
+          });
+        cache.set(t, owners);
+      }
+      return owners;
+    },
+  };
+}
+
+/** `Proc (0x636f7250)` */
+export function tagLabel(tag: number): string {
+  return `${formatTag(tag)} (${tagHex(tag)})`;
+}

@@ -1,0 +1,54 @@
+// What a database holds, for `whose-tag db stats`.
+import { statSync } from 'node:fs';
+import type { Db } from './schema.js';
+import { schemaVersion } from './schema.js';
+
+export interface DbStats {
+  path: string;
+  schemaVersion: number;
+  /** Database file plus its WAL, in bytes. */
+  bytes: number;
+  hosts: number;
+  files: number;
+  contents: number;
+  findings: number;
+  distinctTags: number;
+  findingsByTier: Record<string, number>;
+  findingsByKind: Record<string, number>;
+  evidence: number;
+  failures: number;
+  pooltagEntries: { origin: string; entries: number }[];
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+export function dbStats(db: Db, path: string): DbStats {
+  const count = (sql: string) => db.prepare(sql).pluck().get() as number;
+  const grouped = (sql: string) =>
+    Object.fromEntries(db.prepare<[], { k: string; n: number }>(sql).all().map((r) => [r.k, r.n]));
+  return {
+    path,
+    schemaVersion: schemaVersion(db),
+    bytes: fileSize(path) + fileSize(`${path}-wal`),
+    hosts: count('SELECT COUNT(DISTINCT host) FROM files'),
+    files: count('SELECT COUNT(*) FROM files'),
+    contents: count('SELECT COUNT(*) FROM contents'),
+    findings: count('SELECT COUNT(*) FROM findings'),
+    distinctTags: count('SELECT COUNT(DISTINCT tag) FROM findings'),
+    findingsByTier: grouped('SELECT tier AS k, COUNT(*) AS n FROM findings GROUP BY tier ORDER BY tier'),
+    findingsByKind: grouped('SELECT kind AS k, COUNT(*) AS n FROM findings GROUP BY kind ORDER BY kind'),
+    evidence: count('SELECT COUNT(*) FROM evidence'),
+    failures: count('SELECT COUNT(*) FROM failures'),
+    pooltagEntries: db
+      .prepare<[], { origin: string; entries: number }>(
+        'SELECT origin, COUNT(*) AS entries FROM pooltag_entries GROUP BY origin ORDER BY origin',
+      )
+      .all(),
+  };
+}

@@ -1,0 +1,281 @@
+// The public entry of tag extraction: one driver image in, every tag with its evidence out.
+import { createHash } from 'node:crypto';
+import iced from 'iced-x86';
+import { readPe } from '../pe/read.js';
+import type { PeImage } from '../pe/types.js';
+import { PROTECTED_BIT, tagBytes, withoutProtectedBit } from '../tag.js';
+import { type TagApi, tagApis } from './apis.js';
+import { dataTags, findBytes, locateOffset } from './data.js';
+import { resolveCalls } from './resolve.js';
+import { type CodeInput, type SweepResult, sweep } from './sweep.js';
+import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier } from './types.js';
+
+const { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction } = iced;
+
+export interface ExtractOptions {
+  path?: string;
+}
+
+/** Everything the tiers found before grouping, kept for `scan`. */
+interface Analysis {
+  pe: PeImage;
+  code?: CodeInput;
+  /** Call-tier evidence plus the call site, per supplying instruction. */
+  calls: { value: number; at: number; api: string; kind: TagKind; via?: number }[];
+  /** Tag-like immediates with the RVA of their bytes. */
+  immediates: { at: number; v: number; immAt: number }[];
+  wrappers: DriverReport['wrappers'];
+  tagApis: string[];
+  warnings: string[];
+}
+
+function bitnessOf(pe: PeImage): 32 | 64 | undefined {
+  return pe.machine === 'x64' ? 64 : pe.machine === 'x86' ? 32 : undefined;
+}
+
+/** The decoder's view of the image: code sections, IAT names, known function starts. */
+export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi>): CodeInput | undefined {
+  const bitness = bitnessOf(pe);
+  if (!bitness) return undefined;
+  const sections = pe.sections
+    .filter((s) => s.executable && s.rawSize > 0)
+    .map((s) => {
+      const len = Math.min(s.rawSize, s.virtualSize || s.rawSize, Math.max(0, buf.length - s.rawOffset));
+      return { name: s.name, rva: s.rva, bytes: buf.subarray(s.rawOffset, s.rawOffset + len) };
+    })
+    .filter((s) => s.bytes.length > 0);
+  const imports = new Map<number, string>();
+  for (const imp of pe.imports) if (imp.name) imports.set(imp.iatRva, imp.name);
+  const functionRanges = [...pe.functions].sort((a, b) => a.begin - b.begin);
+  return {
+    bitness,
+    imageBase: pe.imageBase,
+    sections,
+    imports,
+    functionStarts: [...functionRanges.map((f) => f.begin), pe.entryRva],
+    functionRanges,
+    apis,
+  };
+}
+
+/**
+ * Decode, and decode again with the extra function starts a first pass discovers (tail-jump targets
+ * that no `call` reaches), so wrappers that end in `jmp` are seen as functions of their own.
+ */
+function sweepWithTailTargets(code: CodeInput): SweepResult {
+  const first = sweep(code);
+  if (first.tailTargets.length === 0) return first;
+  return sweep({ ...code, extraStarts: first.tailTargets });
+}
+
+function analyse(buf: Uint8Array, pe: PeImage): Analysis {
+  const apis = tagApis();
+  const warnings = [...pe.warnings];
+  const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && apis.has(n)))].sort();
+  const code = codeInput(buf, pe, apis);
+  if (!code) {
+    warnings.push(`${pe.machine} code is not decoded: only data-tier evidence`);
+    return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, warnings };
+  }
+  const swept = sweepWithTailTargets(code);
+  const resolved = resolveCalls(swept.sites, swept.thunks, apis, code.bitness);
+  return {
+    pe,
+    code,
+    calls: resolved.calls,
+    immediates: swept.immediates,
+    wrappers: resolved.wrappers.map((w) => ({ rva: w.rva, param: w.param, api: w.api })),
+    tagApis: imported,
+    warnings,
+  };
+}
+
+/** Disassembles single instructions for evidence (MASM syntax, as WinDbg users read it). */
+class InstructionText {
+  private readonly formatter = new Formatter(FormatterSyntax.Masm);
+  constructor(private readonly code: CodeInput | undefined) {}
+
+  at(rva: number): string | undefined {
+    const sec = this.code?.sections.find((s) => rva >= s.rva && rva < s.rva + s.bytes.length);
+    if (!sec) return undefined;
+    const decoder = new Decoder(this.code!.bitness, sec.bytes.subarray(rva - sec.rva, rva - sec.rva + 15), DecoderOptions.None);
+    const ins = new Instruction();
+    try {
+      decoder.ip = BigInt(rva);
+      decoder.decodeOut(ins);
+      return this.formatter.format(ins);
+    } finally {
+      ins.free();
+      decoder.free();
+    }
+  }
+
+  free(): void {
+    this.formatter.free();
+  }
+}
+
+interface Pending {
+  tag: number;
+  kind: TagKind;
+  ev: Evidence;
+}
+
+function sectionName(pe: PeImage, rva: number): string {
+  return pe.sectionAt(rva)?.name ?? '';
+}
+
+function group(a: Analysis, dataHits: { value: number; section: string; rva: number }[]): TagFinding[] {
+  const { pe } = a;
+  const all: Pending[] = [];
+  const proven = new Set<number>();
+  const callKinds = new Map<number, Set<TagKind>>();
+  for (const c of a.calls) {
+    const tag = withoutProtectedBit(c.value);
+    proven.add(c.at);
+    if (!callKinds.has(tag)) callKinds.set(tag, new Set());
+    callKinds.get(tag)!.add(c.kind);
+    const ev: Evidence = { tier: 'call', section: sectionName(pe, c.at), rva: c.at, api: c.api };
+    if (c.via !== undefined) ev.via = c.via;
+    if (c.value & PROTECTED_BIT) ev.protected = true;
+    all.push({ tag, kind: c.kind, ev });
+  }
+  // Unproven evidence belongs with the tag's proven kind when it only has object-reference uses.
+  const kindOf = (tag: number): TagKind => {
+    const k = callKinds.get(tag);
+    return k && k.size === 1 && k.has('object-ref') ? 'object-ref' : 'pool';
+  };
+  for (const im of a.immediates) {
+    if (proven.has(im.at)) continue;
+    const tag = withoutProtectedBit(im.v);
+    const ev: Evidence = { tier: 'code', section: sectionName(pe, im.at), rva: im.at };
+    if (im.v & PROTECTED_BIT) ev.protected = true;
+    all.push({ tag, kind: kindOf(tag), ev });
+  }
+  for (const d of dataHits) {
+    const tag = withoutProtectedBit(d.value);
+    const ev: Evidence = { tier: 'data', section: d.section, rva: d.rva };
+    if (d.value & PROTECTED_BIT) ev.protected = true;
+    all.push({ tag, kind: kindOf(tag), ev });
+  }
+
+  const byKey = new Map<string, { tag: number; kind: TagKind; evs: Evidence[]; seen: Set<string> }>();
+  for (const p of all) {
+    const key = `${p.tag}:${p.kind}`;
+    let g = byKey.get(key);
+    if (!g) byKey.set(key, (g = { tag: p.tag, kind: p.kind, evs: [], seen: new Set() }));
+    const id = `${p.ev.tier}:${p.ev.rva}:${p.ev.api ?? ''}:${p.ev.via ?? ''}`;
+    if (g.seen.has(id)) continue;
+    g.seen.add(id);
+    g.evs.push(p.ev);
+  }
+
+  const text = new InstructionText(a.code);
+  try {
+    const findings: TagFinding[] = [];
+    for (const g of byKey.values()) {
+      g.evs.sort((x, y) => TIER_RANK[x.tier] - TIER_RANK[y.tier] || x.rva - y.rva);
+      const evidence = g.evs.slice(0, MAX_EVIDENCE);
+      for (const ev of evidence) {
+        if (ev.tier === 'data') continue;
+        const t = text.at(ev.rva);
+        if (t) ev.instruction = t;
+      }
+      const apis = [...new Set(g.evs.filter((e) => e.api).map((e) => e.api!))].sort();
+      findings.push({
+        tag: g.tag,
+        kind: g.kind,
+        tier: g.evs[0].tier,
+        protected: g.evs.some((e) => e.protected),
+        evidence,
+        sites: g.evs.length,
+        apis,
+      });
+    }
+    findings.sort((x, y) => TIER_RANK[x.tier] - TIER_RANK[y.tier] || (x.kind < y.kind ? -1 : x.kind > y.kind ? 1 : 0) || compareTags(x.tag, y.tag));
+    return findings;
+  } finally {
+    text.free();
+  }
+}
+
+/** Order tags by their bytes in memory order (the display order users read). */
+function compareTags(a: number, b: number): number {
+  const x = tagBytes(a);
+  const y = tagBytes(b);
+  for (let i = 0; i < 4; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return 0;
+}
+
+/** Every tag of one driver image, with evidence, best tier first. Throws PeFormatError for non-PE input. */
+export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverReport {
+  const pe = readPe(buf, opts.path);
+  const a = analyse(buf, pe);
+  const report: DriverReport = {
+    size: buf.byteLength,
+    sha256: createHash('sha256').update(buf).digest('hex'),
+    machine: pe.machine,
+    version: pe.version,
+    tagApis: a.tagApis,
+    findings: group(a, dataTags(buf, pe)),
+    wrappers: a.wrappers,
+    warnings: a.warnings,
+  };
+  if (opts.path !== undefined) report.path = opts.path;
+  return report;
+}
+
+export interface ScanHit {
+  /** File offset of the tag bytes. */
+  offset: number;
+  /** call/code when the decoder confirms an instruction immediate there, else data. */
+  tier: Tier;
+  section?: string;
+  rva?: number;
+  /** For call/code hits: the instruction and (call) the API reached. */
+  evidence?: Evidence;
+}
+
+/**
+ * Every occurrence of `tag`'s four bytes in the file (findstr /l semantics), each classified: an
+ * immediate the decoder proves reaches a tag API (call), another tag-like immediate (code), or bytes
+ * (data). Non-PE files and unreadable images give data hits only.
+ */
+export function scanTagInFile(buf: Uint8Array, tag: number, pe?: PeImage): ScanHit[] {
+  const offsets = findBytes(buf, tagBytes(tag));
+  if (offsets.length === 0) return [];
+  if (!pe) {
+    try {
+      pe = readPe(buf);
+    } catch {
+      return offsets.map((offset) => ({ offset, tier: 'data' as const }));
+    }
+  }
+  const needsCode = offsets.some((o) => locateOffset(pe, o).executable);
+  const a = needsCode ? analyse(buf, pe) : undefined;
+  const immAt = new Map<number, { at: number; v: number }>();
+  for (const im of a?.immediates ?? []) immAt.set(im.immAt, im);
+  const text = new InstructionText(a?.code);
+  try {
+    return offsets.map((offset): ScanHit => {
+      const loc = locateOffset(pe, offset);
+      const hit: ScanHit = { offset, tier: 'data' };
+      if (loc.section !== undefined) hit.section = loc.section;
+      if (loc.rva !== undefined) hit.rva = loc.rva;
+      const im = loc.rva !== undefined ? immAt.get(loc.rva) : undefined;
+      if (!a || !im || !loc.executable) return hit;
+      const call = a.calls.find((c) => c.at === im.at && withoutProtectedBit(c.value) === withoutProtectedBit(im.v));
+      const ev: Evidence = { tier: call ? 'call' : 'code', section: loc.section!, rva: im.at };
+      if (call) ev.api = call.api;
+      if (call?.via !== undefined) ev.via = call.via;
+      if (im.v & PROTECTED_BIT) ev.protected = true;
+      const t = text.at(im.at);
+      if (t) ev.instruction = t;
+      hit.tier = ev.tier;
+      hit.evidence = ev;
+      return hit;
+    });
+  } finally {
+    text.free();
+  }
+}

@@ -1,0 +1,84 @@
+// From recorded call sites to `call`-tier evidence: constants that reach a tag argument, directly or
+// through the driver's own wrapper functions (found as a fixpoint over call sites).
+import type { TagKind } from './types.js';
+import { type TagApi, tagLocation } from './apis.js';
+import type { CallSite } from './sweep.js';
+import type { Value } from './values.js';
+
+export interface CallEvidence {
+  /** The value as passed, protected bit included. */
+  value: number;
+  /** RVA of the instruction that supplied the constant. */
+  at: number;
+  /** RVA of the call or tail jump that passed it. */
+  site: number;
+  api: string;
+  kind: TagKind;
+  /** The driver's own function called at `site` that forwards the tag, when not the API itself. */
+  via?: number;
+}
+
+export interface Wrapper {
+  rva: number;
+  param: number;
+  api: string;
+}
+
+export interface Resolution {
+  calls: CallEvidence[];
+  wrappers: Wrapper[];
+}
+
+/** The value of the argument that `api` reads its tag from, at a call site. */
+function apiTagArg(site: CallSite, api: TagApi, bitness: 32 | 64): Value {
+  const loc = tagLocation(api, bitness);
+  if ('reg' in loc) {
+    if (bitness === 64) return site.args[api.tagArg] ?? null;
+    return site.regArgs?.[api.tagArg] ?? null;
+  }
+  return site.args[bitness === 64 ? api.tagArg : loc.stack / 4] ?? null;
+}
+
+export function resolveCalls(sites: CallSite[], thunks: Map<number, string>, apis: Map<string, TagApi>, bitness: 32 | 64): Resolution {
+  const calls: CallEvidence[] = [];
+  const wrappers: Wrapper[] = [];
+  const known = new Set<string>();
+  const byTarget = new Map<number, CallSite[]>();
+  const queue: Wrapper[] = [];
+
+  const take = (value: Value, site: CallSite, api: TagApi, via: number | undefined) => {
+    if (!value) return;
+    for (const a of value) {
+      if (a.k === 'c' && a.v !== 0) calls.push({ value: a.v, at: a.at, site: site.at, api: api.name, kind: api.kind, via });
+      else if (a.k === 'p') {
+        const key = `${site.fn}:${a.i}:${api.name}`;
+        if (known.has(key)) continue;
+        known.add(key);
+        const wr = { rva: site.fn, param: a.i, api: api.name };
+        wrappers.push(wr);
+        queue.push(wr);
+      }
+    }
+  };
+
+  for (const site of sites) {
+    const name = typeof site.target === 'string' ? site.target : thunks.get(site.target);
+    if (name !== undefined) {
+      const api = apis.get(name);
+      if (api) take(apiTagArg(site, api, bitness), site, api, undefined);
+      continue;
+    }
+    const t = site.target as number;
+    let list = byTarget.get(t);
+    if (!list) byTarget.set(t, (list = []));
+    list.push(site);
+  }
+
+  while (queue.length > 0) {
+    const wr = queue.shift()!;
+    const api = apis.get(wr.api)!;
+    for (const site of byTarget.get(wr.rva) ?? []) take(site.args[wr.param] ?? null, site, api, wr.rva);
+  }
+  wrappers.sort((a, b) => a.rva - b.rva || a.param - b.param || (a.api < b.api ? -1 : a.api > b.api ? 1 : 0));
+  return { calls, wrappers };
+}

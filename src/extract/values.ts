@@ -1,0 +1,60 @@
+// The abstract values the decoder tracks per register and stack slot: small sets of facts, or unknown.
+
+/** A fact about a 32/64-bit value. */
+export type Atom =
+  /** The constant `v` (low 32 bits), supplied by the instruction at rva `at`. */
+  | { k: 'c'; v: number; at: number }
+  /** The current function's incoming parameter `i`, unchanged. */
+  | { k: 'p'; i: number }
+  /** The address of the imported function `name`, read from its IAT slot. */
+  | { k: 'imp'; name: string }
+  /** A stack address: the function's entry stack pointer plus `off`. */
+  | { k: 'sp'; off: number };
+
+/** The value may be any of the atoms (a may-set: unknown paths add nothing); null = nothing known. */
+export type Value = readonly Atom[] | null;
+
+/** More alternatives than this and the value is treated as unknown (keeps hostile code bounded). */
+const MAX_ATOMS = 16;
+
+function same(a: Atom, b: Atom): boolean {
+  switch (a.k) {
+    case 'c':
+      return b.k === 'c' && a.v === b.v && a.at === b.at;
+    case 'p':
+      return b.k === 'p' && a.i === b.i;
+    case 'imp':
+      return b.k === 'imp' && a.name === b.name;
+    case 'sp':
+      return b.k === 'sp' && a.off === b.off;
+  }
+}
+
+/** Either value may hold at a join point or after a cmov. */
+export function union(a: Value, b: Value): Value {
+  if (!a || a === b) return b ?? a;
+  if (!b) return a;
+  const out = a.slice();
+  for (const x of b) if (!out.some((y) => same(x, y))) out.push(x);
+  return out.length > MAX_ATOMS ? null : out;
+}
+
+export function constant(v: number, at: number): Value {
+  return [{ k: 'c', v: v >>> 0, at }];
+}
+
+/** The stack offset when the value is exactly one stack address. */
+export function stackOffset(v: Value): number | undefined {
+  return v && v.length === 1 && v[0].k === 'sp' ? v[0].off : undefined;
+}
+
+/** Apply `f` to every constant; any other atom makes the result unknown (the value changed). */
+export function mapConstants(v: Value, f: (x: number) => number): Value {
+  if (!v) return null;
+  const out: Atom[] = [];
+  for (const a of v) {
+    if (a.k !== 'c') return null;
+    out.push({ k: 'c', v: f(a.v) >>> 0, at: a.at });
+  }
+  return out;
+}

@@ -1,0 +1,215 @@
+// index: walk → skip unchanged (no read) → read + hash with bounded concurrency → reuse known content or
+// extract → store each file in its own transaction → prune vanished files. One bad file never stops the run.
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { availableParallelism, hostname } from 'node:os';
+import { resolve } from 'node:path';
+import fg from 'fast-glob';
+import pLimit from 'p-limit';
+import { DRIVER_PATTERNS, walk } from '../walk/walk.js';
+import type { Db } from '../db/schema.js';
+import { IndexStore, type FileStat } from '../db/store.js';
+import type { DriverReport } from '../extract/types.js';
+
+export type Extractor = (buf: Uint8Array, opts?: { path?: string }) => DriverReport | Promise<DriverReport>;
+
+export interface IndexProgress {
+  /** Files decided so far (unchanged ones count at once). */
+  done: number;
+  total: number;
+  bytesRead: number;
+  /** The file just finished, when one was read. */
+  path?: string;
+}
+
+export interface IndexOptions {
+  /** Host the files belong to; default this machine's hostname. */
+  host?: string;
+  /** Files read and analysed at once; also the most file buffers held at once. */
+  jobs?: number;
+  /** Patterns used inside folder arguments instead of DRIVER_PATTERNS (`*.dll` means any depth). */
+  include?: string[];
+  exclude?: string[];
+  /** Default: extractTags from src/extract/extract.ts. */
+  extractor?: Extractor;
+  /** Stored with each analysis; content analysed by another version is analysed again. */
+  extractorVersion?: string;
+  /** Default: fs.readFile. Tests count reads through it. */
+  readFile?: (path: string) => Promise<Uint8Array>;
+  onProgress?: (p: IndexProgress) => void;
+  /** Files larger than this are recorded as failures instead of being read. */
+  maxFileBytes?: number;
+}
+
+export interface IndexFailure {
+  path: string;
+  message: string;
+  /** True when the file failed before with the same size and mtime and was not read again. */
+  known: boolean;
+}
+
+export interface IndexSummary {
+  host: string;
+  files: number;
+  new: number;
+  changed: number;
+  unchanged: number;
+  /** Read files whose content was already analysed (on any host): not extracted again. */
+  reused: number;
+  analysed: number;
+  failed: IndexFailure[];
+  pruned: number;
+  bytesRead: number;
+  seconds: number;
+  mbPerSecond: number;
+}
+
+export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
+
+/** `*.dll` → `**\/*.dll`: a bare name pattern applies at any depth, like .gitignore. */
+export function anyDepth(pattern: string): string {
+  return pattern.includes('/') ? pattern : `**/${pattern}`;
+}
+
+async function defaultExtractor(): Promise<{ extractor: Extractor; version: string }> {
+  const mod = await import('../extract/extract.js');
+  const version = (mod as { EXTRACTOR_VERSION?: string }).EXTRACTOR_VERSION ?? '1';
+  return { extractor: mod.extractTags, version };
+}
+
+function norm(p: string): string {
+  return p.replace(/\\/g, '/');
+}
+
+/** Folders whose previously indexed files this run may prune: each folder argument, each glob's static base. */
+function walkedRoots(args: string[]): string[] {
+  return args.map((a) => {
+    const slashed = norm(a);
+    if (fg.isDynamicPattern(slashed)) return norm(resolve(fg.generateTasks([slashed])[0]?.base ?? '.'));
+    return norm(resolve(a));
+  });
+}
+
+function isUnder(path: string, roots: string[]): boolean {
+  const p = norm(path);
+  return roots.some((r) => p === r || p.startsWith(r.endsWith('/') ? r : r + '/'));
+}
+
+async function vanished(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
+  }
+}
+
+function errorMessage(e: unknown): string {
+  const err = e as Error;
+  return (err && err.message) || String(e);
+}
+
+export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}): Promise<IndexSummary> {
+  const started = performance.now();
+  const host = opts.host ?? hostname();
+  const jobs = Math.max(1, opts.jobs ?? availableParallelism());
+  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const read = opts.readFile ?? ((p: string) => readFile(p));
+  const store = new IndexStore(db);
+
+  const { files, problems } = await walk(args, {
+    patterns: opts.include?.length ? opts.include.map(anyDepth) : DRIVER_PATTERNS,
+    exclude: (opts.exclude ?? []).map(anyDepth),
+  });
+  const knownFiles = store.knownFiles(host);
+  const knownFailures = store.knownFailures(host);
+
+  let extractor = opts.extractor;
+  let extractorVersion = opts.extractorVersion ?? '1';
+  const summary: IndexSummary = {
+    host, files: files.length, new: 0, changed: 0, unchanged: 0, reused: 0, analysed: 0,
+    failed: problems.map((p) => ({ path: p.path, message: p.message, known: false })),
+    pruned: 0, bytesRead: 0, seconds: 0, mbPerSecond: 0,
+  };
+  const progress = { done: 0, total: files.length, bytesRead: 0 };
+  const report = (path?: string) => opts.onProgress?.({ ...progress, path });
+
+  const toRead: FileStat[] = [];
+  for (const f of files) {
+    const known = knownFiles.get(f.path);
+    const failedBefore = knownFailures.get(f.path);
+    if (known && known.size === f.size && known.mtimeMs === f.mtimeMs) {
+      summary.unchanged++;
+      progress.done++;
+      continue;
+    }
+    if (!opts.extractor && !extractor) ({ extractor, version: extractorVersion } = await defaultExtractor());
+    if (
+      failedBefore && failedBefore.size === f.size && failedBefore.mtimeMs === f.mtimeMs &&
+      failedBefore.extractorVersion === extractorVersion
+    ) {
+      summary.failed.push({ path: f.path, message: failedBefore.message, known: true });
+      progress.done++;
+      continue;
+    }
+    if (known || failedBefore) summary.changed++;
+    else summary.new++;
+    toRead.push({ host, path: f.path, size: f.size, mtimeMs: f.mtimeMs });
+  }
+  report();
+
+  // Two copies of one content in the same run are analysed once: the second waits for the first.
+  const inFlight = new Map<string, Promise<void>>();
+  const extract = extractor!;
+  const processFile = async (file: FileStat): Promise<void> => {
+    try {
+      if (file.size > maxBytes) throw new Error(`${file.size} bytes is larger than the ${maxBytes}-byte limit`);
+      const buf = await read(file.path);
+      summary.bytesRead += buf.byteLength;
+      progress.bytesRead += buf.byteLength;
+      // The file may have changed since the walk: store what was actually read.
+      const current = { ...file, size: buf.byteLength };
+      const sha256 = createHash('sha256').update(buf).digest('hex');
+      const pending = inFlight.get(sha256);
+      if (pending) await pending.catch(() => undefined);
+      if (store.contentVersion(sha256) === extractorVersion) {
+        store.saveReused(current, sha256);
+        summary.reused++;
+        return;
+      }
+      const work = (async () => {
+        const result = await extract(buf, { path: file.path });
+        store.saveAnalysed(current, sha256, result, extractorVersion);
+      })();
+      inFlight.set(sha256, work);
+      try {
+        await work;
+      } finally {
+        inFlight.delete(sha256);
+      }
+      summary.analysed++;
+    } catch (e) {
+      const message = errorMessage(e);
+      summary.failed.push({ path: file.path, message, known: false });
+      store.saveFailure(file, message, extractorVersion);
+    } finally {
+      progress.done++;
+      report(file.path);
+    }
+  };
+  const limit = pLimit(jobs);
+  await Promise.all(toRead.map((f) => limit(() => processFile(f))));
+
+  const roots = walkedRoots(args);
+  const walked = new Set(files.map((f) => f.path));
+  const candidates = [...knownFiles.keys(), ...knownFailures.keys()].filter((p) => !walked.has(p) && isUnder(p, roots));
+  const gone: string[] = [];
+  for (const p of new Set(candidates)) if (await vanished(p)) gone.push(p);
+  summary.pruned = store.prune(host, gone);
+  store.dropOrphanContents();
+
+  summary.failed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  summary.seconds = (performance.now() - started) / 1000;
+  summary.mbPerSecond = summary.seconds > 0 ? summary.bytesRead / 1e6 / summary.seconds : 0;
+  return summary;
+}

@@ -1,0 +1,123 @@
+// Turns the user's PATH arguments (folders, files, globs) into a deduplicated list of files.
+// Shared by `index` and `scan`; knows nothing about PE files or tags.
+import fg from 'fast-glob';
+import picomatch from 'picomatch';
+import { realpathSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Driver and kernel-image patterns `index` uses by default (matched case-insensitively: .SYS exists). */
+export const DRIVER_PATTERNS = ['**/*.sys', '**/ntoskrnl*.exe', '**/ntkrnl*.exe', '**/ntkrpamp.exe', '**/hal*.dll'];
+/** `scan` is findstr /m over every file, like grep -r. */
+export const ALL_FILES = ['**/*'];
+
+export interface WalkOptions {
+  /** Patterns applied inside each folder argument. */
+  patterns: string[];
+  /** Extra exclude globs (matched inside folders). */
+  exclude?: string[];
+}
+
+export interface WalkedFile {
+  /** Absolute path as reached (not resolved through symlinks: users know this name). */
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface WalkProblem {
+  path: string;
+  message: string;
+}
+
+function isGlob(arg: string): boolean {
+  return fg.isDynamicPattern(arg.replace(/\\/g, '/'));
+}
+
+const GLOB_BASE = { caseSensitiveMatch: false, dot: true, suppressErrors: true } as const;
+
+/**
+ * Expand arguments: a folder is searched with the patterns, a file is taken as is (whatever its name),
+ * a glob is expanded. fast-glob follows symlinked folders without cycle detection (two links back up the
+ * tree make the walk exponential), so folders are walked with links NOT followed, and each symlinked
+ * folder is entered once, by its real path, as a root of its own. Every file is kept once, by real path.
+ */
+export async function walk(args: string[], opts: WalkOptions): Promise<{ files: WalkedFile[]; problems: WalkProblem[] }> {
+  const seenFiles = new Set<string>();
+  const seenDirs = new Set<string>();
+  const files: WalkedFile[] = [];
+  const problems: WalkProblem[] = [];
+  const matchOpts = { nocase: true, dot: true };
+  const included = picomatch(opts.patterns, matchOpts);
+  const excluded = opts.exclude?.length ? picomatch(opts.exclude, matchOpts) : () => false;
+
+  const take = (path: string) => {
+    try {
+      const real = realpathSync(path);
+      if (seenFiles.has(real)) return;
+      const st = statSync(real);
+      seenFiles.add(real);
+      files.push({ path, size: st.size, mtimeMs: st.mtimeMs });
+    } catch (e) {
+      problems.push({ path, message: (e as Error).message });
+    }
+  };
+
+  /** Walk `dir`, whose files match patterns as if they sat at `prefix` under the user's folder. */
+  const walkDir = async (dir: string, prefix: string) => {
+    let real: string;
+    try {
+      real = realpathSync(dir);
+    } catch (e) {
+      problems.push({ path: dir, message: (e as Error).message });
+      return;
+    }
+    if (seenDirs.has(real)) return;
+    seenDirs.add(real);
+    const entries = await fg(['**/*'], {
+      ...GLOB_BASE,
+      cwd: dir,
+      onlyFiles: false,
+      followSymbolicLinks: false,
+      objectMode: true,
+      ignore: opts.exclude ?? [],
+    });
+    const linkedDirs: [string, string][] = [];
+    for (const e of entries) {
+      const rel = prefix ? `${prefix}/${e.path}` : e.path;
+      const abs = join(dir, e.path);
+      if (e.dirent.isFile()) {
+        if (included(rel) && !excluded(rel)) take(abs);
+      } else if (e.dirent.isSymbolicLink()) {
+        let st;
+        try {
+          st = statSync(abs);
+        } catch {
+          continue; // dangling link: grep -r skips it too
+        }
+        if (st.isDirectory()) linkedDirs.push([abs, rel]);
+        else if (st.isFile() && included(rel) && !excluded(rel)) take(abs);
+      }
+    }
+    for (const [abs, rel] of linkedDirs) await walkDir(abs, rel);
+  };
+
+  for (const arg of args) {
+    if (isGlob(arg)) {
+      const entries = await fg(arg.replace(/\\/g, '/'), { ...GLOB_BASE, absolute: true, onlyFiles: true, followSymbolicLinks: false, ignore: opts.exclude ?? [] });
+      for (const p of entries) take(p);
+      continue;
+    }
+    let st;
+    try {
+      st = statSync(arg);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      problems.push({ path: arg, message: code === 'ENOENT' ? 'no such file or folder' : (e as Error).message });
+      continue;
+    }
+    if (st.isFile()) take(resolve(arg));
+    else await walkDir(resolve(arg), '');
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files, problems };
+}

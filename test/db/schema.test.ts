@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, SCHEMA_VERSION, openDb, schemaVersion } from '../../src/db/schema.js';
+import { UserError } from '../../src/cli/common.js';
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'whose-tag-schema-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('a new database gets every migration, WAL and the schema version in meta', (t) => {
+  const path = join(tempDir(t), 'sub', 'tags.db');
+  const db = openDb(path);
+  assert.equal(schemaVersion(db), MIGRATIONS.length);
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+  assert.deepEqual(tables, ['contents', 'evidence', 'failures', 'files', 'findings', 'meta', 'pooltag_entries']);
+  const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
+  assert.deepEqual(indexes, ['files_by_content', 'findings_by_tag', 'pooltag_by_value']);
+  assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), String(SCHEMA_VERSION));
+  db.close();
+  // Opening again runs nothing twice.
+  const again = openDb(path);
+  assert.equal(schemaVersion(again), SCHEMA_VERSION);
+  again.close();
+});
+
+test('a database from a newer whose-tag is refused with a clear message', (t) => {
+  const path = join(tempDir(t), 'new.db');
+  openDb(path).close();
+  const raw = new Database(path);
+  raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  raw.close();
+  for (const readonly of [false, true]) {
+    assert.throws(
+      () => openDb(path, { readonly }),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.message === `${path} was written by a newer whose-tag (schema ${SCHEMA_VERSION + 1} > ${SCHEMA_VERSION}); upgrade whose-tag`,
+    );
+  }
+});
+
+test('a read-only open of an older database upgrades it first', (t) => {
+  const path = join(tempDir(t), 'old.db');
+  new Database(path).close(); // version 0: an empty SQLite file
+  const db = openDb(path, { readonly: true });
+  assert.equal(schemaVersion(db), SCHEMA_VERSION);
+  assert.equal(db.readonly, true);
+  assert.equal(db.prepare('SELECT COUNT(*) FROM findings').pluck().get(), 0);
+  db.close();
+});
+
+test('a file that is not a database, and a missing one, are one-line user errors', (t) => {
+  const dir = tempDir(t);
+  const junk = join(dir, 'junk.db');
+  writeFileSync(junk, 'this is not sqlite, just some text that is long enough to have a header'.repeat(10));
+  assert.throws(() => openDb(junk), (e: unknown) => e instanceof UserError && e.message.startsWith(`${junk}: not a whose-tag database`));
+  const missing = join(dir, 'missing.db');
+  assert.throws(() => openDb(missing, { readonly: true }), (e: unknown) => e instanceof UserError && e.message.startsWith(`${missing}: cannot open database`));
+});
+
+test('deleting a content cascades to its findings and evidence; files keep contents alive', (t) => {
+  const db = openDb(join(tempDir(t), 'fk.db'));
+  db.prepare(`INSERT INTO contents (sha256, size, machine, analysed_at, extractor_version) VALUES ('aa', 1, 'x64', 'now', '1')`).run();
+  db.prepare(`INSERT INTO findings VALUES ('aa', 1, 'pool', 'call', 0, 1, '[]')`).run();
+  db.prepare(`INSERT INTO evidence VALUES ('aa', 1, 'pool', 0, 'call', '.text', 16, NULL, NULL, NULL, 0)`).run();
+  db.prepare(`INSERT INTO files VALUES ('h', '/a.sys', 1, 1, 'aa', 'now')`).run();
+  assert.throws(() => db.prepare(`DELETE FROM contents WHERE sha256 = 'aa'`).run(), /FOREIGN KEY/);
+  db.prepare('DELETE FROM files').run();
+  db.prepare(`DELETE FROM contents WHERE sha256 = 'aa'`).run();
+  assert.equal(db.prepare('SELECT COUNT(*) FROM findings').pluck().get(), 0);
+  assert.equal(db.prepare('SELECT COUNT(*) FROM evidence').pluck().get(), 0);
+  db.close();
+});
