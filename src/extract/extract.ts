@@ -78,7 +78,7 @@ function analyse(buf: Uint8Array, pe: PeImage): Analysis {
     return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, warnings };
   }
   const swept = sweepWithTailTargets(code);
-  const resolved = resolveCalls(swept.sites, swept.thunks, apis, code.bitness);
+  const resolved = resolveCalls(swept.sites, apis, code.bitness);
   return {
     pe,
     code,

@@ -39,7 +39,7 @@ function apiTagArg(site: CallSite, api: TagApi, bitness: 32 | 64): Value {
   return site.args[bitness === 64 ? api.tagArg : loc.stack / 4] ?? null;
 }
 
-export function resolveCalls(sites: CallSite[], thunks: Map<number, string>, apis: Map<string, TagApi>, bitness: 32 | 64): Resolution {
+export function resolveCalls(sites: CallSite[], apis: Map<string, TagApi>, bitness: 32 | 64): Resolution {
   const calls: CallEvidence[] = [];
   const wrappers: Wrapper[] = [];
   const known = new Set<string>();
@@ -62,9 +62,8 @@ export function resolveCalls(sites: CallSite[], thunks: Map<number, string>, api
   };
 
   for (const site of sites) {
-    const name = typeof site.target === 'string' ? site.target : thunks.get(site.target);
-    if (name !== undefined) {
-      const api = apis.get(name);
+    if (typeof site.target === 'string') {
+      const api = apis.get(site.target);
       if (api) take(apiTagArg(site, api, bitness), site, api, undefined);
       continue;
     }

@@ -4,6 +4,7 @@
 // plus every tag-like immediate for the `code` tier. Interpreting the call sites is resolve.ts's job.
 import iced from 'iced-x86';
 import { looksLikeTag } from '../tag.js';
+import { mayBeTag } from './data.js';
 import { type TagApi, x64ParamLocation, x86PoppedBytes } from './apis.js';
 import { type Atom, type Value, constant, mapConstants, stackOffset, union } from './values.js';
 
@@ -58,8 +59,6 @@ export interface ImmediateSite {
 export interface SweepResult {
   sites: CallSite[];
   immediates: ImmediateSite[];
-  /** Functions that are only `jmp [IAT]` (import thunks): rva → imported name. */
-  thunks: Map<number, string>;
   /** Targets of jumps out of their function that were not known function starts (tail calls). */
   tailTargets: number[];
   bytesDecoded: number;
@@ -80,6 +79,7 @@ const RDI = 7;
 const VOLATILE_64 = [RAX, RCX, RDX, 8, 9, 10, 11];
 const VOLATILE_32 = [RAX, RCX, RDX];
 const IMPLICIT_WRITES = [RAX, RCX, RDX, RBX, RSI, RDI];
+const X64_PARAMS = Array.from({ length: MAX_PARAMS }, (_, i) => x64ParamLocation(i));
 
 const regIndex = new Int8Array(256).fill(-1);
 const regSize = new Uint8Array(256);
@@ -173,6 +173,26 @@ function mergeState(a: State, b: State): State {
   return { regs, slots, sp: a.sp === b.sp ? a.sp : NaN };
 }
 
+/** Bytes of an immediate operand of this kind (0 for non-immediates). */
+function immBytes(kind: number): number {
+  switch (kind) {
+    case OpKind.Immediate8:
+    case OpKind.Immediate8to16:
+    case OpKind.Immediate8to32:
+    case OpKind.Immediate8to64:
+      return 1;
+    case OpKind.Immediate16:
+      return 2;
+    case OpKind.Immediate32:
+    case OpKind.Immediate32to64:
+      return 4;
+    case OpKind.Immediate64:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
 function isImmediate(kind: number): boolean {
   return kind >= OpKind.Immediate8 && kind <= OpKind.Immediate32to64;
 }
@@ -186,7 +206,6 @@ export function sweep(input: CodeInput): SweepResult {
   const base32 = Number(input.imageBase & 0xffffffffn);
   const sites: CallSite[] = [];
   const immediates: ImmediateSite[] = [];
-  const thunks = new Map<number, string>();
   const softStarts = callTargets(input);
   for (const s of input.extraStarts ?? []) softStarts.add(s);
   const tailTargets = new Set<number>();
@@ -227,12 +246,18 @@ export function sweep(input: CodeInput): SweepResult {
         let st = entryState();
         let reachable = true;
         let pending = new Map<number, State>();
-        let atFnStart = true;
         // x86: the callee's stack cleanup is unknown; a following `sub esp,N` is the caller undoing it.
         let undoPop = false;
         decoder.ip = BigInt(sec.rva);
 
-        const stackAddr = (): number => {
+        /** Displacement of the memory operand, read from the bytes before the trailing immediate. */
+        const displacement = (insEnd: number, immBytes: number): number => {
+          const ds = ins.memoryDisplSize;
+          const o = insEnd - immBytes - ds;
+          return ds === 0 ? 0 : ds === 1 ? view.getInt8(o) : ds === 4 ? view.getInt32(o, true) : Number(BigInt.asIntN(bitness, ins.memoryDisplacement));
+        };
+        /** Stack slot addressed by the memory operand (NaN if none); `immBytes` = size of a trailing immediate. */
+        const stackAddr = (insEnd: number, immBytes = 0): number => {
           const b = ins.memoryBase;
           let off: number | undefined;
           if (b === R.RSP || b === R.ESP) off = st.sp;
@@ -243,22 +268,20 @@ export function sweep(input: CodeInput): SweepResult {
             if (off === undefined) return NaN;
           }
           if (ins.memoryIndex !== R.None) return NaN;
-          return off + Number(BigInt.asIntN(bitness, ins.memoryDisplacement));
+          return off + displacement(insEnd, immBytes);
         };
-        /** RVA of an absolute / rip-relative memory operand, or NaN. */
-        const globalAddr = (): number => {
+        /** Value read by a memory operand with no trailing immediate: an IAT slot, a stack slot, or unknown. */
+        const readMem = (ip: number, insEnd: number): Value => {
           const b = ins.memoryBase;
-          if (b === R.RIP) return Number(ins.memoryDisplacement);
-          if (b === R.None && !is64 && ins.memoryIndex === R.None) return ((Number(ins.memoryDisplacement) - base32) | 0) >>> 0;
-          return NaN;
-        };
-        const readMem = (): Value => {
-          const g = globalAddr();
+          let g = NaN;
+          // Absolute and rip-relative operands end in their disp32 when no immediate follows.
+          if (b === R.RIP) g = (ip + (insEnd - pos) + view.getInt32(insEnd - 4, true)) >>> 0;
+          else if (b === R.None && !is64 && ins.memoryIndex === R.None) g = ((view.getUint32(insEnd - 4, true) - base32) | 0) >>> 0;
           if (!Number.isNaN(g)) {
             const name = input.imports.get(g);
             return name ? [{ k: 'imp', name }] : null;
           }
-          const a = stackAddr();
+          const a = stackAddr(insEnd);
           return Number.isNaN(a) ? null : (st.slots.get(a) ?? null);
         };
         const killSlots = (from: number, to: number) => {
@@ -284,13 +307,13 @@ export function sweep(input: CodeInput): SweepResult {
         const noteImmediate = (at: number, kind: number, insEnd: number) => {
           if (kind !== OpKind.Immediate32 && kind !== OpKind.Immediate32to64 && kind !== OpKind.Immediate64) return;
           const v = imm32(kind, insEnd)!;
-          if (looksLikeTag(v)) immediates.push({ at, v, immAt: sec.rva + insEnd - (kind === OpKind.Immediate64 ? 8 : 4) });
+          if (mayBeTag(v) && looksLikeTag(v)) immediates.push({ at, v, immAt: sec.rva + insEnd - (kind === OpKind.Immediate64 ? 8 : 4) });
         };
         const callArgs = (extra: number): { args: Value[]; regArgs?: Value[] } => {
           const args: Value[] = new Array(MAX_PARAMS);
           if (is64) {
             for (let i = 0; i < MAX_PARAMS; i++) {
-              const loc = x64ParamLocation(i);
+              const loc = X64_PARAMS[i];
               args[i] = 'reg' in loc ? st.regs[loc.reg] : (st.slots.get(st.sp + extra + loc.stack) ?? null);
             }
             return { args };
@@ -314,24 +337,32 @@ export function sweep(input: CodeInput): SweepResult {
           return popped;
         };
         /** Targets of a call/jmp operand: direct rva, IAT import, or a register/slot holding an import. */
-        const branchTargets = (k0: number): (string | number)[] => {
+        const branchTargets = (k0: number, ip: number, insEnd: number): (string | number)[] => {
           // Decoder IPs are RVAs (< 2^32), so the low 32 bits of a 64-bit branch target are the whole target.
           if (k0 === OpKind.NearBranch32 || k0 === OpKind.NearBranch64) return [ins.nearBranch32];
           let v: Value = null;
           if (k0 === OpKind.Register) {
             const r = regIndex[ins.op0Register];
             v = r >= 0 ? st.regs[r] : null;
-          } else if (k0 === OpKind.Memory) v = readMem();
+          } else if (k0 === OpKind.Memory) v = readMem(ip, insEnd);
           return v ? v.filter((a): a is Extract<Atom, { k: 'imp' }> => a.k === 'imp').map((a) => a.name) : [];
         };
 
+        /** Stack slot of an operand whose trailing immediate size is not known here. */
+        const stackAddrAnyImmediate = (insEnd: number): number => {
+          const b = ins.memoryBase;
+          if (b !== R.RSP && b !== R.ESP && (regIndex[b] < 0 || stackOffset(st.regs[regIndex[b]]) === undefined)) return NaN;
+          if (ins.memoryIndex !== R.None) return NaN;
+          const base = b === R.RSP || b === R.ESP ? st.sp : stackOffset(st.regs[regIndex[b]])!;
+          return base + Number(BigInt.asIntN(bitness, ins.memoryDisplacement));
+        };
         /** An instruction we do not model: its register or stack destination becomes unknown. */
-        const clobberDestination = () => {
+        const clobberDestination = (insEnd: number) => {
           const k0 = ins.op0Kind;
           if (k0 === OpKind.Register) {
             const r = regIndex[ins.op0Register];
             if (r >= 0) setReg(r, null);
-          } else if (k0 === OpKind.Memory) writeSlot(stackAddr(), 1, null);
+          } else if (k0 === OpKind.Memory) writeSlot(stackAddrAnyImmediate(insEnd), 1, null);
         };
 
         while (pos < end) {
@@ -346,7 +377,6 @@ export function sweep(input: CodeInput): SweepResult {
             st = entryState();
             reachable = true;
             pending = new Map();
-            atFnStart = true;
             undoPop = false;
           } else if (pending.size > 0) {
             const snap = pending.get(ip);
@@ -375,8 +405,6 @@ export function sweep(input: CodeInput): SweepResult {
           const insEnd = pos + len;
           const mn = ins.mnemonic;
           const cat = category[mn] as Cat;
-          const wasFnStart = atFnStart;
-          atFnStart = false;
           const wasUndoPop = undoPop;
           undoPop = false;
 
@@ -399,18 +427,18 @@ export function sweep(input: CodeInput): SweepResult {
                   const src = ins.op1Register;
                   const r1 = regIndex[src];
                   setReg(r, r1 < 0 || regSize[src] < 4 ? null : r1 === RSP ? spValue() : st.regs[r1]);
-                } else setReg(r, k1 === OpKind.Memory ? readMem() : null);
+                } else setReg(r, k1 === OpKind.Memory ? readMem(ip, insEnd) : null);
               } else if (k0 === OpKind.Memory) {
                 if (isImmediate(k1)) {
                   noteImmediate(ip, k1, insEnd);
-                  const a = stackAddr();
+                  const a = stackAddr(insEnd, immBytes(k1));
                   if (!Number.isNaN(a)) {
                     const size = k1 === OpKind.Immediate32to64 ? 8 : k1 === OpKind.Immediate32 ? 4 : k1 === OpKind.Immediate16 ? 2 : 1;
                     const v = imm32(k1, insEnd);
                     writeSlot(a, size, v === undefined ? null : constant(v, ip));
                   }
                 } else if (k1 === OpKind.Register) {
-                  const a = stackAddr();
+                  const a = stackAddr(insEnd);
                   if (!Number.isNaN(a)) {
                     const src = ins.op1Register;
                     const r1 = regIndex[src];
@@ -424,7 +452,7 @@ export function sweep(input: CodeInput): SweepResult {
               const reg = ins.op0Register;
               const r = regIndex[reg];
               if (r < 0) break;
-              const a = regSize[reg] >= 4 ? stackAddr() : NaN;
+              const a = regSize[reg] >= 4 ? stackAddr(insEnd) : NaN;
               setReg(r, Number.isNaN(a) ? null : [{ k: 'sp', off: a }]);
               break;
             }
@@ -435,7 +463,7 @@ export function sweep(input: CodeInput): SweepResult {
             case Cat.Bts: {
               const k0 = ins.op0Kind;
               if (k0 !== OpKind.Register) {
-                if (k0 === OpKind.Memory) writeSlot(stackAddr(), 1, null);
+                if (k0 === OpKind.Memory) writeSlot(stackAddr(insEnd, immBytes(ins.op1Kind)), 1, null);
                 break;
               }
               const reg = ins.op0Register;
@@ -466,7 +494,7 @@ export function sweep(input: CodeInput): SweepResult {
               if (k1 === OpKind.Register) {
                 const r1 = regIndex[ins.op1Register];
                 v = r1 < 0 ? null : st.regs[r1];
-              } else if (k1 === OpKind.Memory) v = readMem();
+              } else if (k1 === OpKind.Memory) v = readMem(ip, insEnd);
               // The old value may stay: both are possible afterwards.
               setReg(r, regSize[reg] < 4 ? null : union(st.regs[r], v));
               break;
@@ -486,7 +514,7 @@ export function sweep(input: CodeInput): SweepResult {
                 const reg = k0 === OpKind.Register ? ins.op0Register : ins.op1Register;
                 const r = regIndex[reg];
                 if (r >= 0) setReg(r, null);
-                writeSlot(stackAddr(), 1, null);
+                writeSlot(stackAddr(insEnd), 1, null);
               }
               break;
             }
@@ -501,7 +529,7 @@ export function sweep(input: CodeInput): SweepResult {
               } else if (k0 === OpKind.Register) {
                 const r = regIndex[ins.op0Register];
                 v = r < 0 ? null : r === RSP ? spValue() : st.regs[r];
-              } else if (k0 === OpKind.Memory) v = readMem();
+              } else if (k0 === OpKind.Memory) v = readMem(ip, insEnd);
               const newSp = st.sp + inc;
               if (-inc === w && k0 >= 0) writeSlot(newSp, w, v);
               else killSlots(newSp, st.sp);
@@ -534,7 +562,7 @@ export function sweep(input: CodeInput): SweepResult {
               break;
             case Cat.Call: {
               const k0 = ins.op0Kind;
-              const targets = branchTargets(k0);
+              const targets = branchTargets(k0, ip, insEnd);
               const popped = record(ip, targets, false);
               for (const r of volatile) st.regs[r] = null;
               // The callee owns its argument area and home space.
@@ -557,11 +585,7 @@ export function sweep(input: CodeInput): SweepResult {
                   record(ip, [t], true);
                 }
               } else {
-                const targets = branchTargets(k0);
-                if (wasFnStart && k0 === OpKind.Memory && targets.length === 1 && typeof targets[0] === 'string') {
-                  thunks.set(fn, targets[0]);
-                }
-                record(ip, targets, true);
+                record(ip, branchTargets(k0, ip, insEnd), true);
               }
               reachable = false;
               break;
@@ -579,10 +603,10 @@ export function sweep(input: CodeInput): SweepResult {
               break;
             case Cat.Implicit:
               for (const r of IMPLICIT_WRITES) st.regs[r] = null;
-              clobberDestination();
+              clobberDestination(insEnd);
               break;
             default:
-              clobberDestination();
+              clobberDestination(insEnd);
           }
           pos = insEnd;
           bytesDecoded += len;
@@ -594,7 +618,7 @@ export function sweep(input: CodeInput): SweepResult {
   } finally {
     ins.free();
   }
-  return { sites, immediates, thunks, tailTargets: [...tailTargets], bytesDecoded };
+  return { sites, immediates, tailTargets: [...tailTargets], bytesDecoded };
 }
 
 /** End of the .pdata function that begins at `begin`, if any (ranges are sorted by begin). */

@@ -41,6 +41,7 @@ const MAX_FILE_BYTES = 64 * 1024 * 1024;
 // Sub-entries sit a few lines under their heading; a bounded look-back keeps hostile input linear.
 const HEADING_LOOKBACK = 32;
 const CTRL_Z = '\x1a';
+const MAX_TAG_TEXT = 16;
 
 export function isCommentOrBlank(line: string): boolean {
   return /^\s*$/.test(line) || /^\s*rem(\s|$)/i.test(line) || /^\s*\/\//.test(line);
@@ -90,8 +91,12 @@ export function parsePooltagLine(line: string): PooltagLine {
   if (isCommentOrBlank(line)) return { kind: 'skip' };
   const head = tagSeparator(line);
   if (!head) return { kind: 'warning', message: `expected "TAG - binary - description", found ${snippet(line)}` };
-  const tagText = line.slice(0, head.start).replace(/[ \t]+$/, '');
+  let tagEnd = head.start;
+  while (tagEnd > 0 && isBlankChar(line[tagEnd - 1])) tagEnd--;
+  const tagText = line.slice(0, tagEnd);
   if (tagText === '') return { kind: 'warning', message: `empty tag before " - " in ${snippet(line)}` };
+  // Four `\xNN` escapes is the longest a tag can be written; longer text is not worth a pattern compile.
+  if (tagText.length > MAX_TAG_TEXT) return { kind: 'warning', message: `tag field ${snippet(tagText)} is longer than a tag` };
 
   let query: TagQuery;
   try {
@@ -127,7 +132,8 @@ export function parsePooltagLine(line: string): PooltagLine {
 
 function exactQuery(tagText: string): TagQuery {
   // Via the hex form so a tag like `0x1f` is read as four characters, not as a number.
-  return { ...parseTagQuery(tagHex(tagFromText(tagText))), input: tagText };
+  const q = parseTagQuery(tagHex(tagFromText(tagText)));
+  return { input: tagText, exact: q.exact, pattern: q.pattern, regex: q.regex };
 }
 
 function snippet(line: string): string {
@@ -167,7 +173,8 @@ export function parsePooltag(text: string, origin: string): PooltagFile {
       warnings.push({ line: lineNo, message: parsed.message });
       continue;
     }
-    const entry: PooltagEntry = { ...parsed.entry, line: lineNo };
+    const { tag, query, binary, description, fields } = parsed.entry;
+    const entry: PooltagEntry = { tag, query, binary, description, line: lineNo, fields };
     if (parsed.indented) {
       const probe = coverageText(entry.query);
       for (let h = headings.length - 1; h >= Math.max(0, headings.length - HEADING_LOOKBACK); h--) {

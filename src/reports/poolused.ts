@@ -17,7 +17,7 @@ const POOL_NAMES = /^\s*(?:NonPaged|Paged|Session)(?:\s+(?:NonPaged|Paged|Sessio
 const COMMAND = /!poolused(?:\s+(0x[0-9a-f]+|[0-9a-f]+))?/i;
 const SORTING = /^\s*Sorting by\b/i;
 // "Sorting by Session ..." headings mark session pool when the command line was not captured.
-const SORTING_SESSION = /^\s*Sorting by .*session/im;
+const SORTING_SESSION = /^\s*Sorting by .*session/i;
 const TOTAL = /^\s*TOTAL\s+\d/;
 const ORPHAN_ROW = /^\s?\S.{3}\s+\d+\s+\d+\s+\d+\s+\d+/;
 const UNKNOWN_TAG = /^UNKNOWN pooltag '.{0,4}', please update pooltag\.txt$/;
@@ -68,7 +68,7 @@ export function parsePoolused(text: string, file: string): Report {
     }
     const header = HEADER.exec(raw);
     if (header) {
-      table = readHeader(raw, header, poolNames, session || SORTING_SESSION.test(lines.slice(Math.max(0, i - 8), i).join('\n')), file, n);
+      table = readHeader(raw, header, poolNames, session, file, n);
       snap = { rows: [] };
       snapshots.push(snap);
       expectTable = false;
@@ -79,7 +79,8 @@ export function parsePoolused(text: string, file: string): Report {
         throw new ReportParseError(file, n, `${FORMAT}: row before the "Tag  Allocs ... Used" header of this !poolused output`);
       }
       if (POOL_NAMES.test(raw)) poolNames = raw.trim().split(/\s+/).map(poolOf);
-      else if (!SORTING.test(raw)) poolNames = undefined;
+      else if (SORTING.test(raw)) session ||= SORTING_SESSION.test(raw);
+      else poolNames = undefined;
       continue;
     }
     if (ELISION.test(raw)) continue;

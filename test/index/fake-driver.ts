@@ -16,7 +16,7 @@ export interface FakeTag {
 }
 
 export function fakeDriver(tags: FakeTag[], opts: { machine?: Machine; company?: string; salt?: string } = {}): string {
-  const lines = [`FAKEPE ${opts.machine ?? 'x64'} ${opts.company ?? 'Acme Corp'} ${opts.salt ?? ''}`];
+  const lines = [`FAKEPE ${opts.machine ?? 'x64'} ${(opts.company ?? 'Acme Corp').replace(/ /g, '_')} ${opts.salt ?? ''}`];
   for (const t of tags) lines.push(`${t.tag.replace(/ /g, '_')} ${t.tier} ${t.kind ?? 'pool'} ${t.sites ?? 1} ${t.api ?? 'ExAllocatePoolWithTag'}`);
   return lines.join('\n') + '\n';
 }

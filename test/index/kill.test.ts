@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,6 @@ test('SIGKILL mid-index: integrity ok, every committed file complete, re-index f
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const corpus = join(dir, 'drivers');
   const dbPath = join(dir, 'tags.db');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(corpus);
   for (let i = 0; i < FILES; i++) {
     const n = String(i).padStart(2, '0');

@@ -260,3 +260,10 @@ test('hostile lines: long runs of spaces and dashes are read in one pass', () =>
   assert.deepEqual(p.entries.map((e) => [e.line, e.tag, e.fields]), [[2, 'Proc', 2], [3, 'Abcd', 3]]);
   assert.equal(p.entries[0].description, `x${spaces}y`);
 });
+
+test('hostile tag fields: long blank runs and long wildcard runs are refused cheaply', () => {
+  const p = parsePooltag(`a${' '.repeat(200_000)}b - x.sys - y\n${'?'.repeat(200_000)} - x.sys - y\n`, 'hostile');
+  assert.deepEqual(p.entries, []);
+  assert.deepEqual(p.warnings.map((w) => w.line), [1, 2]);
+  assert.ok(p.warnings.every((w) => /is longer than a tag/.test(w.message) && w.message.length < 120));
+});

@@ -85,6 +85,9 @@ test('session pool (!poolused 8) goes to the session counters', () => {
   assert.deepEqual(s.rows[0].paged, { allocs: 0, frees: 0, outstanding: 0, bytes: 0 });
   assert.equal(s.rows[1].description, 'USERTAG_QMSG , Binary: win32k.sys');
   assert.equal(s.totals?.paged?.bytes, 5184);
+  // Without the command line, a "Sorting by Session ..." heading says the same.
+  const headed = parsePoolused(SESSION.replace('1: kd> !poolused 8\n   Sorting by  Tag', ' Sorting by Session Tag'), 's.txt');
+  assert.equal(headed.snapshots[0].rows[1].session?.bytes, 384);
 });
 
 test('`!poolused 4` heading, hex counters, 64-bit values, two outputs in one file', () => {
