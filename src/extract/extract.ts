@@ -6,8 +6,8 @@ import type { PeImage } from '../pe/types.js';
 import { PROTECTED_BIT, tagBytes, withoutProtectedBit } from '../tag.js';
 import { type TagApi, tagApis } from './apis.js';
 import { dataTags, findBytes, locateOffset } from './data.js';
-import { resolveCalls } from './resolve.js';
-import { type CodeInput, type SweepResult, sweep } from './sweep.js';
+import { type CallEvidence, type Wrapper, resolveCalls } from './resolve.js';
+import { type CodeInput, type ImmediateSite, sweep } from './sweep.js';
 import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier } from './types.js';
 
 const { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction } = iced;
@@ -20,11 +20,9 @@ export interface ExtractOptions {
 interface Analysis {
   pe: PeImage;
   code?: CodeInput;
-  /** Call-tier evidence plus the call site, per supplying instruction. */
-  calls: { value: number; at: number; api: string; kind: TagKind; via?: number }[];
-  /** Tag-like immediates with the RVA of their bytes. */
-  immediates: { at: number; v: number; immAt: number }[];
-  wrappers: DriverReport['wrappers'];
+  calls: CallEvidence[];
+  immediates: ImmediateSite[];
+  wrappers: Wrapper[];
   tagApis: string[];
   warnings: string[];
 }
@@ -58,14 +56,21 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
   };
 }
 
+export interface CodeAnalysis {
+  calls: CallEvidence[];
+  immediates: ImmediateSite[];
+  wrappers: Wrapper[];
+}
+
 /**
- * Decode, and decode again with the extra function starts a first pass discovers (tail-jump targets
- * that no `call` reaches), so wrappers that end in `jmp` are seen as functions of their own.
+ * The `call` and `code` tiers of one image's code. Decodes a second time when the first pass finds
+ * tail-jump targets that no `call` reaches, so wrappers reached only by `jmp` are functions of their own.
  */
-function sweepWithTailTargets(code: CodeInput): SweepResult {
-  const first = sweep(code);
-  if (first.tailTargets.length === 0) return first;
-  return sweep({ ...code, extraStarts: first.tailTargets });
+export function analyseCode(code: CodeInput): CodeAnalysis {
+  let swept = sweep(code);
+  if (swept.tailTargets.length > 0) swept = sweep({ ...code, extraStarts: swept.tailTargets });
+  const resolved = resolveCalls(swept.sites, code.apis, code.bitness);
+  return { calls: resolved.calls, immediates: swept.immediates, wrappers: resolved.wrappers };
 }
 
 function analyse(buf: Uint8Array, pe: PeImage): Analysis {
@@ -77,14 +82,13 @@ function analyse(buf: Uint8Array, pe: PeImage): Analysis {
     warnings.push(`${pe.machine} code is not decoded: only data-tier evidence`);
     return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, warnings };
   }
-  const swept = sweepWithTailTargets(code);
-  const resolved = resolveCalls(swept.sites, apis, code.bitness);
+  const { calls, immediates, wrappers } = analyseCode(code);
   return {
     pe,
     code,
-    calls: resolved.calls,
-    immediates: swept.immediates,
-    wrappers: resolved.wrappers.map((w) => ({ rva: w.rva, param: w.param, api: w.api })),
+    calls,
+    immediates,
+    wrappers,
     tagApis: imported,
     warnings,
   };

@@ -1,0 +1,88 @@
+// Who a tag's memory is charged to. Evidence decides naming: a db owner whose code passes the tag
+// (tier call/code) outranks pooltag.txt, pooltag.txt outranks the report's own description (the
+// analyst's machine's pooltag.txt), and a mere byte match in a file (tier data) comes last.
+// Object-reference tags (ObReferenceObjectByHandleWithTag) never own pool memory.
+import type { Owner, OwnerSource } from '../owners.js';
+
+/** Why the claimants were chosen, strongest first. */
+export type Basis = 'db-code' | 'pooltag' | 'report' | 'db-data' | 'none';
+
+export interface Attribution {
+  /** Drivers charged with the tag, display spelling, in evidence order; several = shared. */
+  claimants: string[];
+  basis: Basis;
+  /** Every pool owner the sources know, for JSON and the description column. */
+  owners: Owner[];
+  description?: string;
+}
+
+export const UNKNOWN_DRIVER = '(unknown)';
+export const SHARED_PREFIX = 'shared: ';
+
+/**
+ * pooltag.txt binary fields name one driver (`tcpip.sys`), a kernel component (`nt!mm`: the kernel,
+ * `nt`), several alternatives (`a.sys/b.sys`, `nt!store or rdyboost.sys`), or nobody (`<unknown>`).
+ */
+export function driverNames(binary: string): string[] {
+  const names: string[] = [];
+  for (const part of binary.split(/\s*[/,&]\s*|\s+or\s+/i)) {
+    const name = part.trim().replace(/!.*$/, '');
+    if (name === '' || /^<?unknown>?$/i.test(name) || /^unknown driver$/i.test(name)) continue;
+    names.push(name);
+  }
+  return names;
+}
+
+/** The binary a report's own description names: poolused `…, Binary: acpi.sys`, poolmon `[ntfs.sys - Create.c]`. */
+export function reportedDriver(description: string | undefined): string[] {
+  if (!description) return [];
+  const binary = /\bBinary\s*:\s*(\S+(?:\s*\/\s*\S+)*)/i.exec(description);
+  if (binary) return driverNames(binary[1]);
+  const mapped = /^\s*\[\s*([^\s\]]+)\s+-/.exec(description);
+  if (mapped) return driverNames(mapped[1]);
+  return [];
+}
+
+function unique(names: string[]): string[] {
+  const seen = new Map<string, string>();
+  for (const n of names) if (!seen.has(n.toLowerCase())) seen.set(n.toLowerCase(), n);
+  return [...seen.values()];
+}
+
+export function attribute(tag: number, source: OwnerSource, reportDescription?: string): Attribution {
+  const owners = source.ownersOf(tag).filter((o) => o.kind !== 'object-ref');
+  const db = owners.filter((o) => o.source === 'db');
+  const pooltag = owners.filter((o) => o.source === 'pooltag');
+  const description = pooltag.find((o) => o.description)?.description ?? reportDescription ?? db.find((o) => o.description)?.description;
+  const pick = (claimants: string[], basis: Basis): Attribution => {
+    const a: Attribution = { claimants: unique(claimants), basis, owners };
+    if (description !== undefined) a.description = description;
+    return a;
+  };
+  const code = db.filter((o) => o.tier === 'call' || o.tier === 'code');
+  if (code.length) return pick(code.map((o) => o.name), 'db-code');
+  const named = pooltag.flatMap((o) => driverNames(o.name));
+  if (named.length) return pick(named, 'pooltag');
+  const reported = reportedDriver(reportDescription);
+  if (reported.length) return pick(reported, 'report');
+  const data = db.filter((o) => o.tier === 'data');
+  if (data.length) return pick(data.map((o) => o.name), 'db-data');
+  return pick([], 'none');
+}
+
+/** Grouping key: drivers are case-insensitive file names; a shared set is keyed by all its members. */
+export function claimKey(claimants: readonly string[]): string {
+  return claimants.map((c) => c.toLowerCase()).sort().join('\u0000');
+}
+
+/** A tag found as bytes in 300 files would make an unreadable label: name a few, count the rest. */
+const MAX_NAMED_CLAIMANTS = 4;
+
+export function driverLabel(claimants: readonly string[]): string {
+  if (claimants.length === 0) return UNKNOWN_DRIVER;
+  if (claimants.length === 1) return claimants[0];
+  const sorted = [...claimants].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()));
+  const shown = sorted.slice(0, MAX_NAMED_CLAIMANTS).join(', ');
+  const more = sorted.length - MAX_NAMED_CLAIMANTS;
+  return SHARED_PREFIX + shown + (more > 0 ? ` (+${more} more)` : '');
+}

@@ -1,0 +1,37 @@
+// Which pool's counters a ranking looks at, and counter arithmetic shared by top and diff.
+import { emptyCounters, type PoolCounters, type UsageRow } from '../reports/types.js';
+
+export type PoolChoice = 'nonpaged' | 'paged' | 'all';
+export const POOL_CHOICES: readonly PoolChoice[] = ['nonpaged', 'paged', 'all'];
+
+export function addCounters(a: PoolCounters, b: PoolCounters): PoolCounters {
+  return { allocs: a.allocs + b.allocs, frees: a.frees + b.frees, outstanding: a.outstanding + b.outstanding, bytes: a.bytes + b.bytes };
+}
+
+/** `all` includes session pool: a session-only report (poolused 8, capture --session) has nothing else. */
+export function poolCounters(row: UsageRow, pool: PoolChoice): PoolCounters {
+  if (pool === 'nonpaged') return row.nonpaged;
+  if (pool === 'paged') return row.paged;
+  const both = addCounters(row.nonpaged, row.paged);
+  return row.session ? addCounters(both, row.session) : both;
+}
+
+/**
+ * One row per tag. Parsers already join a tag's Nonp and Paged lines, but a report may still list a
+ * tag twice (system and session sections); summing keeps every byte counted once per line printed.
+ */
+export function mergeByTag(rows: readonly UsageRow[]): UsageRow[] {
+  const byTag = new Map<number, UsageRow>();
+  for (const r of rows) {
+    const seen = byTag.get(r.tag);
+    if (!seen) {
+      byTag.set(r.tag, { ...r });
+      continue;
+    }
+    seen.nonpaged = addCounters(seen.nonpaged, r.nonpaged);
+    seen.paged = addCounters(seen.paged, r.paged);
+    if (r.session) seen.session = addCounters(seen.session ?? emptyCounters(), r.session);
+    seen.description ??= r.description;
+  }
+  return [...byTag.values()];
+}
