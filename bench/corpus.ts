@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 
-export const CORPUS_FORMAT = 1;
+/** Bump when the generator changes, so old corpora are rebuilt. */
+export const CORPUS_FORMAT = 2;
 
 export interface CorpusOptions {
   /** Folder the driver files go to; it is emptied when the corpus is rebuilt. */
@@ -125,25 +126,34 @@ function subfolder(stem: string, i: number, rand: () => number): string {
   return r < 0.95 ? 'wd/' : 'UMDF/';
 }
 
-/** One corpus file: base image + overlay chunks from drivers that do not hold the planted tag. */
-function buildFile(
-  i: number, target: number, sources: SourceDriver[], overlaySources: SourceDriver[], planted: Buffer,
-  rand: () => number,
-): { entry: CorpusEntry; bytes: Buffer } {
-  const base = pickBase(sources, target, rand);
+interface SourcePools {
+  /** Drivers whose bytes hold the planted tag (direct.sys's code uses DrA1). */
+  carriers: SourceDriver[];
+  clean: SourceDriver[];
+}
+
+/**
+ * One corpus file: a base image, then overlay chunks from drivers without the planted tag. Only every
+ * PLANT_EVERY-th file holds the tag, in its base image's real code when a carrier fits, else written into
+ * its overlay, so the tag stays as rare as a real driver's own tag is.
+ */
+function buildFile(i: number, target: number, pools: SourcePools, planted: Buffer, rand: () => number): { entry: CorpusEntry; bytes: Buffer } {
+  const plant = i % PLANT_EVERY === PLANT_AT;
+  const base = pickBase(plant && pools.carriers.length ? pools.carriers : pools.clean, target, rand);
   const size = Math.max(target, base.bytes.length + MIN_OVERLAY);
   const out = Buffer.alloc(size);
   base.bytes.copy(out, 0);
   let at = base.bytes.length;
   while (at < size) {
-    const src = overlaySources[Math.floor(rand() * overlaySources.length)].bytes;
+    const src = pools.clean[Math.floor(rand() * pools.clean.length)].bytes;
     const from = Math.floor(rand() * src.length);
     const len = Math.min(size - at, src.length - from, 4096 + Math.floor(rand() * 60 * 1024));
     src.copy(out, at, from, from + len);
     at += len;
   }
-  const plant = i % PLANT_EVERY === PLANT_AT;
-  if (plant) planted.copy(out, base.bytes.length + Math.floor(rand() * (size - base.bytes.length - 4)));
+  if (plant && !pools.carriers.includes(base)) {
+    planted.copy(out, base.bytes.length + Math.floor(rand() * (size - base.bytes.length - 4)));
+  }
   const stem = basename(base.name).replace(/\.sys$/i, '').replace(/[^A-Za-z0-9]/g, '');
   const ext = rand() < 0.25 ? 'SYS' : 'sys';
   const path = `${subfolder(stem, i, rand)}${stem}_${String(i).padStart(3, '0')}.${ext}`;
@@ -205,8 +215,11 @@ export function ensureCorpus(opts: CorpusOptions): { manifest: CorpusManifest; r
 
   const planted = tagBytes(opts.plantedTag);
   const known = opts.knownTags.map((t) => [t, tagBytes(t)] as const);
-  // Overlays never carry the planted tag, so its hits are exactly the planted files and its own base images.
-  const overlaySources = sources.filter((s) => s.bytes.indexOf(planted) < 0);
+  const pools: SourcePools = {
+    carriers: sources.filter((s) => s.bytes.indexOf(planted) >= 0),
+    clean: sources.filter((s) => s.bytes.indexOf(planted) < 0),
+  };
+  if (pools.clean.length === 0) throw new Error(`every source driver holds ${opts.plantedTag}: nothing to pad with`);
   const rand = prng(opts.seed);
   const sizes = plannedSizes(opts.files, opts.totalBytes, rand);
 
@@ -215,7 +228,7 @@ export function ensureCorpus(opts: CorpusOptions): { manifest: CorpusManifest; r
   const entries: CorpusEntry[] = [];
   const hits: Record<string, string[]> = Object.fromEntries(opts.knownTags.map((t) => [t, []]));
   for (let i = 0; i < sizes.length; i++) {
-    const { entry, bytes } = buildFile(i, sizes[i], sources, overlaySources, planted, rand);
+    const { entry, bytes } = buildFile(i, sizes[i], pools, planted, rand);
     const file = join(opts.dir, entry.path);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, bytes);

@@ -15,6 +15,8 @@ interface IndexArgv {
   json?: boolean;
 }
 
+const MAX_FAILURES_SHOWN = 20;
+
 export function summaryText(s: IndexSummary, dbPath: string): string {
   const lines = [
     `indexed ${s.files} files for host ${s.host} into ${dbPath} in ${s.seconds.toFixed(2)} s ` +
@@ -24,7 +26,11 @@ export function summaryText(s: IndexSummary, dbPath: string): string {
   ];
   if (s.failed.length) {
     lines.push('failed:');
-    for (const f of s.failed) lines.push(`  ${f.path}: ${f.message}${f.known ? ' (unchanged since it last failed)' : ''}`);
+    for (const f of s.failed.slice(0, MAX_FAILURES_SHOWN)) {
+      lines.push(`  ${f.path}: ${f.message}${f.known ? ' (unchanged since it last failed)' : ''}`);
+    }
+    const more = s.failed.length - MAX_FAILURES_SHOWN;
+    if (more > 0) lines.push(`  … and ${more} more (--json lists them all)`);
   }
   return lines.join('\n') + '\n';
 }

@@ -8,12 +8,13 @@ import { formatTag, parseTagQuery, tagHex } from '../tag.js';
 import type { TagKind, Tier } from '../extract/types.js';
 import type { DbOwnerHit, LookupResult } from '../db/lookup.js';
 
-interface LookupArgv {
+export interface LookupOptions {
   tags: string[];
   db?: string;
   pooltag?: string;
   multichar?: boolean;
-  kind: TagKind | 'all';
+  kind?: TagKind | 'all';
+  /** Minimum tier of evidence. */
   tier?: Tier;
   json?: boolean;
   format?: string;
@@ -30,6 +31,7 @@ function evidenceCell(h: DbOwnerHit): string {
     return s;
   });
   const more = h.sites - shown.length;
+  if (shown.length === 0) return `${h.sites} site${h.sites === 1 ? '' : 's'}`;
   return shown.join('; ') + (more > 0 ? ` (+${more} more)` : '');
 }
 
@@ -140,7 +142,7 @@ export function lookupJson(results: LookupResult[]): unknown {
   }));
 }
 
-export const lookupCommand: CommandModule<object, LookupArgv> = {
+export const lookupCommand: CommandModule<object, LookupOptions> = {
   command: 'lookup <tags..>',
   describe: 'which drivers use a tag: the database (ranked by evidence) and pooltag.txt',
   builder: (y: Argv<object>) =>
@@ -152,30 +154,36 @@ export const lookupCommand: CommandModule<object, LookupArgv> = {
       .option('kind', { choices: ['pool', 'object-ref', 'all'], default: 'all', describe: 'kind of tag use' })
       .option('tier', { choices: ['call', 'code', 'data'], describe: 'minimum tier of evidence' })
       .option('json', { type: 'boolean', describe: 'same as --format json' })
-      .option('format', { choices: OUTPUT_FORMATS, default: 'table' }) as unknown as Argv<LookupArgv>,
-  handler: async (argv) => {
-    const queries = argv.tags.map((t) => parseTagQuery(String(t), { multichar: argv.multichar }));
-    const dbPath = argv.db ?? defaultDbPath();
-    if (argv.db && !existsSync(dbPath)) throw new UserError(`${dbPath}: no such database (whose-tag index DIR --db ${dbPath} builds it)`);
-    const [{ openDb }, { lookup }] = await Promise.all([import('../db/schema.js'), import('../db/lookup.js')]);
-    const db = existsSync(dbPath) ? openDb(dbPath, { readonly: true }) : undefined;
-    if (!db) process.stderr.write(`whose-tag: no database at ${dbPath} yet; answering from pooltag.txt only (whose-tag index DIR builds one)\n`);
-    try {
-      const { pooltag, origin } = await loadPooltag(argv.pooltag);
-      const results = lookup(db, queries, pooltag, { kind: argv.kind, minTier: argv.tier, pooltagOrigin: origin });
-      const format = outputFormat(argv);
-      if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results), null, 2) + '\n');
-      else if (format === 'table') process.stdout.write(renderLookupTable(results));
-      else process.stdout.write(renderGrid(lookupGrid(results), format));
-      if (format !== 'table') {
-        for (const r of results) if (!r.owners.length && !r.pooltag.length) process.stderr.write(`whose-tag: ${nothingKnown(r.query.input)}\n`);
-      }
-      if (results.every((r) => r.owners.length === 0 && r.pooltag.length === 0)) process.exitCode = EXIT.notFound;
-    } finally {
-      db?.close();
-    }
-  },
+      .option('format', { choices: OUTPUT_FORMATS, default: 'table' }) as unknown as Argv<LookupOptions>,
+  handler: (argv) => runLookup(argv),
 };
+
+/**
+ * The command without yargs, for a launcher that wants `whose-tag TAG` to skip loading the option parser
+ * (yargs alone costs ~100 ms of start-up).
+ */
+export async function runLookup(argv: LookupOptions): Promise<void> {
+  const queries = argv.tags.map((t) => parseTagQuery(String(t), { multichar: argv.multichar }));
+  const dbPath = argv.db ?? defaultDbPath();
+  if (argv.db && !existsSync(dbPath)) throw new UserError(`${dbPath}: no such database (whose-tag index DIR --db ${dbPath} builds it)`);
+  const [{ openDb }, { lookup }] = await Promise.all([import('../db/schema.js'), import('../db/lookup.js')]);
+  const db = existsSync(dbPath) ? openDb(dbPath, { readonly: true }) : undefined;
+  if (!db) process.stderr.write(`whose-tag: no database at ${dbPath} yet; answering from pooltag.txt only (whose-tag index DIR builds one)\n`);
+  try {
+    const { pooltag, origin } = await loadPooltag(argv.pooltag);
+    const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin });
+    const format = outputFormat(argv);
+    if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results), null, 2) + '\n');
+    else if (format === 'table') process.stdout.write(renderLookupTable(results));
+    else process.stdout.write(renderGrid(lookupGrid(results), format));
+    if (format !== 'table') {
+      for (const r of results) if (!r.owners.length && !r.pooltag.length) process.stderr.write(`whose-tag: ${nothingKnown(r.query.input)}\n`);
+    }
+    if (results.every((r) => r.owners.length === 0 && r.pooltag.length === 0)) process.exitCode = EXIT.notFound;
+  } finally {
+    db?.close();
+  }
+}
 
 async function loadPooltag(explicit: string | undefined) {
   const { locatePooltag } = await import('../pooltag/locate.js');

@@ -5,7 +5,7 @@ import type { Db } from './schema.js';
 import type { Evidence, TagKind, Tier } from '../extract/types.js';
 import { TIER_RANK } from '../extract/types.js';
 import type { Owner, OwnerSource } from '../owners.js';
-import { formatTag, tagHex, tagMatches, withoutProtectedBit, type TagQuery } from '../tag.js';
+import { tagMatches, withoutProtectedBit, type TagQuery } from '../tag.js';
 import type { PooltagIndex } from '../pooltag/lookup.js';
 import type { PooltagEntry } from '../pooltag/parse.js';
 import { storedPooltagIndex } from './pooltag-store.js';
@@ -233,9 +233,4 @@ export function dbOwners(db: Db): OwnerSource {
       return owners;
     },
   };
-}
-
-/** `Proc (0x636f7250)` */
-export function tagLabel(tag: number): string {
-  return `${formatTag(tag)} (${tagHex(tag)})`;
 }

@@ -152,7 +152,10 @@ interface State {
   regs: Value[];
   /** Stack slot (offset from the function's entry stack pointer) → value. */
   slots: Map<number, Value>;
-  /** Current stack pointer relative to entry; NaN once unknown. */
+  /**
+   * Current stack pointer relative to entry. When it is lost (`and esp,-8`, `mov esp,reg`) it moves to a
+   * fresh, far-away base: pushes and the call that reads them stay consistent, old slots become unreachable.
+   */
   sp: number;
 }
 
@@ -160,17 +163,17 @@ function cloneState(s: State): State {
   return { regs: s.regs.slice(), slots: new Map(s.slots), sp: s.sp };
 }
 
+/** Join of two paths; `a`'s stack frame wins when the stack pointers disagree. */
 function mergeState(a: State, b: State): State {
   const regs = a.regs.map((v, i) => union(v, b.regs[i]));
+  if (a.sp !== b.sp) return { regs, slots: new Map(a.slots), sp: a.sp };
   const slots = new Map<number, Value>();
-  if (a.sp === b.sp) {
-    for (const [k, v] of a.slots) {
-      const w = b.slots.get(k);
-      slots.set(k, w === undefined ? v : union(v, w));
-    }
-    for (const [k, w] of b.slots) if (!a.slots.has(k)) slots.set(k, w);
+  for (const [k, v] of a.slots) {
+    const w = b.slots.get(k);
+    slots.set(k, w === undefined ? v : union(v, w));
   }
-  return { regs, slots, sp: a.sp === b.sp ? a.sp : NaN };
+  for (const [k, w] of b.slots) if (!a.slots.has(k)) slots.set(k, w);
+  return { regs, slots, sp: a.sp };
 }
 
 /** Bytes of an immediate operand of this kind (0 for non-immediates). */
@@ -225,7 +228,8 @@ export function sweep(input: CodeInput): SweepResult {
     }
     return { regs, slots, sp: 0 };
   };
-  const lostState = (): State => ({ regs: new Array(16).fill(null), slots: new Map(), sp: -0x1000000 * ++epoch });
+  const lostSp = () => -0x1000000 * ++epoch;
+  const lostState = (): State => ({ regs: new Array(16).fill(null), slots: new Map(), sp: lostSp() });
 
   const ins = new Instruction();
   try {
@@ -294,9 +298,9 @@ export function sweep(input: CodeInput): SweepResult {
         };
         const setReg = (r: number, v: Value) => {
           st.regs[r] = v;
-          if (r === RSP) st.sp = stackOffset(v) ?? NaN;
+          if (r === RSP) st.sp = stackOffset(v) ?? lostSp();
         };
-        const spValue = (): Value => (Number.isNaN(st.sp) ? null : [{ k: 'sp', off: st.sp }]);
+        const spValue = (): Value => [{ k: 'sp', off: st.sp }];
         /** Immediate operand's low 32 bits, read from the instruction's last bytes (immediates come last). */
         const imm32 = (kind: number, insEnd: number): number | undefined => {
           if (kind === OpKind.Immediate32 || kind === OpKind.Immediate32to64) return view.getUint32(insEnd - 4, true);
@@ -551,13 +555,13 @@ export function sweep(input: CodeInput): SweepResult {
             }
             case Cat.Leave: {
               const fp = stackOffset(st.regs[RBP]);
-              st.sp = fp === undefined ? NaN : fp;
+              st.sp = fp === undefined ? lostSp() : fp;
               st.regs[RBP] = st.slots.get(st.sp) ?? null;
               st.sp += w;
               break;
             }
             case Cat.Enter:
-              st.sp = NaN;
+              st.sp = lostSp();
               st.regs[RBP] = null;
               break;
             case Cat.Call: {

@@ -3,6 +3,7 @@
 // analyst's machine's pooltag.txt), and a mere byte match in a file (tier data) comes last.
 // Object-reference tags (ObReferenceObjectByHandleWithTag) never own pool memory.
 import type { Owner, OwnerSource } from '../owners.js';
+import { binaryNames } from '../pooltag/parse.js';
 
 /** Why the claimants were chosen, strongest first. */
 export type Basis = 'db-code' | 'pooltag' | 'report' | 'db-data' | 'none';
@@ -19,27 +20,13 @@ export interface Attribution {
 export const UNKNOWN_DRIVER = '(unknown)';
 export const SHARED_PREFIX = 'shared: ';
 
-/**
- * pooltag.txt binary fields name one driver (`tcpip.sys`), a kernel component (`nt!mm`: the kernel,
- * `nt`), several alternatives (`a.sys/b.sys`, `nt!store or rdyboost.sys`), or nobody (`<unknown>`).
- */
-export function driverNames(binary: string): string[] {
-  const names: string[] = [];
-  for (const part of binary.split(/\s*[/,&]\s*|\s+or\s+/i)) {
-    const name = part.trim().replace(/!.*$/, '');
-    if (name === '' || /^<?unknown>?$/i.test(name) || /^unknown driver$/i.test(name)) continue;
-    names.push(name);
-  }
-  return names;
-}
-
 /** The binary a report's own description names: poolused `…, Binary: acpi.sys`, poolmon `[ntfs.sys - Create.c]`. */
 export function reportedDriver(description: string | undefined): string[] {
   if (!description) return [];
   const binary = /\bBinary\s*:\s*(\S+(?:\s*\/\s*\S+)*)/i.exec(description);
-  if (binary) return driverNames(binary[1]);
+  if (binary) return binaryNames(binary[1]);
   const mapped = /^\s*\[\s*([^\s\]]+)\s+-/.exec(description);
-  if (mapped) return driverNames(mapped[1]);
+  if (mapped) return binaryNames(mapped[1]);
   return [];
 }
 
@@ -61,7 +48,7 @@ export function attribute(tag: number, source: OwnerSource, reportDescription?: 
   };
   const code = db.filter((o) => o.tier === 'call' || o.tier === 'code');
   if (code.length) return pick(code.map((o) => o.name), 'db-code');
-  const named = pooltag.flatMap((o) => driverNames(o.name));
+  const named = pooltag.flatMap((o) => binaryNames(o.name));
   if (named.length) return pick(named, 'pooltag');
   const reported = reportedDriver(reportDescription);
   if (reported.length) return pick(reported, 'report');

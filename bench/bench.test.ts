@@ -1,0 +1,137 @@
+// The benchmark's own parts: statistics, the corpus generator (deterministic, valid PE images, exact ground
+// truth), the synthetic lookup database (real schema, counts that match SQL), and the child-process timer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { ensureCorpus, fixtureDrivers, folderStats, plannedSizes, prng, type CorpusOptions } from './corpus.js';
+import { ensureLookupDb } from './lookup-db.js';
+import { peakRssAvailable, runOnce, stats, timeSeries } from './timing.js';
+import { readPe } from '../src/pe/read.js';
+import { SCHEMA_VERSION } from '../src/db/schema.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function tmp(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'whose-tag-bench-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('stats: median of odd and even counts, min, max', () => {
+  assert.deepEqual(stats([5, 1, 3]), { median: 3, min: 1, max: 5, n: 3 });
+  assert.deepEqual(stats([4, 1, 3, 10]), { median: 3.5, min: 1, max: 10, n: 4 });
+  assert.throws(() => stats([]), /no samples/);
+});
+
+test('plannedSizes: deterministic, adds up to the total, has the large-file tail', () => {
+  const a = plannedSizes(600, 200e6, prng(1));
+  assert.deepEqual(a, plannedSizes(600, 200e6, prng(1)));
+  assert.equal(a.length, 600);
+  const sum = a.reduce((x, y) => x + y, 0);
+  assert.ok(Math.abs(sum - 200e6) < 600, `sum ${sum}`);
+  assert.equal(a.filter((s) => s >= 1.8e6).length >= 18, true);
+  assert.equal(a.filter((s) => s > 10e6).length, 0);
+});
+
+function smallCorpus(dir: string, seed = 3): CorpusOptions {
+  return {
+    dir: join(dir, 'drivers'),
+    manifestPath: join(dir, 'manifest.json'),
+    sources: fixtureDrivers(ROOT),
+    files: 60,
+    totalBytes: 12e6,
+    plantedTag: 'DrA1',
+    knownTags: ['DrA1', 'Proc'],
+    seed,
+  };
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
+}
+
+test('corpus: valid PE images, exact tag hits, reused when unchanged, rebuilt when the seed changes', (t) => {
+  const dir = tmp(t);
+  const opts = smallCorpus(dir);
+  assert.equal(opts.sources.length, 46);
+  const first = ensureCorpus(opts);
+  assert.equal(first.reused, false);
+  const m = first.manifest;
+  assert.equal(m.entries.length, 60);
+  assert.deepEqual(filesUnder(opts.dir), m.entries.map((e) => e.path).sort());
+  assert.deepEqual(folderStats(opts.dir), { files: 60, bytes: m.totalBytes });
+
+  const dra1: string[] = [];
+  const proc: string[] = [];
+  for (const e of m.entries) {
+    const buf = readFileSync(join(opts.dir, e.path));
+    assert.equal(buf.length, e.size);
+    const pe = readPe(buf, e.path);
+    assert.ok(pe.machine === 'x64' || pe.machine === 'x86', e.path);
+    assert.ok(e.imageBytes < e.size, `${e.path} has an overlay`);
+    if (buf.includes('DrA1')) dra1.push(e.path);
+    if (buf.includes('Proc')) proc.push(e.path);
+  }
+  // Files 12 and 37 carry the planted tag, and no other file does.
+  assert.deepEqual(m.entries.filter((e) => e.planted).map((e) => e.path.match(/_(\d{3})\./)?.[1]), ['012', '037']);
+  assert.deepEqual(m.hits.DrA1, dra1.sort());
+  assert.equal(m.hits.DrA1.length, 2);
+  assert.deepEqual(m.hits.Proc, proc.sort());
+  assert.ok(m.entries.some((e) => e.path.endsWith('.SYS')) && m.entries.some((e) => e.path.endsWith('.sys')));
+  assert.ok(m.entries.some((e) => e.path.includes('/')));
+
+  const again = ensureCorpus(opts);
+  assert.equal(again.reused, true);
+  assert.deepEqual(again.manifest, m);
+
+  const other = ensureCorpus({ ...opts, seed: 4 });
+  assert.equal(other.reused, false);
+  assert.notDeepEqual(other.manifest.entries, m.entries);
+  assert.deepEqual(filesUnder(opts.dir), other.manifest.entries.map((e) => e.path).sort());
+});
+
+test('lookup database: real schema, row counts and owner counts agree with SQL', (t) => {
+  const path = join(tmp(t), 'lookup.db');
+  const spec = { families: 30, versions: 3, tagsPerDriver: 7, seed: 11 };
+  const { info, reused } = ensureLookupDb(path, spec);
+  assert.equal(reused, false);
+  assert.equal(info.rows, 30 * 3 * 7);
+  assert.equal(info.drivers, 90);
+  const db = new Database(path, { readonly: true });
+  try {
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    const count = (sql: string, ...args: unknown[]) => (db.prepare(sql).pluck().get(...args) as number);
+    assert.equal(count('SELECT COUNT(*) FROM findings'), 630);
+    assert.equal(count('SELECT COUNT(*) FROM evidence'), 630);
+    assert.equal(count('SELECT COUNT(*) FROM files'), 90);
+    assert.equal(count('SELECT COUNT(DISTINCT tag) FROM findings'), info.distinctTags);
+    const exact = Buffer.from(info.exactTag, 'latin1').readUInt32LE(0);
+    assert.equal(count('SELECT COUNT(*) FROM findings WHERE tag = ?', exact), info.exactOwners);
+    assert.ok(info.exactOwners >= 3);
+    const prefix = Buffer.from(info.wildcard.slice(0, 2), 'latin1').readUInt16LE(0);
+    assert.equal(count('SELECT COUNT(*) FROM findings WHERE (tag & 0xffff) = ?', prefix), info.wildcardOwners);
+  } finally {
+    db.close();
+  }
+  assert.equal(ensureLookupDb(path, spec).reused, true);
+  assert.equal(ensureLookupDb(path, { ...spec, seed: 12 }).reused, false);
+});
+
+test('timing: runs a child N times, keeps its output, exit status and peak RSS', () => {
+  const s = timeSeries(process.execPath, ['-e', 'process.stdout.write("hi"); process.exitCode = 1'], { runs: 3 });
+  assert.equal(s.runs.length, 3);
+  assert.ok(s.runs.every((r) => r.stdout === 'hi' && r.status === 1));
+  assert.ok(s.time.min > 0 && s.time.min <= s.time.median && s.time.median <= s.time.max);
+  // A child that holds ~64 MB of touched memory shows it in its peak RSS.
+  const r = runOnce(process.execPath, ['-e', 'Buffer.alloc(64 * 1024 * 1024, 1)'], { measureRss: true });
+  assert.equal(r.status, 0);
+  if (peakRssAvailable()) assert.ok(r.peakRssKb! > 64 * 1024, `peak ${r.peakRssKb} KB`);
+  else assert.equal(r.peakRssKb, undefined);
+});

@@ -1,0 +1,425 @@
+// `npm run bench [-- CORPUS_DIR] [--runs N] [--only scan,index,lookup] [--tag TAG] [--jobs N] [--json]`
+// Times the compiled whose-tag (node start included, as a user runs it) against grep and ripgrep on one
+// corpus, checks every command's answer, and prints each median with min/max and its target.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ensureCorpus, fixtureDrivers, folderStats } from './corpus.js';
+import { DEFAULT_LOOKUP_SPEC, ensureLookupDb } from './lookup-db.js';
+import { formatMs, renderRows, rowsJson, verdict, type Row } from './report.js';
+import { peakRssAvailable, runOnce, timeSeries, type Run, type Series } from './timing.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WORK = join(ROOT, 'bench', 'corpus');
+const CLI = join(ROOT, 'bin', 'whose-tag.js');
+const GROUPS = ['scan', 'index', 'lookup'] as const;
+type Group = (typeof GROUPS)[number];
+
+const TARGET = { scanRatio: 1.5, indexMBps: 100, reindexMs: 500, lookupMs: 150, rssMB: 300 };
+/** A tag most drivers contain (findstr's `Proc` matches 340 of 647 real drivers): the other scan case. */
+const COMMON_TAG = 'Proc';
+
+interface Options {
+  corpus?: string;
+  runs: number;
+  only: Set<Group>;
+  tag: string;
+  jobs: number;
+  json: boolean;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
+
+function parseOptions(argv: string[]): Options {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        runs: { type: 'string', default: '5' },
+        only: { type: 'string', default: GROUPS.join(',') },
+        tag: { type: 'string', default: 'DrA1' },
+        jobs: { type: 'string', default: String(availableParallelism()) },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(readFileSync(join(ROOT, 'bench', 'README.md'), 'utf8'));
+    process.exit(0);
+  }
+  if (parsed.positionals.length > 1) fail(`one corpus folder at most, got ${parsed.positionals.join(' ')}`);
+  const runs = Number(v.runs);
+  if (!Number.isInteger(runs) || runs < 1) fail(`--runs must be a positive whole number, got ${v.runs}`);
+  const jobs = Number(v.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) fail(`--jobs must be a positive whole number, got ${v.jobs}`);
+  const only = new Set<Group>();
+  for (const g of String(v.only).split(',').filter(Boolean)) {
+    if (!(GROUPS as readonly string[]).includes(g)) fail(`--only takes ${GROUPS.join(',')}; got ${g}`);
+    only.add(g as Group);
+  }
+  // grep and rg take the tag as a plain argument, so it must be 4 printable bytes.
+  if (!/^[\x21-\x5b\x5d-\x7e][\x20-\x5b\x5d-\x7e]{3}$/.test(v.tag!)) fail(`--tag must be 4 printable ASCII characters, got ${JSON.stringify(v.tag)}`);
+  const corpus = parsed.positionals[0];
+  if (corpus !== undefined && !existsSync(corpus)) fail(`${corpus}: no such corpus folder`);
+  return { corpus: corpus && resolve(corpus), runs, only, tag: v.tag!, jobs, json: Boolean(v.json) };
+}
+
+const log = (s: string) => process.stderr.write(s + '\n');
+
+/** Children get a plain environment: byte-wise locale for grep, and no database or pooltag.txt from the user. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
+  delete env.WHOSE_TAG_DB;
+  delete env.WHOSE_TAG_POOLTAG;
+  delete env.NODE_OPTIONS;
+  return env;
+}
+const ENV = childEnv();
+
+const wt = (...args: string[]): [string, string[]] => [process.execPath, [CLI, ...args]];
+
+function firstLine(s: string): string {
+  return s.trim().split('\n')[0]?.slice(0, 160) ?? '';
+}
+
+/** Compile the program so `bin/whose-tag.js` runs dist/, not the TypeScript through tsx. */
+function build(): void {
+  log('building: npx tsc -p tsconfig.json');
+  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8', env: ENV });
+  if (r.status !== 0) {
+    // tsc still emits when it finds type errors; the commands that do not work fail their own rows.
+    log(`  tsc exited ${r.status}: ${firstLine(r.stdout || r.stderr)}`);
+  }
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) fail('dist/cli/main.js was not built; the benchmark measures the compiled program');
+}
+
+/** Which commands this build has: `whose-tag CMD --help` exits 0. */
+function available(cmd: string): boolean {
+  const [file, args] = wt(cmd, '--help');
+  return runOnce(file, args, { cwd: ROOT, env: ENV }).status === 0;
+}
+
+function commandWorks(cmd: string, args: string[]): boolean {
+  try {
+    return runOnce(cmd, args, { env: ENV }).status === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Read every file once so each measurement starts from the same warm page cache. */
+function warmPageCache(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) readFileSync(join(e.parentPath, e.name));
+  }
+}
+
+/** Absolute paths from output whose lines start with a path (`path` or `path<TAB>…`). */
+function pathSet(stdout: string): Set<string> {
+  return new Set(stdout.split('\n').filter(Boolean).map((l) => resolve(ROOT, l.split('\t')[0])));
+}
+
+function sameSet(a: Set<string>, b: Set<string>): string {
+  const missing = [...b].filter((p) => !a.has(p));
+  const extra = [...a].filter((p) => !b.has(p));
+  if (!missing.length && !extra.length) return 'ok';
+  return `WRONG: ${missing.length} missing, ${extra.length} extra` + (missing[0] ? ` (e.g. missing ${missing[0]})` : ` (e.g. extra ${extra[0]})`);
+}
+
+/** Exit 0 = found, 1 = nothing found: both are answers; anything else is a failure of the row. */
+function failed(runs: Run[]): string | undefined {
+  const bad = runs.find((r) => r.signal || (r.status !== 0 && r.status !== 1));
+  if (!bad) return undefined;
+  return `FAILED: ${bad.signal ?? `exit ${bad.status}`}: ${firstLine(bad.stderr)}`;
+}
+
+interface Corpus {
+  dir: string;
+  files: number;
+  bytes: number;
+  description: string;
+  /** Ground-truth file sets for tags the corpus generator recorded. */
+  hits: Record<string, Set<string>>;
+}
+
+function prepareCorpus(opts: Options): Corpus {
+  if (opts.corpus) {
+    const s = folderStats(opts.corpus);
+    return { dir: opts.corpus, ...s, description: `${opts.corpus} (given)`, hits: {} };
+  }
+  const dir = join(WORK, 'drivers');
+  const started = performance.now();
+  const { manifest, reused } = ensureCorpus({
+    dir,
+    manifestPath: join(WORK, 'manifest.json'),
+    sources: fixtureDrivers(ROOT),
+    files: 600,
+    totalBytes: 200e6,
+    plantedTag: opts.tag,
+    knownTags: [...new Set([opts.tag, COMMON_TAG])],
+    seed: 1,
+  });
+  log(`corpus: ${reused ? 'reused' : `built in ${((performance.now() - started) / 1000).toFixed(1)} s`}: ${dir}`);
+  const hits = Object.fromEntries(
+    Object.entries(manifest.hits).map(([tag, list]) => [tag, new Set(list.map((p) => join(dir, p)))]),
+  );
+  const inImages = ((100 * manifest.imageBytes) / manifest.totalBytes).toFixed(0);
+  return {
+    dir,
+    files: manifest.entries.length,
+    bytes: manifest.totalBytes,
+    description: `${dir} (generated: ${manifest.entries.length} files, ${inImages}% of bytes inside PE images, the rest overlay)`,
+    hits,
+  };
+}
+
+function scanRows(opts: Options, corpus: Corpus, have: { scan: boolean; rg: boolean }): Row[] {
+  const rows: Row[] = [];
+  const series = (label: string, cmd: string, args: string[]): Series => {
+    log(`  ${label}`);
+    return timeSeries(cmd, args, { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV });
+  };
+  for (const tag of [...new Set([opts.tag, COMMON_TAG])]) {
+    log(`scan ${tag}:`);
+    const grep = series('grep', 'grep', ['-rlF', '-a', tag, corpus.dir]);
+    const grepSet = pathSet(grep.runs[0].stdout);
+    const truth = corpus.hits[tag];
+    const base = grep.time.median;
+    rows.push({
+      group: 'scan',
+      measurement: `grep -rlF -a ${tag} (${grepSet.size} files)`,
+      stats: grep.time,
+      unit: 'ms',
+      figure: '1.00× (reference)',
+      check: failed(grep.runs) ?? (truth ? sameSet(grepSet, truth) : 'reference'),
+    });
+    const vsGrep = (measurement: string, s: Series, withTarget: boolean, note = ''): Row => {
+      const ratio = s.time.median / base;
+      const problem = failed(s.runs);
+      return {
+        group: 'scan',
+        measurement,
+        stats: s.time,
+        unit: 'ms',
+        figure: `${ratio.toFixed(2)}× grep`,
+        target: withTarget ? `≤ ${TARGET.scanRatio}× grep` : undefined,
+        verdict: withTarget && !problem ? verdict(ratio <= TARGET.scanRatio) : undefined,
+        check: problem ?? sameSet(pathSet(s.runs[0].stdout), grepSet) + note,
+        numbers: { ratio },
+      };
+    };
+    if (have.rg) rows.push(vsGrep(`rg -l -F -a --no-ignore ${tag}`, series('rg', 'rg', ['-l', '-F', '-a', '--no-ignore', tag, corpus.dir]), false));
+    if (!have.scan) {
+      rows.push({ group: 'scan', measurement: `whose-tag scan ${tag}`, unit: 'ms', check: 'not available (whose-tag scan --help failed)' });
+      continue;
+    }
+    const raw = series('whose-tag scan --raw', ...wt('scan', '--raw', tag, corpus.dir));
+    rows.push(vsGrep(`whose-tag scan --raw ${tag}`, raw, true));
+    const tiered = series('whose-tag scan', ...wt('scan', tag, corpus.dir));
+    rows.push(vsGrep(`whose-tag scan ${tag} (tiered)`, tiered, true, tierCounts(tiered.runs[0].stdout)));
+  }
+  return rows;
+}
+
+/** `; call 2, code 0, data 22` from scan's `path<TAB>tier<TAB>…` lines. */
+function tierCounts(stdout: string): string {
+  const n: Record<string, number> = { call: 0, code: 0, data: 0 };
+  for (const line of stdout.split('\n')) {
+    const tier = line.split('\t')[1];
+    if (tier && tier in n) n[tier]++;
+  }
+  return `; call ${n.call}, code ${n.code}, data ${n.data}`;
+}
+
+interface IndexSummaryJson {
+  files: number;
+  new: number;
+  unchanged: number;
+  analysed: number;
+  failed: { path: string; message: string }[];
+  bytesRead: number;
+  mbPerSecond: number;
+}
+
+function summaryOf(run: Run): IndexSummaryJson | undefined {
+  try {
+    return JSON.parse(run.stdout) as IndexSummaryJson;
+  } catch {
+    return undefined;
+  }
+}
+
+function indexRows(opts: Options, corpus: Corpus, haveIndex: boolean): Row[] {
+  if (!haveIndex) return [{ group: 'index', measurement: 'whose-tag index', unit: 'ms', check: 'not available (whose-tag index --help failed)' }];
+  const tmp = join(WORK, 'tmp');
+  mkdirSync(tmp, { recursive: true });
+  const db = join(tmp, 'index.db');
+  const removeDb = () => ['', '-wal', '-shm'].forEach((s) => rmSync(db + s, { force: true }));
+  const args = wt('index', corpus.dir, '--db', db, '--host', 'bench', '--jobs', String(opts.jobs), '--json');
+  const rows: Row[] = [];
+
+  log(`index cold (fresh database each run, --jobs ${opts.jobs}):`);
+  const cold = timeSeries(...args, { runs: opts.runs, cwd: ROOT, env: ENV, before: removeDb, measureRss: true });
+  const coldSummary = summaryOf(cold.runs[cold.runs.length - 1]);
+  const bytes = coldSummary?.bytesRead || corpus.bytes;
+  const mbps = bytes / 1e6 / (cold.time.median / 1000);
+  let coldCheck = failed(cold.runs.filter((r) => r.status !== 3)) ?? 'ok';
+  if (coldCheck === 'ok') {
+    if (!coldSummary) coldCheck = `WRONG: --json output is not JSON: ${firstLine(cold.runs[0].stdout)}`;
+    else if (coldSummary.files !== corpus.files || coldSummary.analysed !== corpus.files) {
+      coldCheck = `WRONG: ${coldSummary.files} files walked, ${coldSummary.analysed} analysed, corpus has ${corpus.files}`;
+    } else if (coldSummary.failed.length) {
+      coldCheck = `WRONG: ${coldSummary.failed.length} failed, e.g. ${coldSummary.failed[0].path}: ${coldSummary.failed[0].message}`;
+    }
+  }
+  rows.push({
+    group: 'index',
+    measurement: `whose-tag index, cold (${(bytes / 1e6).toFixed(0)} MB, ${corpus.files} files)`,
+    stats: cold.time,
+    unit: 'ms',
+    figure: `${mbps.toFixed(1)} MB/s` + (coldSummary ? ` (self-reported ${coldSummary.mbPerSecond.toFixed(1)})` : ''),
+    target: `≥ ${TARGET.indexMBps} MB/s`,
+    verdict: coldCheck.startsWith('FAILED') ? undefined : verdict(mbps >= TARGET.indexMBps),
+    check: coldCheck,
+    numbers: { mbPerSecond: mbps, bytes },
+  });
+  if (cold.rss) {
+    const mb = { median: cold.rss.median / 1024, min: cold.rss.min / 1024, max: cold.rss.max / 1024, n: cold.rss.n };
+    rows.push({
+      group: 'index',
+      measurement: 'peak RSS of index, cold (GNU time %M)',
+      stats: mb,
+      unit: 'MB',
+      figure: `max ${mb.max.toFixed(0)} MB`,
+      target: `≤ ${TARGET.rssMB} MB`,
+      verdict: verdict(mb.max <= TARGET.rssMB),
+      check: 'ok',
+      numbers: { peakRssMB: mb.max },
+    });
+  } else {
+    rows.push({ group: 'index', measurement: 'peak RSS of index', unit: 'MB', check: 'not measured: /usr/bin/time (GNU time) is missing' });
+  }
+
+  log('index unchanged (same database, nothing changed):');
+  const again = timeSeries(...args, { runs: opts.runs, cwd: ROOT, env: ENV });
+  const againSummary = summaryOf(again.runs[again.runs.length - 1]);
+  let againCheck = failed(again.runs.filter((r) => r.status !== 3)) ?? 'ok';
+  if (againCheck === 'ok' && (!againSummary || againSummary.unchanged !== corpus.files || againSummary.analysed !== 0)) {
+    againCheck = againSummary
+      ? `WRONG: ${againSummary.unchanged} unchanged, ${againSummary.analysed} analysed of ${corpus.files}`
+      : 'WRONG: --json output is not JSON';
+  }
+  rows.push({
+    group: 'index',
+    measurement: `whose-tag index, nothing changed (${corpus.files} files)`,
+    stats: again.time,
+    unit: 'ms',
+    target: `≤ ${formatMs(TARGET.reindexMs)}`,
+    verdict: againCheck.startsWith('FAILED') ? undefined : verdict(again.time.median <= TARGET.reindexMs),
+    check: againCheck,
+  });
+  removeDb();
+  return rows;
+}
+
+function lookupRows(opts: Options, haveLookup: boolean): Row[] {
+  const rows: Row[] = [];
+  log('node start (node -e 0):');
+  const bare = timeSeries(process.execPath, ['-e', '0'], { runs: opts.runs, warmup: 1, env: ENV });
+  rows.push({ group: 'lookup', measurement: 'node -e 0 (node start alone, for reference)', stats: bare.time, unit: 'ms', check: 'reference' });
+  if (!haveLookup) {
+    rows.push({ group: 'lookup', measurement: 'whose-tag TAG', unit: 'ms', check: 'not available (whose-tag lookup --help failed)' });
+    return rows;
+  }
+  const path = join(WORK, 'lookup-1M.db');
+  log('lookup database (1M findings rows):');
+  const { info, reused } = ensureLookupDb(path, DEFAULT_LOOKUP_SPEC);
+  log(`  ${reused ? 'reused' : `built in ${info.buildSeconds.toFixed(1)} s`}: ${info.rows} rows, ${info.drivers} drivers, ${info.distinctTags} distinct tags`);
+  const cases = [
+    { label: `exact ${info.exactTag}`, query: info.exactTag, owners: info.exactOwners, tags: 1 },
+    { label: `wildcard ${info.wildcard}`, query: info.wildcard, owners: info.wildcardOwners, tags: info.wildcardTags },
+  ];
+  for (const c of cases) {
+    log(`  whose-tag ${c.query}`);
+    const s = timeSeries(...wt(c.query, '--db', path), { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV });
+    const json = runOnce(...wt(c.query, '--db', path, '--json'), { cwd: ROOT, env: ENV });
+    let check = failed(s.runs) ?? 'ok';
+    if (check === 'ok') {
+      try {
+        const owners = (JSON.parse(json.stdout) as { owners: unknown[] }[])[0].owners.length;
+        if (owners !== c.owners) check = `WRONG: ${owners} owners, the database has ${c.owners}`;
+      } catch {
+        check = `WRONG: --json output is not JSON: ${firstLine(json.stdout || json.stderr)}`;
+      }
+    }
+    rows.push({
+      group: 'lookup',
+      measurement: `whose-tag ${c.query} --db (1M rows; ${c.label})`,
+      stats: s.time,
+      unit: 'ms',
+      figure: `${c.owners} owners of ${c.tags} tag${c.tags === 1 ? '' : 's'}`,
+      target: `≤ ${formatMs(TARGET.lookupMs)}`,
+      verdict: check.startsWith('FAILED') ? undefined : verdict(s.time.median <= TARGET.lookupMs),
+      check,
+    });
+  }
+  return rows;
+}
+
+function main(): void {
+  const opts = parseOptions(process.argv.slice(2));
+  const load = [loadavg()[0]];
+  build();
+  const have = {
+    scan: available('scan'),
+    index: available('index'),
+    lookup: available('lookup'),
+    rg: commandWorks('rg', ['--version']),
+  };
+  const corpus = opts.only.has('scan') || opts.only.has('index') ? prepareCorpus(opts) : undefined;
+  if (corpus) warmPageCache(corpus.dir);
+
+  const rows: Row[] = [];
+  if (corpus && opts.only.has('scan')) rows.push(...scanRows(opts, corpus, have));
+  if (corpus && opts.only.has('index')) rows.push(...indexRows(opts, corpus, have.index));
+  if (opts.only.has('lookup')) rows.push(...lookupRows(opts, have.lookup));
+  load.push(loadavg()[0]);
+
+  const context = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${availableParallelism()}`,
+    memoryGB: Math.round(totalmem() / 2 ** 30),
+    loadAverage1m: { start: load[0], end: load[1] },
+    runs: opts.runs,
+    jobs: opts.jobs,
+    peakRss: peakRssAvailable() ? '/usr/bin/time -f %M (ru_maxrss of the child, KB)' : 'not measured',
+    corpus: corpus && { dir: corpus.dir, files: corpus.files, bytes: corpus.bytes, description: corpus.description },
+  };
+  if (opts.json) {
+    process.stdout.write(rowsJson(rows, context));
+    return;
+  }
+  const header = [
+    `whose-tag benchmark — ${context.date}, node ${context.node}, ${context.cpu}, ${context.memoryGB} GB`,
+    `load average (1 min) ${load[0].toFixed(2)} at start, ${load[1].toFixed(2)} at end; median of ${opts.runs} runs each, warm page cache`,
+  ];
+  if (corpus) header.push(`corpus: ${corpus.files} files, ${(corpus.bytes / 1e6).toFixed(1)} MB — ${corpus.description}`);
+  process.stdout.write(renderRows(rows, header));
+  const wrong = rows.filter((r) => !['ok', 'reference'].includes(r.check.split(';')[0]));
+  if (wrong.length) process.stdout.write(`\n${wrong.length} row(s) failed their check: their times do not count.\n`);
+}
+
+main();

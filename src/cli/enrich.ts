@@ -1,0 +1,40 @@
+// `whose-tag enrich REPORT`: the report as it was, each row with its owner and description appended.
+import type { Argv, CommandModule } from 'yargs';
+import { readFileSync } from 'node:fs';
+
+interface EnrichArgv {
+  report: string;
+  inputFormat: string;
+  db?: string;
+  pooltag?: string;
+}
+
+export const enrichCommand: CommandModule<object, EnrichArgv> = {
+  command: 'enrich <report>',
+  describe: 'print a pool-usage report line for line with owner and description columns added to its rows',
+  builder: (y: Argv<object>) =>
+    y
+      .positional('report', { type: 'string', demandOption: true })
+      .option('input-format', { type: 'string', default: 'auto', describe: 'force the report format' })
+      .option('db', { type: 'string', describe: 'tag database, opened read-only' })
+      .option('pooltag', { type: 'string', describe: 'pooltag.txt' }) as unknown as Argv<EnrichArgv>,
+  handler: async (argv) => {
+    const [{ readReportFile }, { loadOwnerSource }, { enrichText }, { decodeReport, normalizeText }] = await Promise.all([
+      import('../rank/input.js'),
+      import('../rank/owner-source.js'),
+      import('../rank/enrich.js'),
+      import('../reports/index.js'),
+    ]);
+    const report = await readReportFile(argv.report, argv.inputFormat);
+    // The same decoding the parser used, so row line numbers point at the same lines.
+    const text = normalizeText(decodeReport(readFileSync(argv.report)));
+    const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag });
+    try {
+      for (const note of owners.notes) process.stderr.write(`whose-tag: ${note}\n`);
+      const out = enrichText(text, report, owners.source);
+      process.stdout.write(out.endsWith('\n') ? out : out + '\n');
+    } finally {
+      owners.close();
+    }
+  },
+};

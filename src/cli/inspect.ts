@@ -1,0 +1,91 @@
+// `whose-tag inspect FILE`: every tag of one driver, grouped by tier, with the evidence for each.
+// The extractor (iced-x86) is imported only when this command runs.
+import type { Argv, CommandModule } from 'yargs';
+import { readFile } from 'node:fs/promises';
+import { OUTPUT_FORMATS, UserError, outputFormat } from './common.js';
+import { renderGrid, type Grid } from '../render/grid.js';
+import { formatTag, tagHex } from '../tag.js';
+import type { DriverReport } from '../extract/types.js';
+
+interface InspectArgv {
+  file: string;
+  json?: boolean;
+  format?: string;
+}
+
+const hex = (n: number | undefined) => (n === undefined ? '' : '0x' + n.toString(16));
+
+/** One row per evidence item (the extractor keeps at most MAX_EVIDENCE per tag), best tier first. */
+export function inspectGrid(r: DriverReport): Grid {
+  const rows: Grid['rows'] = [];
+  for (const f of r.findings) {
+    for (const e of f.evidence) {
+      rows.push({
+        tier: f.tier,
+        tag: formatTag(f.tag),
+        value: tagHex(f.tag),
+        kind: f.kind + (f.protected ? ' (protected)' : ''),
+        sites: f.sites,
+        seen: e.tier,
+        section: e.section,
+        rva: hex(e.rva),
+        api: e.api ?? '',
+        via: hex(e.via),
+        instruction: e.instruction ?? '',
+      });
+    }
+  }
+  const count = (tier: string) => r.findings.filter((f) => f.tier === tier).length;
+  const footer = [
+    `${r.path ?? 'image'}: ${r.machine}, ${r.findings.length} tags (${count('call')} call, ${count('code')} code, ${count('data')} data), ` +
+      `${r.wrappers.length} wrapper functions; tag APIs imported: ${r.tagApis.join(', ') || 'none'}`,
+    ...r.warnings.map((w) => `warning: ${w}`),
+  ];
+  return {
+    columns: [
+      { key: 'tier', title: 'TIER' },
+      { key: 'tag', title: 'TAG' },
+      { key: 'value', title: 'VALUE' },
+      { key: 'kind', title: 'KIND' },
+      { key: 'sites', title: 'SITES' },
+      { key: 'seen', title: 'EVIDENCE' },
+      { key: 'section', title: 'SECTION' },
+      { key: 'rva', title: 'RVA', align: 'right' },
+      { key: 'api', title: 'API' },
+      { key: 'via', title: 'VIA', align: 'left' },
+      { key: 'instruction', title: 'INSTRUCTION' },
+    ],
+    rows,
+    footer,
+  };
+}
+
+/** The report with tags in display form, for JSON readers. */
+export function inspectJson(r: DriverReport): unknown {
+  return {
+    ...r,
+    findings: r.findings.map((f) => ({ ...f, tag: formatTag(f.tag), value: tagHex(f.tag) })),
+  };
+}
+
+export const inspectCommand: CommandModule<object, InspectArgv> = {
+  command: 'inspect <file>',
+  describe: 'show every tag one driver uses, by tier, with evidence (section, RVA, API, wrapper, instruction)',
+  builder: (y: Argv<object>) =>
+    y
+      .positional('file', { type: 'string', demandOption: true, describe: 'a driver or kernel image (PE)' })
+      .option('json', { type: 'boolean', describe: 'shorthand for --format json' })
+      .option('format', { type: 'string', choices: OUTPUT_FORMATS, describe: 'output format', default: 'table' }) as unknown as Argv<InspectArgv>,
+  handler: async (argv) => {
+    let buf: Buffer;
+    try {
+      buf = await readFile(argv.file);
+    } catch (e) {
+      throw new UserError(`cannot read ${argv.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    const { extractTags } = await import('../extract/extract.js');
+    const report = extractTags(buf, { path: argv.file });
+    const format = outputFormat(argv);
+    process.stdout.write(format === 'json' ? JSON.stringify(inspectJson(report), null, 2) + '\n' : renderGrid(inspectGrid(report), format));
+  },
+};

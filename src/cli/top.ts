@@ -1,0 +1,100 @@
+// `whose-tag top REPORT`: who holds the pool, by tag or by driver, joined with the tag database and
+// pooltag.txt. Ranking code loads inside the handler so `whose-tag TAG` starts fast.
+import type { Argv, CommandModule } from 'yargs';
+import { readFileSync } from 'node:fs';
+import { OUTPUT_FORMATS, UserError, outputFormat } from './common.js';
+import { renderGrid } from '../render/grid.js';
+
+interface TopArgv {
+  report: string;
+  by: 'tag' | 'driver';
+  sort: string;
+  pool: string;
+  n: number;
+  format?: string;
+  json?: boolean;
+  inputFormat: string;
+  db?: string;
+  pooltag?: string;
+  processes?: number;
+  pslist?: string;
+}
+
+export const DEFAULT_ROWS = 20;
+
+export const topCommand: CommandModule<object, TopArgv> = {
+  command: 'top <report>',
+  describe: 'rank the tags (or drivers) that hold the most pool in a pool-usage report or snapshot',
+  builder: (y: Argv<object>) =>
+    y
+      .positional('report', { type: 'string', demandOption: true, describe: 'poolmon, !poolused, Rekall/Volatility, !verifier 3, or a capture snapshot' })
+      .option('by', { choices: ['tag', 'driver'], default: 'tag', describe: 'one row per tag, or per owning driver (shared tags get their own row)' })
+      .option('sort', { choices: ['bytes', 'outstanding', 'allocs', 'frees', 'diff', 'tag'], default: 'bytes', describe: 'diff = allocs - frees, as poolmon' })
+      .option('pool', { choices: ['nonpaged', 'paged', 'all'], default: 'all' })
+      .option('n', { type: 'number', default: DEFAULT_ROWS, describe: 'rows to show, 0 = all' })
+      .option('format', { choices: OUTPUT_FORMATS, default: 'table' })
+      .option('json', { type: 'boolean', describe: 'same as --format json' })
+      .option('input-format', { type: 'string', default: 'auto', describe: 'force the report format (rekall-text, poolused, poolmon, …)' })
+      .option('db', { type: 'string', describe: 'tag database (default: WHOSE_TAG_DB or the data directory), opened read-only' })
+      .option('pooltag', { type: 'string', describe: 'pooltag.txt (default: WHOSE_TAG_POOLTAG, then the Debugging Tools)' })
+      .option('processes', { type: 'number', describe: 'process count to compare with outstanding Proc allocations' })
+      .option('pslist', { type: 'string', describe: 'a pslist/tasklist output whose rows are counted (and threads, if it has Thds)' }) as unknown as Argv<TopArgv>,
+  handler: async (argv) => {
+    if (!Number.isInteger(argv.n) || argv.n < 0) throw new UserError(`-n ${argv.n}: expected a whole number >= 0`);
+    if (argv.processes !== undefined && (!Number.isInteger(argv.processes) || argv.processes < 0)) {
+      throw new UserError(`--processes ${argv.processes}: expected a whole number >= 0`);
+    }
+    const [{ readReportFile }, { loadOwnerSource }, top, views] = await Promise.all([
+      import('../rank/input.js'),
+      import('../rank/owner-source.js'),
+      import('../rank/top.js'),
+      import('../rank/views.js'),
+    ]);
+    const report = await readReportFile(argv.report, argv.inputFormat);
+    const snapshot = report.snapshots[report.snapshots.length - 1];
+    if (report.snapshots.length > 1) {
+      process.stderr.write(`whose-tag: ${argv.report} holds ${report.snapshots.length} snapshots; ranking the last (whose-tag diff ${argv.report} shows growth)\n`);
+    }
+    const warnings = await processWarnings(argv, snapshot.rows);
+    const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag });
+    try {
+      for (const note of owners.notes) process.stderr.write(`whose-tag: ${note}\n`);
+      const opts = { pool: argv.pool as 'all', sort: argv.sort as 'bytes' };
+      const tags = top.rankTags(snapshot.rows, owners.source, opts);
+      const limit = <T>(xs: T[]) => (argv.n > 0 ? xs.slice(0, argv.n) : xs);
+      const format = outputFormat(argv);
+      const style = format === 'csv' ? 'exact' : 'human';
+      const drivers = argv.by === 'driver' ? top.rankDrivers(tags, opts) : undefined;
+      if (format === 'json') {
+        const body = drivers ? views.driverJson(report.format, limit(drivers)) : views.tagJson(report.format, limit(tags));
+        process.stdout.write(JSON.stringify(body, null, 2) + '\n');
+      } else {
+        const grid = drivers ? views.driverGrid(limit(drivers), opts.pool, style) : views.tagGrid(limit(tags), opts.pool, style);
+        const shown = { rows: grid.rows.length, of: drivers ? drivers.length : tags.length, what: drivers ? 'drivers' : 'tags' };
+        grid.footer = [...views.totalsLines(top.totals(tags), opts.pool, shown), ...warnings.map((w) => `Warning: ${w}`)];
+        process.stdout.write(renderGrid(grid, format));
+      }
+      if (format === 'json' || format === 'csv') for (const w of warnings) process.stderr.write(`whose-tag: warning: ${w}\n`);
+    } finally {
+      owners.close();
+    }
+  },
+};
+
+async function processWarnings(argv: TopArgv, rows: import('../reports/types.js').UsageRow[]): Promise<string[]> {
+  if (argv.processes === undefined && argv.pslist === undefined) return [];
+  const { countPslist, checkProcessCounts } = await import('../rank/processes.js');
+  let counts: { processes: number; threads?: number } = { processes: argv.processes ?? 0 };
+  if (argv.pslist !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(argv.pslist, 'utf8');
+    } catch (e) {
+      throw new UserError(`${argv.pslist}: cannot read: ${(e as Error).message}`);
+    }
+    counts = countPslist(text);
+    if (counts.processes === 0) throw new UserError(`${argv.pslist}: no line looks like a process row (expected pslist/tasklist output: name, PID, …)`);
+    if (argv.processes !== undefined) counts = { ...counts, processes: argv.processes };
+  }
+  return checkProcessCounts(rows, counts);
+}

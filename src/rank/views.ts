@@ -1,0 +1,205 @@
+// Grids and JSON for the report commands. Tables and Markdown show KB/MB; CSV and JSON keep exact numbers.
+import type { Owner } from '../owners.js';
+import type { PoolCounters } from '../reports/types.js';
+import type { Cell, Grid } from '../render/grid.js';
+import { formatTag } from '../tag.js';
+import type { Basis } from './attribution.js';
+import { driverLabel } from './attribution.js';
+import type { DriverGrowth, GrowthReport, TagGrowth } from './growth.js';
+import { isSuspect } from './growth.js';
+import type { PoolChoice } from './pool.js';
+import type { DriverRank, TagRank, Totals } from './top.js';
+import { humanBytes, percent, signed, signedBytes } from './units.js';
+
+export type Style = 'human' | 'exact';
+
+/** How many tags a driver row names in its MADE OF cell. */
+export const TAGS_EXPLAINED = 3;
+
+const BASIS_TEXT: Record<Basis, string> = { 'db-code': 'code', pooltag: 'pooltag', report: 'report', 'db-data': 'bytes only', none: '' };
+
+function bytesCell(n: number, style: Style): Cell {
+  return style === 'human' ? humanBytes(n) : n;
+}
+
+const right = 'right' as const;
+
+export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Style): Grid {
+  const columns = [
+    { key: 'tag', title: 'TAG' },
+    { key: 'outstanding', title: 'OUTSTANDING', align: right },
+    { key: 'bytes', title: 'BYTES', align: right },
+    ...(pool === 'all'
+      ? [
+          { key: 'nonpaged', title: 'NONPAGED', align: right },
+          { key: 'paged', title: 'PAGED', align: right },
+        ]
+      : []),
+    { key: 'allocs', title: 'ALLOCS', align: right },
+    { key: 'frees', title: 'FREES', align: right },
+    { key: 'owner', title: 'OWNER' },
+    { key: 'basis', title: 'BY' },
+    { key: 'description', title: 'DESCRIPTION' },
+  ];
+  const rows = ranks.map((t) => ({
+    tag: formatTag(t.tag),
+    outstanding: t.counters.outstanding,
+    bytes: bytesCell(t.counters.bytes, style),
+    nonpaged: bytesCell(t.row.nonpaged.bytes, style),
+    paged: bytesCell(t.row.paged.bytes, style),
+    allocs: t.counters.allocs,
+    frees: t.counters.frees,
+    owner: driverLabel(t.attribution.claimants),
+    basis: BASIS_TEXT[t.attribution.basis],
+    description: t.attribution.description ?? '',
+  }));
+  return { columns, rows };
+}
+
+function madeOf(d: DriverRank, style: Style): string {
+  if (style === 'exact') return d.tags.map((t) => `${formatTag(t.tag)}:${t.counters.bytes}`).join(' ');
+  const shown = d.tags.slice(0, TAGS_EXPLAINED).map((t) => `${formatTag(t.tag)} ${humanBytes(t.counters.bytes)}`);
+  const more = d.tags.length - shown.length;
+  return shown.join(', ') + (more > 0 ? ` (+${more} more)` : '');
+}
+
+export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style: Style): Grid {
+  const columns = [
+    { key: 'driver', title: 'DRIVER' },
+    { key: 'tags', title: 'TAGS', align: right },
+    { key: 'outstanding', title: 'OUTSTANDING', align: right },
+    { key: 'bytes', title: 'BYTES', align: right },
+    ...(pool === 'all'
+      ? [
+          { key: 'nonpaged', title: 'NONPAGED', align: right },
+          { key: 'paged', title: 'PAGED', align: right },
+        ]
+      : []),
+    { key: 'madeOf', title: style === 'human' ? 'MADE OF (largest tags)' : 'MADE OF (tag:bytes)' },
+  ];
+  const rows = ranks.map((d) => ({
+    driver: d.driver,
+    tags: d.tags.length,
+    outstanding: d.counters.outstanding,
+    bytes: bytesCell(d.counters.bytes, style),
+    nonpaged: bytesCell(d.nonpaged.bytes, style),
+    paged: bytesCell(d.paged.bytes, style),
+    madeOf: madeOf(d, style),
+  }));
+  return { columns, rows };
+}
+
+/** Like poolmon's totals: everything the report holds in the chosen pool, and how much of it has an owner. */
+export function totalsLines(t: Totals, pool: PoolChoice, shown: { rows: number; of: number; what: string }): string[] {
+  const c = t.counters;
+  const a = t.attributed;
+  const lines = [
+    `Total ${pool} pool: ${humanBytes(c.bytes)} (${c.bytes} bytes) in ${c.outstanding} outstanding allocations over ${t.tags} tags; ` +
+      `attributed to a driver: ${humanBytes(a.bytes)} (${percent(a.bytes, c.bytes)}) in ${t.attributedTags} tags, ` +
+      `${a.outstanding} outstanding allocations (${percent(a.outstanding, c.outstanding)}).`,
+  ];
+  if (shown.rows < shown.of) lines.push(`Showing ${shown.rows} of ${shown.of} ${shown.what}; -n 0 shows all.`);
+  return lines;
+}
+
+function countersJson(c: PoolCounters) {
+  return { allocs: c.allocs, frees: c.frees, outstanding: c.outstanding, bytes: c.bytes };
+}
+
+export function tagJson(format: string, ranks: readonly TagRank[]) {
+  return {
+    format,
+    rows: ranks.map((t) => ({
+      tag: formatTag(t.tag),
+      nonpaged: countersJson(t.row.nonpaged),
+      paged: countersJson(t.row.paged),
+      ...(t.row.session ? { session: countersJson(t.row.session) } : {}),
+      owners: t.attribution.owners as Owner[],
+    })),
+  };
+}
+
+export function driverJson(format: string, ranks: readonly DriverRank[]) {
+  return {
+    format,
+    rows: ranks.map((d) => ({
+      driver: d.driver,
+      tags: d.tags.map((t) => ({ tag: formatTag(t.tag), outstanding: t.counters.outstanding, bytes: t.counters.bytes })),
+      nonpaged: countersJson(d.nonpaged),
+      paged: countersJson(d.paged),
+      owners: d.claimants,
+    })),
+  };
+}
+
+function suspectCell(g: TagGrowth | DriverGrowth): string {
+  if (!isSuspect(g)) return '';
+  const what = [g.steady?.bytes ? 'bytes' : '', g.steady?.outstanding ? 'allocs' : ''].filter(Boolean).join('+');
+  return `LEAK? (${what})`;
+}
+
+function growthRow(g: TagGrowth | DriverGrowth, style: Style): Record<string, Cell> {
+  const first = g.series[0];
+  const last = g.series[g.series.length - 1];
+  return {
+    before: bytesCell(first.bytes, style),
+    after: bytesCell(last.bytes, style),
+    bytes: style === 'human' ? signedBytes(g.bytes) : g.bytes,
+    outstanding: style === 'human' ? signed(g.outstanding) : g.outstanding,
+    suspect: suspectCell(g),
+  };
+}
+
+const GROWTH_COLUMNS = [
+  { key: 'before', title: 'BYTES BEFORE', align: right },
+  { key: 'after', title: 'BYTES AFTER', align: right },
+  { key: 'bytes', title: 'GROWTH', align: right },
+  { key: 'outstanding', title: 'OUTSTANDING +/-', align: right },
+  { key: 'suspect', title: 'STEADY' },
+];
+
+export function tagGrowthGrid(tags: readonly TagGrowth[], style: Style): Grid {
+  return {
+    columns: [{ key: 'tag', title: 'TAG' }, ...GROWTH_COLUMNS, { key: 'owner', title: 'OWNER' }],
+    rows: tags.map((t) => ({ tag: formatTag(t.tag), ...growthRow(t, style), owner: driverLabel(t.attribution.claimants) })),
+  };
+}
+
+export function driverGrowthGrid(drivers: readonly DriverGrowth[], style: Style): Grid {
+  return {
+    columns: [{ key: 'driver', title: 'DRIVER' }, ...GROWTH_COLUMNS, { key: 'madeOf', title: 'GROWING TAGS' }],
+    rows: drivers.map((d) => ({
+      driver: d.driver,
+      ...growthRow(d, style),
+      madeOf: d.tags
+        .filter((t) => t.bytes > 0)
+        .slice(0, TAGS_EXPLAINED)
+        .map((t) => `${formatTag(t.tag)} ${style === 'human' ? signedBytes(t.bytes) : t.bytes}`)
+        .join(', '),
+    })),
+  };
+}
+
+function growthJsonOf(g: TagGrowth | DriverGrowth) {
+  return {
+    bytes: g.bytes,
+    outstanding: g.outstanding,
+    series: g.series.map((c) => ({ bytes: c.bytes, outstanding: c.outstanding })),
+    ...(g.steady ? { steady: g.steady, suspect: isSuspect(g) } : {}),
+  };
+}
+
+export function growthJson(report: GrowthReport, labels: readonly string[], limit: number) {
+  const cut = <T>(xs: readonly T[]) => (limit > 0 ? xs.slice(0, limit) : xs);
+  return {
+    format: 'diff',
+    snapshots: labels,
+    tags: cut(report.tags).map((t) => ({ tag: formatTag(t.tag), ...growthJsonOf(t), owners: t.attribution.owners })),
+    drivers: cut(report.drivers).map((d) => ({ driver: d.driver, owners: d.claimants, tags: d.tags.map((t) => formatTag(t.tag)), ...growthJsonOf(d) })),
+  };
+}
+
+/** `Proc (nt)`: a suspect named with its owner. */
+export function tagLabelOf(t: TagGrowth): string {
+  return `${formatTag(t.tag)} (${driverLabel(t.attribution.claimants)})`;
+}
