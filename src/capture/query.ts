@@ -38,17 +38,18 @@ export function ntstatus(status: number): string {
 export function queryGrowing(label: string, attempt: (size: number) => Attempt, opts: GrowOptions = {}): Buffer {
   const { initial, max, retries } = { ...DEFAULT_GROW, ...opts };
   let size = initial;
-  for (let i = 0; i <= retries; i++) {
+  let tries = 0;
+  for (;;) {
     const r = attempt(size);
+    tries++;
     const status = r.status >>> 0;
     if (status === STATUS_SUCCESS) return r.data.subarray(0, Math.min(r.returnLength, r.data.length));
     if (status !== STATUS_INFO_LENGTH_MISMATCH && status !== STATUS_BUFFER_TOO_SMALL) {
       throw new NtQueryError(`${label}: NtQuerySystemInformation failed with NTSTATUS ${ntstatus(status)}`, status);
     }
+    if (tries > retries || size >= max) break;
     // Headroom: tags are added while we allocate; doubling bounds the number of rounds.
-    const next = Math.max(size * 2, r.returnLength + r.returnLength / 4);
-    if (size >= max) break;
-    size = Math.min(max, Math.ceil(next));
+    size = Math.min(max, Math.ceil(Math.max(size * 2, r.returnLength * 1.25)));
   }
-  throw new NtQueryError(`${label}: the buffer still did not fit after ${retries + 1} tries (last size ${size} bytes, limit ${max})`);
+  throw new NtQueryError(`${label}: the buffer still did not fit after ${tries} tries (last size ${size} bytes, limit ${max})`);
 }

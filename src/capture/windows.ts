@@ -6,6 +6,8 @@ import { NtQueryError, STATUS_INVALID_INFO_CLASS, queryGrowing, type Attempt } f
 import { snapshotFromRecords } from './snapshot.js';
 import type { SnapshotInput } from '../reports/snapshot.js';
 
+// Class 255 (SystemPoolTagInformation2, 64-bit counters, since 26H1) is not queried: no public header
+// gives its structure, and guessing a layout would produce plausible wrong numbers.
 export const SYSTEM_POOLTAG_INFORMATION = 22;
 export const SYSTEM_SESSION_POOLTAG_INFORMATION = 67;
 /** SYSTEM_SESSION_PROCESS_INFORMATION.SessionId meaning "every session". */

@@ -1,7 +1,7 @@
 // `whose-tag top REPORT`: who holds the pool, by tag or by driver, joined with the tag database and
 // pooltag.txt. Ranking code loads inside the handler so `whose-tag TAG` starts fast.
 import type { Argv, CommandModule } from 'yargs';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { OUTPUT_FORMATS, UserError, outputFormat } from './common.js';
 import { renderGrid } from '../render/grid.js';
 
@@ -21,6 +21,8 @@ interface TopArgv {
 }
 
 export const DEFAULT_ROWS = 20;
+/** A process list is a few hundred lines; anything near this size is the wrong file. */
+const MAX_PSLIST_BYTES = 64 * 1024 * 1024;
 
 export const topCommand: CommandModule<object, TopArgv> = {
   command: 'top <report>',
@@ -88,6 +90,8 @@ async function processWarnings(argv: TopArgv, rows: import('../reports/types.js'
   if (argv.pslist !== undefined) {
     let text: string;
     try {
+      const size = statSync(argv.pslist).size;
+      if (size > MAX_PSLIST_BYTES) throw new Error(`${size} bytes is not a process list (expected under ${MAX_PSLIST_BYTES})`);
       text = readFileSync(argv.pslist, 'utf8');
     } catch (e) {
       throw new UserError(`${argv.pslist}: cannot read: ${(e as Error).message}`);

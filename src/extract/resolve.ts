@@ -4,6 +4,7 @@ import type { TagKind } from './types.js';
 import { type TagApi, tagLocation } from './apis.js';
 import type { CallSite } from './sweep.js';
 import type { Value } from './values.js';
+import { withoutProtectedBit } from '../tag.js';
 
 export interface CallEvidence {
   /** The value as passed, protected bit included. */
@@ -39,6 +40,10 @@ function apiTagArg(site: CallSite, api: TagApi, bitness: 32 | 64): Value {
   return site.args[bitness === 64 ? api.tagArg : loc.stack / 4] ?? null;
 }
 
+/**
+ * Constants at tag arguments become evidence; a function's own parameter at a tag argument makes it a
+ * wrapper, and then the values at the calls of that wrapper are examined the same way, until nothing new.
+ */
 export function resolveCalls(sites: CallSite[], apis: Map<string, TagApi>, bitness: 32 | 64): Resolution {
   const calls: CallEvidence[] = [];
   const wrappers: Wrapper[] = [];
@@ -49,7 +54,8 @@ export function resolveCalls(sites: CallSite[], apis: Map<string, TagApi>, bitne
   const take = (value: Value, site: CallSite, api: TagApi, via: number | undefined) => {
     if (!value) return;
     for (const a of value) {
-      if (a.k === 'c' && a.v !== 0) calls.push({ value: a.v, at: a.at, site: site.at, api: api.name, kind: api.kind, via });
+      // Tag 0 is "no tag" (ExFreePoolWithTag(p, 0)), not a tag.
+      if (a.k === 'c' && withoutProtectedBit(a.v) !== 0) calls.push({ value: a.v, at: a.at, site: site.at, api: api.name, kind: api.kind, via });
       else if (a.k === 'p') {
         const key = `${site.fn}:${a.i}:${api.name}`;
         if (known.has(key)) continue;

@@ -20,6 +20,8 @@ export interface CodeInput {
   bitness: 32 | 64;
   /** Needed to turn x86 absolute addresses into RVAs. */
   imageBase: bigint;
+  /** End of the mapped image (RVA): x86 immediates inside [imageBase, imageBase + imageEnd) are addresses. */
+  imageEnd?: number;
   /** Executable sections only. */
   sections: CodeSection[];
   /** IAT slot rva → imported function name. */
@@ -31,6 +33,8 @@ export interface CodeInput {
   apis: Map<string, TagApi>;
   /** More function starts found by an earlier pass (see SweepResult.tailTargets). */
   extraStarts?: number[];
+  /** Decode only these [begin, end) RVA ranges (each begins at a function start); immediates are not collected. */
+  ranges?: { begin: number; end: number }[];
 }
 
 /** A call (or tail jump) that may carry a tag. */
@@ -61,7 +65,8 @@ export interface SweepResult {
   immediates: ImmediateSite[];
   /** Targets of jumps out of their function that were not known function starts (tail calls). */
   tailTargets: number[];
-  bytesDecoded: number;
+  /** Where each decoded function region began, ascending (section starts included). */
+  regionStarts: number[];
 }
 
 /** Parameters tracked per call site. Lookaside initialisers need 8. */
@@ -200,421 +205,528 @@ function isImmediate(kind: number): boolean {
   return kind >= OpKind.Immediate8 && kind <= OpKind.Immediate32to64;
 }
 
-/** Decode all executable sections; see SweepResult. Frees every wasm object it creates. */
+/** What every section's walk shares: the input, the sets of starts, and the results being collected. */
+interface Shared {
+  input: CodeInput;
+  is64: boolean;
+  /** Stack word size. */
+  w: number;
+  base32: number;
+  imageEnd: number;
+  forced: Set<number>;
+  softStarts: Set<number>;
+  sites: CallSite[];
+  immediates: ImmediateSite[];
+  tailTargets: Set<number>;
+  regionStarts: number[];
+  entryRegs: Value[];
+  entrySlots: Map<number, Value>;
+  /** Epochs keep stack slots of unrelated frames apart once the stack pointer is lost. */
+  epoch: number;
+}
+
+/**
+ * Walks one code section instruction by instruction. A class rather than closures over `let`s: V8
+ * optimises field accesses on `this` early, which matters because one sweep is often all there is.
+ */
+class SectionWalker {
+  private readonly view: DataView;
+  private readonly secEnd: number;
+  private readonly starts: number[];
+  private readonly forcedSorted: number[];
+  private readonly startSet: Set<number>;
+  private nextStartIdx = 0;
+  private nextForcedIdx = 0;
+  private pos = 0;
+  private fn: number;
+  private regionEnd: number;
+  private st: State;
+  private reachable = true;
+  private pending = new Map<number, State>();
+  /** x86: the callee's stack cleanup is unknown; a following `sub esp,N` is the caller undoing it. */
+  private undoPop = false;
+
+  constructor(
+    private readonly sh: Shared,
+    private readonly sec: CodeSection,
+    private readonly decoder: InstanceType<typeof Decoder>,
+    private readonly ins: InstanceType<typeof Instruction>,
+  ) {
+    const bytes = sec.bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.secEnd = sec.rva + bytes.length;
+    this.starts = [...new Set([...sh.softStarts, ...sh.forced])].filter((s) => s >= sec.rva && s < this.secEnd).sort((a, b) => a - b);
+    this.forcedSorted = this.starts.filter((s) => sh.forced.has(s));
+    this.startSet = new Set(this.starts);
+    this.fn = sec.rva;
+    this.regionEnd = this.secEnd;
+    this.st = this.entryState();
+  }
+
+  private entryState(): State {
+    return { regs: this.sh.entryRegs.slice(), slots: new Map(this.sh.entrySlots), sp: 0 };
+  }
+
+  private lostSp(): number {
+    return -0x1000000 * ++this.sh.epoch;
+  }
+
+  private lostState(): State {
+    return { regs: new Array(16).fill(null), slots: new Map(), sp: this.lostSp() };
+  }
+
+  /** Displacement of the memory operand, read from the bytes before the trailing immediate. */
+  private displacement(insEnd: number, immSize: number): number {
+    const ds = this.ins.memoryDisplSize;
+    const o = insEnd - immSize - ds;
+    if (ds === 0) return 0;
+    if (ds === 1) return this.view.getInt8(o);
+    if (ds === 4) return this.view.getInt32(o, true);
+    return Number(BigInt.asIntN(this.sh.is64 ? 64 : 32, this.ins.memoryDisplacement));
+  }
+
+  /** Stack slot addressed by the memory operand (NaN if none); `immSize` = size of a trailing immediate. */
+  private stackAddr(insEnd: number, immSize = 0): number {
+    const b = this.ins.memoryBase;
+    let off: number | undefined;
+    if (b === R.RSP || b === R.ESP) off = this.st.sp;
+    else {
+      const r = regIndex[b];
+      if (r < 0) return NaN;
+      off = stackOffset(this.st.regs[r]);
+      if (off === undefined) return NaN;
+    }
+    if (this.ins.memoryIndex !== R.None) return NaN;
+    return off + this.displacement(insEnd, immSize);
+  }
+
+  /** Stack slot of an operand whose trailing immediate size is not known here. */
+  private stackAddrAnyImmediate(): number {
+    const b = this.ins.memoryBase;
+    const sp = b === R.RSP || b === R.ESP;
+    if (!sp && (regIndex[b] < 0 || stackOffset(this.st.regs[regIndex[b]]) === undefined)) return NaN;
+    if (this.ins.memoryIndex !== R.None) return NaN;
+    const base = sp ? this.st.sp : stackOffset(this.st.regs[regIndex[b]])!;
+    return base + Number(BigInt.asIntN(this.sh.is64 ? 64 : 32, this.ins.memoryDisplacement));
+  }
+
+  /** Value read by a memory operand with no trailing immediate: an IAT slot, a stack slot, or unknown. */
+  private readMem(ip: number, insEnd: number): Value {
+    const b = this.ins.memoryBase;
+    let g = NaN;
+    // Absolute and rip-relative operands end in their disp32 when no immediate follows.
+    if (b === R.RIP) g = (ip + (insEnd - this.pos) + this.view.getInt32(insEnd - 4, true)) >>> 0;
+    else if (b === R.None && !this.sh.is64 && this.ins.memoryIndex === R.None) g = ((this.view.getUint32(insEnd - 4, true) - this.sh.base32) | 0) >>> 0;
+    if (!Number.isNaN(g)) {
+      const name = this.sh.input.imports.get(g);
+      return name ? [{ k: 'imp', name }] : null;
+    }
+    const a = this.stackAddr(insEnd);
+    return Number.isNaN(a) ? null : (this.st.slots.get(a) ?? null);
+  }
+
+  private killSlots(from: number, to: number): void {
+    for (const k of this.st.slots.keys()) if (k > from - 8 && k < to) this.st.slots.delete(k);
+  }
+
+  private writeSlot(a: number, size: number, v: Value): void {
+    if (Number.isNaN(a)) return;
+    this.killSlots(a, a + size);
+    if (size >= 4 && v) this.st.slots.set(a, v);
+  }
+
+  private setReg(r: number, v: Value): void {
+    this.st.regs[r] = v;
+    if (r === RSP) this.st.sp = stackOffset(v) ?? this.lostSp();
+  }
+
+  private regValue(r: number): Value {
+    return r === RSP ? [{ k: 'sp', off: this.st.sp }] : this.st.regs[r];
+  }
+
+  /** Immediate operand's low 32 bits, read from the instruction's last bytes (immediates come last). */
+  private imm32(kind: number, insEnd: number): number | undefined {
+    if (kind === OpKind.Immediate32 || kind === OpKind.Immediate32to64) return this.view.getUint32(insEnd - 4, true);
+    if (kind === OpKind.Immediate64) return this.view.getUint32(insEnd - 8, true);
+    if (kind === OpKind.Immediate8to32 || kind === OpKind.Immediate8to64) return (this.view.getInt8(insEnd - 1) | 0) >>> 0;
+    return undefined;
+  }
+
+  private noteImmediate(at: number, kind: number, insEnd: number): void {
+    if (this.sh.input.ranges) return;
+    if (kind !== OpKind.Immediate32 && kind !== OpKind.Immediate32to64 && kind !== OpKind.Immediate64) return;
+    const v = this.imm32(kind, insEnd)!;
+    if (!this.sh.is64 && ((v - this.sh.base32) >>> 0) < this.sh.imageEnd) return;
+    if (mayBeTag(v) && looksLikeTag(v)) {
+      this.sh.immediates.push({ at, v, immAt: this.sec.rva + insEnd - (kind === OpKind.Immediate64 ? 8 : 4) });
+    }
+  }
+
+  private callArgs(extra: number): { args: Value[]; regArgs?: Value[] } {
+    const { st } = this;
+    const args: Value[] = new Array(MAX_PARAMS);
+    if (this.sh.is64) {
+      for (let i = 0; i < MAX_PARAMS; i++) {
+        const loc = X64_PARAMS[i];
+        args[i] = 'reg' in loc ? st.regs[loc.reg] : (st.slots.get(st.sp + extra + loc.stack) ?? null);
+      }
+      return { args };
+    }
+    for (let i = 0; i < MAX_PARAMS; i++) args[i] = st.slots.get(st.sp + extra + 4 * i) ?? null;
+    return { args, regArgs: [st.regs[RCX], st.regs[RDX]] };
+  }
+
+  /** Record a call/tail jump to each possible target; returns the bytes an x86 callee pops, if known. */
+  private record(at: number, targets: (string | number)[], tail: boolean): number | undefined {
+    let popped: number | undefined;
+    for (const t of targets) {
+      if (typeof t === 'string') {
+        const api = this.sh.input.apis.get(t);
+        if (!api) continue;
+        popped = x86PoppedBytes(api);
+      }
+      const a = this.callArgs(tail ? this.sh.w : 0);
+      if (typeof t === 'number' && !a.args.some((v) => v) && !a.regArgs?.some((v) => v)) continue;
+      this.sh.sites.push({ at, fn: this.fn, target: t, ...a });
+    }
+    return popped;
+  }
+
+  /** Imports a call/jmp through a register or memory operand may reach. */
+  private indirectTargets(k0: number, ip: number, insEnd: number): string[] {
+    let v: Value = null;
+    if (k0 === OpKind.Register) {
+      const r = regIndex[this.ins.op0Register];
+      v = r >= 0 ? this.st.regs[r] : null;
+    } else if (k0 === OpKind.Memory) v = this.readMem(ip, insEnd);
+    return v ? v.filter((a): a is Extract<Atom, { k: 'imp' }> => a.k === 'imp').map((a) => a.name) : [];
+  }
+
+  /** Remember the state for a forward branch target inside the function, to join it there. */
+  private branchTo(t: number): void {
+    const prev = this.pending.get(t);
+    this.pending.set(t, prev ? mergeState(prev, this.st) : cloneState(this.st));
+  }
+
+  /** An instruction we do not model: its register or stack destination becomes unknown. */
+  private clobberDestination(): void {
+    const k0 = this.ins.op0Kind;
+    if (k0 === OpKind.Register) {
+      const r = regIndex[this.ins.op0Register];
+      if (r >= 0) this.setReg(r, null);
+    } else if (k0 === OpKind.Memory) this.writeSlot(this.stackAddrAnyImmediate(), 1, null);
+  }
+
+  /** Decode [begin, end), which begins at a function start. */
+  walk(begin: number, end: number): void {
+    const { sec, decoder, ins } = this;
+    this.pos = begin - sec.rva;
+    const limit = Math.min(end, this.secEnd) - sec.rva;
+    decoder.position = this.pos;
+    decoder.ip = BigInt(begin);
+    this.fn = begin;
+    this.regionEnd = this.secEnd;
+    this.st = this.entryState();
+    this.reachable = true;
+    this.pending = new Map();
+    this.undoPop = false;
+    if (!this.startSet.has(begin)) this.sh.regionStarts.push(begin);
+    while (this.pos < limit) {
+      const ip = sec.rva + this.pos;
+      this.enter(ip);
+      decoder.decodeOut(ins);
+      const len = ins.length;
+      const forced = this.forcedSorted;
+      while (this.nextForcedIdx < forced.length && forced[this.nextForcedIdx] <= ip) this.nextForcedIdx++;
+      const nextForced = forced[this.nextForcedIdx];
+      if (nextForced !== undefined && ip + len > nextForced) {
+        // The sweep ran into a known function start mid-instruction (data in code): realign.
+        this.pos = nextForced - sec.rva;
+        decoder.position = this.pos;
+        decoder.ip = BigInt(nextForced);
+        continue;
+      }
+      const insEnd = this.pos + len;
+      this.step(ip, insEnd);
+      this.pos = insEnd;
+    }
+  }
+
+  /** State on arrival at `ip`: a function start, a join of forward branches, or after a flow break. */
+  private enter(ip: number): void {
+    const starts = this.starts;
+    while (this.nextStartIdx < starts.length && starts[this.nextStartIdx] < ip) this.nextStartIdx++;
+    if (this.nextStartIdx < starts.length && starts[this.nextStartIdx] === ip) {
+      this.fn = ip;
+      this.sh.regionStarts.push(ip);
+      let regionEnd = starts[this.nextStartIdx + 1] ?? this.secEnd;
+      const ranges = this.sh.input.functionRanges;
+      const r = ranges ? rangeEnd(ranges, ip) : undefined;
+      if (r !== undefined && r < regionEnd) regionEnd = r;
+      this.regionEnd = regionEnd;
+      this.st = this.entryState();
+      this.reachable = true;
+      this.pending = new Map();
+      this.undoPop = false;
+    } else if (this.pending.size > 0) {
+      const snap = this.pending.get(ip);
+      if (snap) {
+        this.pending.delete(ip);
+        this.st = this.reachable ? mergeState(this.st, snap) : snap;
+        this.reachable = true;
+      }
+    }
+    if (!this.reachable) {
+      this.st = this.lostState();
+      this.reachable = true;
+    }
+  }
+
+  /** Apply one decoded instruction to the state. */
+  private step(ip: number, insEnd: number): void {
+    const { ins, sh } = this;
+    const st = this.st;
+    const mn = ins.mnemonic;
+    const cat = category[mn] as Cat;
+    const wasUndoPop = this.undoPop;
+    this.undoPop = false;
+
+    switch (cat) {
+      case Cat.NoWrite:
+        return;
+      case Cat.Mov: {
+        const k0 = ins.op0Kind;
+        const k1 = ins.op1Kind;
+        if (k0 === OpKind.Register) {
+          const reg = ins.op0Register;
+          const r = regIndex[reg];
+          if (r < 0) return;
+          if (regSize[reg] < 4) this.setReg(r, null);
+          else if (isImmediate(k1)) {
+            this.noteImmediate(ip, k1, insEnd);
+            const v = this.imm32(k1, insEnd);
+            this.setReg(r, v === undefined ? null : constant(v, ip));
+          } else if (k1 === OpKind.Register) {
+            const src = ins.op1Register;
+            const r1 = regIndex[src];
+            this.setReg(r, r1 < 0 || regSize[src] < 4 ? null : this.regValue(r1));
+          } else this.setReg(r, k1 === OpKind.Memory ? this.readMem(ip, insEnd) : null);
+        } else if (k0 === OpKind.Memory) {
+          if (isImmediate(k1)) {
+            this.noteImmediate(ip, k1, insEnd);
+            const a = this.stackAddr(insEnd, immBytes(k1));
+            if (!Number.isNaN(a)) {
+              const size = k1 === OpKind.Immediate32to64 ? 8 : k1 === OpKind.Immediate32 ? 4 : k1 === OpKind.Immediate16 ? 2 : 1;
+              const v = this.imm32(k1, insEnd);
+              this.writeSlot(a, size, v === undefined ? null : constant(v, ip));
+            }
+          } else if (k1 === OpKind.Register) {
+            const a = this.stackAddr(insEnd);
+            if (!Number.isNaN(a)) {
+              const src = ins.op1Register;
+              const r1 = regIndex[src];
+              this.writeSlot(a, r1 < 0 ? 2 : regSize[src], r1 < 0 ? null : this.regValue(r1));
+            }
+          }
+        }
+        return;
+      }
+      case Cat.Lea: {
+        const reg = ins.op0Register;
+        const r = regIndex[reg];
+        if (r < 0) return;
+        const a = regSize[reg] >= 4 ? this.stackAddr(insEnd) : NaN;
+        this.setReg(r, Number.isNaN(a) ? null : [{ k: 'sp', off: a }]);
+        return;
+      }
+      case Cat.Xor:
+      case Cat.Or:
+      case Cat.And:
+      case Cat.AddSub:
+      case Cat.Bts: {
+        const k0 = ins.op0Kind;
+        if (k0 !== OpKind.Register) {
+          if (k0 === OpKind.Memory) this.writeSlot(this.stackAddr(insEnd, immBytes(ins.op1Kind)), 1, null);
+          return;
+        }
+        const reg = ins.op0Register;
+        const r = regIndex[reg];
+        if (r < 0) return;
+        const k1 = ins.op1Kind;
+        if (regSize[reg] < 4) this.setReg(r, null);
+        else if (cat === Cat.Xor) this.setReg(r, k1 === OpKind.Register && ins.op1Register === reg ? constant(0, ip) : null);
+        else if (r === RSP && cat === Cat.AddSub && isImmediate(k1)) {
+          const d = this.imm32(k1, insEnd)! | 0;
+          // gcc re-reserves what an x86 stdcall callee popped: `call f; sub esp,N` leaves esp unchanged.
+          if (!(wasUndoPop && mn === M.Sub)) st.sp += mn === M.Add ? d : -d;
+        } else if (isImmediate(k1)) {
+          const imm = this.imm32(k1, insEnd)!;
+          const f = cat === Cat.Or ? (x: number) => x | imm : cat === Cat.And ? (x: number) => x & imm : cat === Cat.Bts ? (x: number) => x | (2 ** (imm & 31)) : null;
+          this.setReg(r, f ? mapConstants(st.regs[r], f) : null);
+        } else this.setReg(r, null);
+        return;
+      }
+      case Cat.Cmov: {
+        const reg = ins.op0Register;
+        const r = regIndex[reg];
+        if (r < 0) return;
+        const k1 = ins.op1Kind;
+        let v: Value = null;
+        if (k1 === OpKind.Register) {
+          const r1 = regIndex[ins.op1Register];
+          v = r1 < 0 ? null : st.regs[r1];
+        } else if (k1 === OpKind.Memory) v = this.readMem(ip, insEnd);
+        // The old value may stay: both are possible afterwards.
+        this.setReg(r, regSize[reg] < 4 ? null : union(st.regs[r], v));
+        return;
+      }
+      case Cat.Xchg: {
+        const k0 = ins.op0Kind;
+        const k1 = ins.op1Kind;
+        if (k0 === OpKind.Register && k1 === OpKind.Register) {
+          const a = regIndex[ins.op0Register];
+          const b = regIndex[ins.op1Register];
+          if (a >= 0 && b >= 0) {
+            const va = st.regs[a];
+            this.setReg(a, st.regs[b]);
+            this.setReg(b, va);
+          }
+        } else {
+          const r = regIndex[k0 === OpKind.Register ? ins.op0Register : ins.op1Register];
+          if (r >= 0) this.setReg(r, null);
+          this.writeSlot(this.stackAddr(insEnd), 1, null);
+        }
+        return;
+      }
+      case Cat.Push: {
+        const inc = ins.stackPointerIncrement;
+        const k0 = ins.opCount > 0 ? ins.op0Kind : -1;
+        let v: Value = null;
+        if (isImmediate(k0)) {
+          this.noteImmediate(ip, k0, insEnd);
+          const x = this.imm32(k0, insEnd);
+          if (x !== undefined) v = constant(x, ip);
+        } else if (k0 === OpKind.Register) {
+          const r = regIndex[ins.op0Register];
+          v = r < 0 ? null : this.regValue(r);
+        } else if (k0 === OpKind.Memory) v = this.readMem(ip, insEnd);
+        const newSp = st.sp + inc;
+        if (-inc === sh.w && k0 >= 0) this.writeSlot(newSp, sh.w, v);
+        else this.killSlots(newSp, st.sp);
+        st.sp = newSp;
+        return;
+      }
+      case Cat.Pop: {
+        const inc = ins.stackPointerIncrement;
+        if (ins.opCount > 0 && ins.op0Kind === OpKind.Register) {
+          const r = regIndex[ins.op0Register];
+          const v = st.slots.get(st.sp) ?? null;
+          st.sp += inc;
+          if (r >= 0 && r !== RSP) this.setReg(r, v);
+        } else {
+          // popad: every register is reloaded.
+          if (ins.opCount === 0 && inc > sh.w) for (let r = 0; r < 16; r++) if (r !== RSP) st.regs[r] = null;
+          st.sp += inc;
+        }
+        return;
+      }
+      case Cat.Leave: {
+        const fp = stackOffset(st.regs[RBP]);
+        st.sp = fp === undefined ? this.lostSp() : fp;
+        st.regs[RBP] = st.slots.get(st.sp) ?? null;
+        st.sp += sh.w;
+        return;
+      }
+      case Cat.Enter:
+        st.sp = this.lostSp();
+        st.regs[RBP] = null;
+        return;
+      case Cat.Call: {
+        const k0 = ins.op0Kind;
+        // Decoder IPs are RVAs (< 2^32), so the low 32 bits of a 64-bit branch target are the whole target.
+        const direct = k0 === OpKind.NearBranch32 || k0 === OpKind.NearBranch64;
+        const popped = this.record(ip, direct ? [ins.nearBranch32] : this.indirectTargets(k0, ip, insEnd), false);
+        for (const r of sh.is64 ? VOLATILE_64 : VOLATILE_32) st.regs[r] = null;
+        // The callee owns its argument area and home space.
+        for (const k of st.slots.keys()) if (k >= st.sp && k < st.sp + 0x80 && k <= 0) st.slots.delete(k);
+        if (!sh.is64) {
+          if (popped !== undefined) st.sp += popped;
+          else this.undoPop = true;
+        }
+        return;
+      }
+      case Cat.Jmp: {
+        const k0 = ins.op0Kind;
+        if (k0 === OpKind.NearBranch32 || k0 === OpKind.NearBranch64 || k0 === OpKind.NearBranch16) {
+          const t = ins.nearBranch32;
+          const known = sh.forced.has(t) || sh.softStarts.has(t);
+          if (t > ip && t < this.regionEnd && !known) this.branchTo(t);
+          else if (t < this.fn || t >= this.regionEnd || t === this.fn) {
+            if (!known && t >= this.sec.rva && t < this.secEnd) sh.tailTargets.add(t);
+            this.record(ip, [t], true);
+          }
+        } else this.record(ip, this.indirectTargets(k0, ip, insEnd), true);
+        this.reachable = false;
+        return;
+      }
+      case Cat.Jcc: {
+        const t = ins.nearBranch32;
+        if (t > ip && t < this.regionEnd) this.branchTo(t);
+        return;
+      }
+      case Cat.Stop:
+        this.reachable = false;
+        return;
+      case Cat.Implicit:
+        for (const r of IMPLICIT_WRITES) st.regs[r] = null;
+        this.clobberDestination();
+        return;
+      default:
+        this.clobberDestination();
+    }
+  }
+}
+
+/** Decode the executable sections (or input.ranges of them); see SweepResult. Frees every wasm object it creates. */
 export function sweep(input: CodeInput): SweepResult {
-  const { bitness, apis } = input;
-  const is64 = bitness === 64;
-  const w = is64 ? 8 : 4;
-  const volatile = is64 ? VOLATILE_64 : VOLATILE_32;
-  const base32 = Number(input.imageBase & 0xffffffffn);
-  const sites: CallSite[] = [];
-  const immediates: ImmediateSite[] = [];
+  const is64 = input.bitness === 64;
   const softStarts = callTargets(input);
   for (const s of input.extraStarts ?? []) softStarts.add(s);
-  const tailTargets = new Set<number>();
-  const forced = new Set(input.functionStarts);
-  let bytesDecoded = 0;
-
-  // Epochs keep stack slots of unrelated frames apart once the stack pointer is lost.
-  let epoch = 0;
-  const entryState = (): State => {
-    const regs: Value[] = new Array(16).fill(null);
-    const slots = new Map<number, Value>();
-    if (is64) {
-      for (let i = 0; i < 4; i++) regs[(x64ParamLocation(i) as { reg: number }).reg] = [{ k: 'p', i }];
-      for (let i = 4; i < MAX_PARAMS; i++) slots.set(8 + 0x20 + 8 * (i - 4), [{ k: 'p', i }]);
-    } else {
-      for (let i = 0; i < MAX_PARAMS; i++) slots.set(4 + 4 * i, [{ k: 'p', i }]);
-    }
-    return { regs, slots, sp: 0 };
+  // At a function's entry its parameters are where the caller put them, past the return address.
+  const entryRegs: Value[] = new Array(16).fill(null);
+  const entrySlots = new Map<number, Value>();
+  for (let i = 0; i < MAX_PARAMS; i++) {
+    const p: Value = [{ k: 'p', i }];
+    if (!is64) entrySlots.set(4 + 4 * i, p);
+    else if (i < 4) entryRegs[(X64_PARAMS[i] as { reg: number }).reg] = p;
+    else entrySlots.set(8 + (X64_PARAMS[i] as { stack: number }).stack, p);
+  }
+  const sh: Shared = {
+    input,
+    is64,
+    w: is64 ? 8 : 4,
+    base32: Number(input.imageBase & 0xffffffffn),
+    imageEnd: input.imageEnd ?? 0,
+    forced: new Set(input.functionStarts),
+    softStarts,
+    sites: [],
+    immediates: [],
+    tailTargets: new Set(),
+    regionStarts: [],
+    entryRegs,
+    entrySlots,
+    epoch: 0,
   };
-  const lostSp = () => -0x1000000 * ++epoch;
-  const lostState = (): State => ({ regs: new Array(16).fill(null), slots: new Map(), sp: lostSp() });
-
   const ins = new Instruction();
   try {
     for (const sec of input.sections) {
-      const bytes = sec.bytes;
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const end = bytes.length;
-      const secEnd = sec.rva + end;
-      const starts = [...new Set([...softStarts, ...forced])].filter((s) => s >= sec.rva && s < secEnd).sort((a, b) => a - b);
-      const forcedSorted = starts.filter((s) => forced.has(s));
-      let nextStartIdx = 0;
-      let nextForcedIdx = 0;
-      const decoder = new Decoder(bitness, bytes, DecoderOptions.None);
+      const secEnd = sec.rva + sec.bytes.length;
+      const ranges = input.ranges ? input.ranges.filter((r) => r.begin >= sec.rva && r.begin < secEnd) : [{ begin: sec.rva, end: secEnd }];
+      if (ranges.length === 0) continue;
+      const decoder = new Decoder(input.bitness, sec.bytes, DecoderOptions.None);
       try {
-        let pos = 0;
-        let fn = sec.rva;
-        let regionEnd = starts[0] ?? secEnd;
-        let st = entryState();
-        let reachable = true;
-        let pending = new Map<number, State>();
-        // x86: the callee's stack cleanup is unknown; a following `sub esp,N` is the caller undoing it.
-        let undoPop = false;
-        decoder.ip = BigInt(sec.rva);
-
-        /** Displacement of the memory operand, read from the bytes before the trailing immediate. */
-        const displacement = (insEnd: number, immBytes: number): number => {
-          const ds = ins.memoryDisplSize;
-          const o = insEnd - immBytes - ds;
-          return ds === 0 ? 0 : ds === 1 ? view.getInt8(o) : ds === 4 ? view.getInt32(o, true) : Number(BigInt.asIntN(bitness, ins.memoryDisplacement));
-        };
-        /** Stack slot addressed by the memory operand (NaN if none); `immBytes` = size of a trailing immediate. */
-        const stackAddr = (insEnd: number, immBytes = 0): number => {
-          const b = ins.memoryBase;
-          let off: number | undefined;
-          if (b === R.RSP || b === R.ESP) off = st.sp;
-          else {
-            const r = regIndex[b];
-            if (r < 0) return NaN;
-            off = stackOffset(st.regs[r]);
-            if (off === undefined) return NaN;
-          }
-          if (ins.memoryIndex !== R.None) return NaN;
-          return off + displacement(insEnd, immBytes);
-        };
-        /** Value read by a memory operand with no trailing immediate: an IAT slot, a stack slot, or unknown. */
-        const readMem = (ip: number, insEnd: number): Value => {
-          const b = ins.memoryBase;
-          let g = NaN;
-          // Absolute and rip-relative operands end in their disp32 when no immediate follows.
-          if (b === R.RIP) g = (ip + (insEnd - pos) + view.getInt32(insEnd - 4, true)) >>> 0;
-          else if (b === R.None && !is64 && ins.memoryIndex === R.None) g = ((view.getUint32(insEnd - 4, true) - base32) | 0) >>> 0;
-          if (!Number.isNaN(g)) {
-            const name = input.imports.get(g);
-            return name ? [{ k: 'imp', name }] : null;
-          }
-          const a = stackAddr(insEnd);
-          return Number.isNaN(a) ? null : (st.slots.get(a) ?? null);
-        };
-        const killSlots = (from: number, to: number) => {
-          for (const k of st.slots.keys()) if (k > from - 8 && k < to) st.slots.delete(k);
-        };
-        const writeSlot = (a: number, size: number, v: Value) => {
-          if (Number.isNaN(a)) return;
-          killSlots(a, a + size);
-          if (size >= 4 && v) st.slots.set(a, v);
-        };
-        const setReg = (r: number, v: Value) => {
-          st.regs[r] = v;
-          if (r === RSP) st.sp = stackOffset(v) ?? lostSp();
-        };
-        const spValue = (): Value => [{ k: 'sp', off: st.sp }];
-        /** Immediate operand's low 32 bits, read from the instruction's last bytes (immediates come last). */
-        const imm32 = (kind: number, insEnd: number): number | undefined => {
-          if (kind === OpKind.Immediate32 || kind === OpKind.Immediate32to64) return view.getUint32(insEnd - 4, true);
-          if (kind === OpKind.Immediate64) return view.getUint32(insEnd - 8, true);
-          if (kind === OpKind.Immediate8to32 || kind === OpKind.Immediate8to64) return (view.getInt8(insEnd - 1) | 0) >>> 0;
-          return undefined;
-        };
-        const noteImmediate = (at: number, kind: number, insEnd: number) => {
-          if (kind !== OpKind.Immediate32 && kind !== OpKind.Immediate32to64 && kind !== OpKind.Immediate64) return;
-          const v = imm32(kind, insEnd)!;
-          if (mayBeTag(v) && looksLikeTag(v)) immediates.push({ at, v, immAt: sec.rva + insEnd - (kind === OpKind.Immediate64 ? 8 : 4) });
-        };
-        const callArgs = (extra: number): { args: Value[]; regArgs?: Value[] } => {
-          const args: Value[] = new Array(MAX_PARAMS);
-          if (is64) {
-            for (let i = 0; i < MAX_PARAMS; i++) {
-              const loc = X64_PARAMS[i];
-              args[i] = 'reg' in loc ? st.regs[loc.reg] : (st.slots.get(st.sp + extra + loc.stack) ?? null);
-            }
-            return { args };
-          }
-          for (let i = 0; i < MAX_PARAMS; i++) args[i] = st.slots.get(st.sp + extra + 4 * i) ?? null;
-          return { args, regArgs: [st.regs[RCX], st.regs[RDX]] };
-        };
-        /** Record a call/tail jump to each possible target; returns the bytes an x86 callee pops, if known. */
-        const record = (at: number, targets: (string | number)[], tail: boolean): number | undefined => {
-          let popped: number | undefined;
-          for (const t of targets) {
-            if (typeof t === 'string') {
-              const api = apis.get(t);
-              if (!api) continue;
-              popped = x86PoppedBytes(api);
-            }
-            const a = callArgs(tail ? w : 0);
-            if (typeof t === 'number' && !a.args.some((v) => v) && !a.regArgs?.some((v) => v)) continue;
-            sites.push({ at, fn, target: t, ...a });
-          }
-          return popped;
-        };
-        /** Targets of a call/jmp operand: direct rva, IAT import, or a register/slot holding an import. */
-        const branchTargets = (k0: number, ip: number, insEnd: number): (string | number)[] => {
-          // Decoder IPs are RVAs (< 2^32), so the low 32 bits of a 64-bit branch target are the whole target.
-          if (k0 === OpKind.NearBranch32 || k0 === OpKind.NearBranch64) return [ins.nearBranch32];
-          let v: Value = null;
-          if (k0 === OpKind.Register) {
-            const r = regIndex[ins.op0Register];
-            v = r >= 0 ? st.regs[r] : null;
-          } else if (k0 === OpKind.Memory) v = readMem(ip, insEnd);
-          return v ? v.filter((a): a is Extract<Atom, { k: 'imp' }> => a.k === 'imp').map((a) => a.name) : [];
-        };
-
-        /** Stack slot of an operand whose trailing immediate size is not known here. */
-        const stackAddrAnyImmediate = (insEnd: number): number => {
-          const b = ins.memoryBase;
-          if (b !== R.RSP && b !== R.ESP && (regIndex[b] < 0 || stackOffset(st.regs[regIndex[b]]) === undefined)) return NaN;
-          if (ins.memoryIndex !== R.None) return NaN;
-          const base = b === R.RSP || b === R.ESP ? st.sp : stackOffset(st.regs[regIndex[b]])!;
-          return base + Number(BigInt.asIntN(bitness, ins.memoryDisplacement));
-        };
-        /** An instruction we do not model: its register or stack destination becomes unknown. */
-        const clobberDestination = (insEnd: number) => {
-          const k0 = ins.op0Kind;
-          if (k0 === OpKind.Register) {
-            const r = regIndex[ins.op0Register];
-            if (r >= 0) setReg(r, null);
-          } else if (k0 === OpKind.Memory) writeSlot(stackAddrAnyImmediate(insEnd), 1, null);
-        };
-
-        while (pos < end) {
-          const ip = sec.rva + pos;
-          // Function boundaries: fresh state at a known start; forced starts also realign the decoder.
-          while (nextStartIdx < starts.length && starts[nextStartIdx] < ip) nextStartIdx++;
-          if (nextStartIdx < starts.length && starts[nextStartIdx] === ip) {
-            fn = ip;
-            regionEnd = starts[nextStartIdx + 1] ?? secEnd;
-            const r = input.functionRanges ? rangeEnd(input.functionRanges, ip) : undefined;
-            if (r !== undefined && r < regionEnd) regionEnd = r;
-            st = entryState();
-            reachable = true;
-            pending = new Map();
-            undoPop = false;
-          } else if (pending.size > 0) {
-            const snap = pending.get(ip);
-            if (snap) {
-              pending.delete(ip);
-              st = reachable ? mergeState(st, snap) : snap;
-              reachable = true;
-            }
-          }
-          if (!reachable) {
-            st = lostState();
-            reachable = true;
-          }
-
-          decoder.decodeOut(ins);
-          let len = ins.length;
-          while (nextForcedIdx < forcedSorted.length && forcedSorted[nextForcedIdx] <= ip) nextForcedIdx++;
-          const nextForced = forcedSorted[nextForcedIdx];
-          if (nextForced !== undefined && ip + len > nextForced) {
-            // The sweep ran into a known function start mid-instruction (data in code): realign.
-            pos = nextForced - sec.rva;
-            decoder.position = pos;
-            decoder.ip = BigInt(nextForced);
-            continue;
-          }
-          const insEnd = pos + len;
-          const mn = ins.mnemonic;
-          const cat = category[mn] as Cat;
-          const wasUndoPop = undoPop;
-          undoPop = false;
-
-          switch (cat) {
-            case Cat.NoWrite:
-              break;
-            case Cat.Mov: {
-              const k0 = ins.op0Kind;
-              const k1 = ins.op1Kind;
-              if (k0 === OpKind.Register) {
-                const reg = ins.op0Register;
-                const r = regIndex[reg];
-                if (r < 0) break;
-                if (regSize[reg] < 4) setReg(r, null);
-                else if (isImmediate(k1)) {
-                  noteImmediate(ip, k1, insEnd);
-                  const v = imm32(k1, insEnd);
-                  setReg(r, v === undefined ? null : constant(v, ip));
-                } else if (k1 === OpKind.Register) {
-                  const src = ins.op1Register;
-                  const r1 = regIndex[src];
-                  setReg(r, r1 < 0 || regSize[src] < 4 ? null : r1 === RSP ? spValue() : st.regs[r1]);
-                } else setReg(r, k1 === OpKind.Memory ? readMem(ip, insEnd) : null);
-              } else if (k0 === OpKind.Memory) {
-                if (isImmediate(k1)) {
-                  noteImmediate(ip, k1, insEnd);
-                  const a = stackAddr(insEnd, immBytes(k1));
-                  if (!Number.isNaN(a)) {
-                    const size = k1 === OpKind.Immediate32to64 ? 8 : k1 === OpKind.Immediate32 ? 4 : k1 === OpKind.Immediate16 ? 2 : 1;
-                    const v = imm32(k1, insEnd);
-                    writeSlot(a, size, v === undefined ? null : constant(v, ip));
-                  }
-                } else if (k1 === OpKind.Register) {
-                  const a = stackAddr(insEnd);
-                  if (!Number.isNaN(a)) {
-                    const src = ins.op1Register;
-                    const r1 = regIndex[src];
-                    writeSlot(a, r1 < 0 ? 2 : regSize[src], r1 < 0 ? null : r1 === RSP ? spValue() : st.regs[r1]);
-                  }
-                }
-              }
-              break;
-            }
-            case Cat.Lea: {
-              const reg = ins.op0Register;
-              const r = regIndex[reg];
-              if (r < 0) break;
-              const a = regSize[reg] >= 4 ? stackAddr(insEnd) : NaN;
-              setReg(r, Number.isNaN(a) ? null : [{ k: 'sp', off: a }]);
-              break;
-            }
-            case Cat.Xor:
-            case Cat.Or:
-            case Cat.And:
-            case Cat.AddSub:
-            case Cat.Bts: {
-              const k0 = ins.op0Kind;
-              if (k0 !== OpKind.Register) {
-                if (k0 === OpKind.Memory) writeSlot(stackAddr(insEnd, immBytes(ins.op1Kind)), 1, null);
-                break;
-              }
-              const reg = ins.op0Register;
-              const r = regIndex[reg];
-              if (r < 0) break;
-              const k1 = ins.op1Kind;
-              if (regSize[reg] < 4) setReg(r, null);
-              else if (cat === Cat.Xor) setReg(r, k1 === OpKind.Register && ins.op1Register === reg ? constant(0, ip) : null);
-              else if (r === RSP && cat === Cat.AddSub && isImmediate(k1)) {
-                const d = imm32(k1, insEnd)! | 0;
-                const delta = mn === M.Add ? d : -d;
-                // gcc re-reserves what an x86 stdcall callee popped: `call f; sub esp,N` leaves esp unchanged.
-                if (!(wasUndoPop && mn === M.Sub)) st.sp += delta;
-              } else if (isImmediate(k1)) {
-                const imm = imm32(k1, insEnd)!;
-                const f =
-                  cat === Cat.Or ? (x: number) => x | imm : cat === Cat.And ? (x: number) => x & imm : cat === Cat.Bts ? (x: number) => x | (2 ** (imm & 31)) : null;
-                setReg(r, f ? mapConstants(st.regs[r], f) : null);
-              } else setReg(r, null);
-              break;
-            }
-            case Cat.Cmov: {
-              const reg = ins.op0Register;
-              const r = regIndex[reg];
-              if (r < 0) break;
-              const k1 = ins.op1Kind;
-              let v: Value = null;
-              if (k1 === OpKind.Register) {
-                const r1 = regIndex[ins.op1Register];
-                v = r1 < 0 ? null : st.regs[r1];
-              } else if (k1 === OpKind.Memory) v = readMem(ip, insEnd);
-              // The old value may stay: both are possible afterwards.
-              setReg(r, regSize[reg] < 4 ? null : union(st.regs[r], v));
-              break;
-            }
-            case Cat.Xchg: {
-              const k0 = ins.op0Kind;
-              const k1 = ins.op1Kind;
-              if (k0 === OpKind.Register && k1 === OpKind.Register) {
-                const a = regIndex[ins.op0Register];
-                const b = regIndex[ins.op1Register];
-                if (a >= 0 && b >= 0) {
-                  const va = st.regs[a];
-                  setReg(a, st.regs[b]);
-                  setReg(b, va);
-                }
-              } else {
-                const reg = k0 === OpKind.Register ? ins.op0Register : ins.op1Register;
-                const r = regIndex[reg];
-                if (r >= 0) setReg(r, null);
-                writeSlot(stackAddr(insEnd), 1, null);
-              }
-              break;
-            }
-            case Cat.Push: {
-              const inc = ins.stackPointerIncrement;
-              const k0 = ins.opCount > 0 ? ins.op0Kind : -1;
-              let v: Value = null;
-              if (isImmediate(k0)) {
-                noteImmediate(ip, k0, insEnd);
-                const x = imm32(k0, insEnd);
-                if (x !== undefined) v = constant(x, ip);
-              } else if (k0 === OpKind.Register) {
-                const r = regIndex[ins.op0Register];
-                v = r < 0 ? null : r === RSP ? spValue() : st.regs[r];
-              } else if (k0 === OpKind.Memory) v = readMem(ip, insEnd);
-              const newSp = st.sp + inc;
-              if (-inc === w && k0 >= 0) writeSlot(newSp, w, v);
-              else killSlots(newSp, st.sp);
-              st.sp = newSp;
-              break;
-            }
-            case Cat.Pop: {
-              const inc = ins.stackPointerIncrement;
-              if (ins.opCount > 0 && ins.op0Kind === OpKind.Register) {
-                const r = regIndex[ins.op0Register];
-                const v = st.slots.get(st.sp) ?? null;
-                st.sp += inc;
-                if (r >= 0 && r !== RSP) setReg(r, v);
-              } else {
-                if (ins.opCount === 0 && inc > w) for (let r = 0; r < 16; r++) if (r !== RSP) st.regs[r] = null;
-                st.sp += inc;
-              }
-              break;
-            }
-            case Cat.Leave: {
-              const fp = stackOffset(st.regs[RBP]);
-              st.sp = fp === undefined ? lostSp() : fp;
-              st.regs[RBP] = st.slots.get(st.sp) ?? null;
-              st.sp += w;
-              break;
-            }
-            case Cat.Enter:
-              st.sp = lostSp();
-              st.regs[RBP] = null;
-              break;
-            case Cat.Call: {
-              const k0 = ins.op0Kind;
-              const targets = branchTargets(k0, ip, insEnd);
-              const popped = record(ip, targets, false);
-              for (const r of volatile) st.regs[r] = null;
-              // The callee owns its argument area and home space.
-              for (const k of st.slots.keys()) if (k >= st.sp && k < st.sp + 0x80 && k <= 0) st.slots.delete(k);
-              if (!is64) {
-                if (popped !== undefined) st.sp += popped;
-                else undoPop = true;
-              }
-              break;
-            }
-            case Cat.Jmp: {
-              const k0 = ins.op0Kind;
-              if (k0 === OpKind.NearBranch32 || k0 === OpKind.NearBranch64 || k0 === OpKind.NearBranch16) {
-                const t = ins.nearBranch32;
-                if (t > ip && t < regionEnd && !forced.has(t) && !softStarts.has(t)) {
-                  const prev = pending.get(t);
-                  pending.set(t, prev ? mergeState(prev, st) : cloneState(st));
-                } else if (t < fn || t >= regionEnd || t === fn) {
-                  if (!forced.has(t) && !softStarts.has(t) && t >= sec.rva && t < secEnd) tailTargets.add(t);
-                  record(ip, [t], true);
-                }
-              } else {
-                record(ip, branchTargets(k0, ip, insEnd), true);
-              }
-              reachable = false;
-              break;
-            }
-            case Cat.Jcc: {
-              const t = ins.nearBranch32;
-              if (t > ip && t < regionEnd) {
-                const prev = pending.get(t);
-                pending.set(t, prev ? mergeState(prev, st) : cloneState(st));
-              }
-              break;
-            }
-            case Cat.Stop:
-              reachable = false;
-              break;
-            case Cat.Implicit:
-              for (const r of IMPLICIT_WRITES) st.regs[r] = null;
-              clobberDestination(insEnd);
-              break;
-            default:
-              clobberDestination(insEnd);
-          }
-          pos = insEnd;
-          bytesDecoded += len;
-        }
+        const walker = new SectionWalker(sh, sec, decoder, ins);
+        for (const r of ranges) walker.walk(r.begin, r.end);
       } finally {
         decoder.free();
       }
@@ -622,7 +734,7 @@ export function sweep(input: CodeInput): SweepResult {
   } finally {
     ins.free();
   }
-  return { sites, immediates, tailTargets: [...tailTargets], bytesDecoded };
+  return { sites: sh.sites, immediates: sh.immediates, tailTargets: [...sh.tailTargets], regionStarts: sh.regionStarts };
 }
 
 /** End of the .pdata function that begins at `begin`, if any (ranges are sorted by begin). */

@@ -12,6 +12,8 @@ export interface Attribution {
   /** Drivers charged with the tag, display spelling, in evidence order; several = shared. */
   claimants: string[];
   basis: Basis;
+  /** What a person reads in the BY column: the db tier (call, code, data), pooltag, report, or ''. */
+  evidence: string;
   /** Every pool owner the sources know, for JSON and the description column. */
   owners: Owner[];
   description?: string;
@@ -41,20 +43,20 @@ export function attribute(tag: number, source: OwnerSource, reportDescription?: 
   const db = owners.filter((o) => o.source === 'db');
   const pooltag = owners.filter((o) => o.source === 'pooltag');
   const description = pooltag.find((o) => o.description)?.description ?? reportDescription ?? db.find((o) => o.description)?.description;
-  const pick = (claimants: string[], basis: Basis): Attribution => {
-    const a: Attribution = { claimants: unique(claimants), basis, owners };
+  const pick = (claimants: string[], basis: Basis, evidence: string): Attribution => {
+    const a: Attribution = { claimants: unique(claimants), basis, evidence, owners };
     if (description !== undefined) a.description = description;
     return a;
   };
   const code = db.filter((o) => o.tier === 'call' || o.tier === 'code');
-  if (code.length) return pick(code.map((o) => o.name), 'db-code');
+  if (code.length) return pick(code.map((o) => o.name), 'db-code', code.some((o) => o.tier === 'call') ? 'call' : 'code');
   const named = pooltag.flatMap((o) => binaryNames(o.name));
-  if (named.length) return pick(named, 'pooltag');
+  if (named.length) return pick(named, 'pooltag', 'pooltag');
   const reported = reportedDriver(reportDescription);
-  if (reported.length) return pick(reported, 'report');
+  if (reported.length) return pick(reported, 'report', 'report');
   const data = db.filter((o) => o.tier === 'data');
-  if (data.length) return pick(data.map((o) => o.name), 'db-data');
-  return pick([], 'none');
+  if (data.length) return pick(data.map((o) => o.name), 'db-data', 'data');
+  return pick([], 'none', '');
 }
 
 /** Grouping key: drivers are case-insensitive file names; a shared set is keyed by all its members. */

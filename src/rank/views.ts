@@ -3,7 +3,6 @@ import type { Owner } from '../owners.js';
 import type { PoolCounters } from '../reports/types.js';
 import type { Cell, Grid } from '../render/grid.js';
 import { formatTag } from '../tag.js';
-import type { Basis } from './attribution.js';
 import { driverLabel } from './attribution.js';
 import type { DriverGrowth, GrowthReport, TagGrowth } from './growth.js';
 import { isSuspect } from './growth.js';
@@ -15,8 +14,6 @@ export type Style = 'human' | 'exact';
 
 /** How many tags a driver row names in its MADE OF cell. */
 export const TAGS_EXPLAINED = 3;
-
-const BASIS_TEXT: Record<Basis, string> = { 'db-code': 'code', pooltag: 'pooltag', report: 'report', 'db-data': 'bytes only', none: '' };
 
 function bytesCell(n: number, style: Style): Cell {
   return style === 'human' ? humanBytes(n) : n;
@@ -50,7 +47,7 @@ export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Styl
     allocs: t.counters.allocs,
     frees: t.counters.frees,
     owner: driverLabel(t.attribution.claimants),
-    basis: BASIS_TEXT[t.attribution.basis],
+    basis: t.attribution.evidence,
     description: t.attribution.description ?? '',
   }));
   return { columns, rows };

@@ -128,6 +128,18 @@ test('x86: pushes, gcc mov [esp+N] stores around stdcall pops, stack-parameter w
   ]);
 });
 
+test('x86: immediates that point into the image are addresses, not code-tier candidates', () => {
+  // mov dword ptr [esp+4],6660214Eh; push 6660214Eh; ret
+  const code = Buffer.from('c74424044e2160666 84e216066c3'.replace(/ /g, ''), 'hex');
+  const asDll = { ...input(32, code), imageBase: 0x66600000n, imageEnd: 0x10000 };
+  assert.deepEqual(analyseCode(asDll).immediates, []);
+  const asDriver = { ...input(32, code), imageEnd: 0x10000 };
+  assert.deepEqual(analyseCode(asDriver).immediates.map((i) => [i.at, formatTag(i.v)]), [
+    [0x1000, 'N!`f'],
+    [0x1008, 'N!`f'],
+  ]);
+});
+
 test('garbage bytes decode without findings or errors', () => {
   const junk = new Uint8Array(4096);
   let x = 0x12345678;

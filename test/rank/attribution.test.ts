@@ -11,6 +11,7 @@ test('db owners with code evidence name the tag ahead of pooltag.txt', () => {
   const a = attribute(T('Abcd'), src);
   assert.deepEqual(a.claimants, ['mine.sys']);
   assert.equal(a.basis, 'db-code');
+  assert.equal(a.evidence, 'call');
   assert.equal(a.description, 'Old driver');
   assert.equal(a.owners.length, 3);
 });
