@@ -1,16 +1,21 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled program (npm ci builds it via "prepare"); from a source checkout without a
-// build, fall back to running the TypeScript through tsx.
+// Thin launcher. Runs the compiled program (npm ci builds it through "prepare"); from a source checkout
+// without a build, or with WHOSE_TAG_FROM_SOURCE=1 (the tests: they must never run a stale build), runs the
+// TypeScript through tsx. `whose-tag TAG` takes a fast path that skips yargs.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const compiled = new URL('../dist/cli/main.js', import.meta.url);
-if (existsSync(fileURLToPath(compiled))) {
-  const { main } = await import(compiled.href);
-  await main();
-} else {
+const compiled =
+  process.env.WHOSE_TAG_FROM_SOURCE !== '1' && existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)));
+if (!compiled) {
   const { register } = await import('tsx/esm/api');
   register();
-  const { main } = await import(new URL('../src/cli/main.ts', import.meta.url).href);
-  await main();
+}
+const dir = compiled ? '../dist/cli/' : '../src/cli/';
+const ext = compiled ? '.js' : '.ts';
+const args = process.argv.slice(2);
+const { tryFastLookup } = await import(new URL(`${dir}fast-lookup${ext}`, import.meta.url).href);
+if (!(await tryFastLookup(args))) {
+  const { main } = await import(new URL(`${dir}main${ext}`, import.meta.url).href);
+  await main(args);
 }

@@ -142,6 +142,13 @@ export function lookupJson(results: LookupResult[]): unknown {
   }));
 }
 
+/** Choices shared by the yargs command and the fast path (src/cli/fast-lookup.ts). */
+export const LOOKUP_CHOICES = {
+  kind: ['pool', 'object-ref', 'all'],
+  tier: ['call', 'code', 'data'],
+  format: OUTPUT_FORMATS,
+} as const;
+
 export const lookupCommand: CommandModule<object, LookupOptions> = {
   command: 'lookup <tags..>',
   describe: 'which drivers use a tag: the database (ranked by evidence) and pooltag.txt',
@@ -151,10 +158,10 @@ export const lookupCommand: CommandModule<object, LookupOptions> = {
       .option('db', { type: 'string', describe: 'database file (default: WHOSE_TAG_DB or the data directory)' })
       .option('pooltag', { type: 'string', describe: 'pooltag.txt (default: WHOSE_TAG_POOLTAG, then the Debugging Tools)' })
       .option('multichar', { type: 'boolean', describe: "read 'corP' as the C constant (reversed: Proc)" })
-      .option('kind', { choices: ['pool', 'object-ref', 'all'], default: 'all', describe: 'kind of tag use' })
-      .option('tier', { choices: ['call', 'code', 'data'], describe: 'minimum tier of evidence' })
+      .option('kind', { choices: LOOKUP_CHOICES.kind, default: 'all', describe: 'kind of tag use' })
+      .option('tier', { choices: LOOKUP_CHOICES.tier, describe: 'minimum tier of evidence' })
       .option('json', { type: 'boolean', describe: 'same as --format json' })
-      .option('format', { choices: OUTPUT_FORMATS, default: 'table' }) as unknown as Argv<LookupOptions>,
+      .option('format', { choices: LOOKUP_CHOICES.format, default: 'table' }) as unknown as Argv<LookupOptions>,
   handler: (argv) => runLookup(argv),
 };
 

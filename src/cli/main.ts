@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { EXIT, UserError } from './common.js';
+import { handleCommandError } from './errors.js';
 import { lookupCommand } from './lookup.js';
 import { indexCommand } from './index-cmd.js';
 import { dbCommand } from './db.js';
@@ -22,34 +23,29 @@ function asDefault(cmd: CommandModule<any, any>): CommandModule<any, any> {
   return { ...cmd, command: [...own, positional] };
 }
 
-export function reportError(err: unknown): number {
-  if (err instanceof UserError) {
-    process.stderr.write(`whose-tag: ${err.message}\n`);
-    return err.exitCode;
-  }
-  const e = err as Error & { name?: string };
-  // Parse and format errors from the stages already carry file and line/offset; show them as one line.
-  if (e && (e.name === 'ReportParseError' || e.name === 'PeFormatError' || e.name === 'TagSyntaxError')) {
-    process.stderr.write(`whose-tag: ${e.message}\n`);
-    return EXIT.usage;
-  }
-  process.stderr.write(`whose-tag: internal error: ${e?.stack ?? String(err)}\n`);
-  return 70;
+/** Every command, in help order; the first is also the default command. */
+export const COMMAND_MODULES: CommandModule<any, any>[] = [
+  lookupCommand,
+  indexCommand,
+  scanCommand,
+  inspectCommand,
+  topCommand,
+  enrichCommand,
+  diffCommand,
+  captureCommand,
+  dbCommand,
+];
+
+export function commandName(cmd: CommandModule<any, any>): string {
+  const first = Array.isArray(cmd.command) ? cmd.command[0] : String(cmd.command);
+  return first.split(' ')[0];
 }
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
   const program = yargs(argv)
     .scriptName('whose-tag')
     .usage('$0 TAG…  — which driver owns a Windows pool tag\n\n$0 <command> [options]')
-    .command(asDefault(lookupCommand))
-    .command(indexCommand)
-    .command(scanCommand)
-    .command(inspectCommand)
-    .command(topCommand)
-    .command(enrichCommand)
-    .command(diffCommand)
-    .command(captureCommand)
-    .command(dbCommand)
+    .command(COMMAND_MODULES.map((c, i) => (i === 0 ? asDefault(c) : c)))
     .strictOptions()
     .demandCommand(1, 'give a tag (whose-tag Proc) or a command; see --help')
     .recommendCommands()
@@ -68,6 +64,6 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
   try {
     await program.parseAsync();
   } catch (err) {
-    process.exitCode = reportError(err);
+    process.exitCode = handleCommandError(err);
   }
 }

@@ -6,7 +6,8 @@ import iced from 'iced-x86';
 import { looksLikeTag } from '../tag.js';
 import { mayBeTag } from './data.js';
 import { type TagApi, x64ParamLocation, x86PoppedBytes } from './apis.js';
-import { type Atom, type Value, constant, mapConstants, stackOffset, union } from './values.js';
+import { callTargets, rangeEnd } from './starts.js';
+import { type Atom, type State, type Value, cloneState, constant, mapConstants, mergeState, stackOffset, union } from './values.js';
 
 const { Decoder, DecoderOptions, Instruction, Mnemonic: M, OpKind, Register: R } = iced;
 
@@ -153,33 +154,6 @@ setCat(Cat.Stop, 'Ret Retf Iret Iretd Iretq Ud2 Hlt');
 setCat(Cat.Leave, 'Leave');
 setCat(Cat.Enter, 'Enter');
 
-interface State {
-  regs: Value[];
-  /** Stack slot (offset from the function's entry stack pointer) → value. */
-  slots: Map<number, Value>;
-  /**
-   * Current stack pointer relative to entry. When it is lost (`and esp,-8`, `mov esp,reg`) it moves to a
-   * fresh, far-away base: pushes and the call that reads them stay consistent, old slots become unreachable.
-   */
-  sp: number;
-}
-
-function cloneState(s: State): State {
-  return { regs: s.regs.slice(), slots: new Map(s.slots), sp: s.sp };
-}
-
-/** Join of two paths; `a`'s stack frame wins when the stack pointers disagree. */
-function mergeState(a: State, b: State): State {
-  const regs = a.regs.map((v, i) => union(v, b.regs[i]));
-  if (a.sp !== b.sp) return { regs, slots: new Map(a.slots), sp: a.sp };
-  const slots = new Map<number, Value>();
-  for (const [k, v] of a.slots) {
-    const w = b.slots.get(k);
-    slots.set(k, w === undefined ? v : union(v, w));
-  }
-  for (const [k, w] of b.slots) if (!a.slots.has(k)) slots.set(k, w);
-  return { regs, slots, sp: a.sp };
-}
 
 /** Bytes of an immediate operand of this kind (0 for non-immediates). */
 function immBytes(kind: number): number {
@@ -737,47 +711,3 @@ export function sweep(input: CodeInput): SweepResult {
   return { sites: sh.sites, immediates: sh.immediates, tailTargets: [...sh.tailTargets], regionStarts: sh.regionStarts };
 }
 
-/** End of the .pdata function that begins at `begin`, if any (ranges are sorted by begin). */
-function rangeEnd(ranges: { begin: number; end: number }[], begin: number): number | undefined {
-  let lo = 0;
-  let hi = ranges.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (ranges[mid].begin === begin) return ranges[mid].end;
-    if (ranges[mid].begin < begin) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return undefined;
-}
-
-function insideRange(ranges: { begin: number; end: number }[], rva: number): boolean {
-  let lo = 0;
-  let hi = ranges.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (rva < ranges[mid].begin) hi = mid - 1;
-    else if (rva >= ranges[mid].end) lo = mid + 1;
-    else return rva !== ranges[mid].begin;
-  }
-  return false;
-}
-
-/**
- * Targets of every `E8 rel32` byte pattern that lands in a code section: a superset of the direct call
- * targets, found with a raw byte scan instead of a second decoding pass. A false one only matters when it
- * falls exactly on an instruction boundary (the sweep then starts a function there).
- */
-function callTargets(input: CodeInput): Set<number> {
-  const out = new Set<number>();
-  const ranges = input.functionRanges && input.functionRanges.length > 0 ? input.functionRanges : undefined;
-  const inCode = (t: number) => input.sections.some((s) => t >= s.rva && t < s.rva + s.bytes.length);
-  for (const sec of input.sections) {
-    const b = Buffer.from(sec.bytes.buffer, sec.bytes.byteOffset, sec.bytes.byteLength);
-    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    for (let i = b.indexOf(0xe8); i >= 0 && i + 5 <= b.length; i = b.indexOf(0xe8, i + 1)) {
-      const t = (sec.rva + i + 5 + view.getInt32(i + 1, true)) >>> 0;
-      if (inCode(t) && !(ranges && insideRange(ranges, t))) out.add(t);
-    }
-  }
-  return out;
-}

@@ -58,3 +58,32 @@ export function mapConstants(v: Value, f: (x: number) => number): Value {
   }
   return out;
 }
+
+/** What the decoder knows at one point of a function. */
+export interface State {
+  regs: Value[];
+  /** Stack slot (offset from the function's entry stack pointer) → value. */
+  slots: Map<number, Value>;
+  /**
+   * Current stack pointer relative to entry. When it is lost (`and esp,-8`, `mov esp,reg`) it moves to a
+   * fresh, far-away base: pushes and the call that reads them stay consistent, old slots become unreachable.
+   */
+  sp: number;
+}
+
+export function cloneState(s: State): State {
+  return { regs: s.regs.slice(), slots: new Map(s.slots), sp: s.sp };
+}
+
+/** Join of two paths; `a`'s stack frame wins when the stack pointers disagree. */
+export function mergeState(a: State, b: State): State {
+  const regs = a.regs.map((v, i) => union(v, b.regs[i]));
+  if (a.sp !== b.sp) return { regs, slots: new Map(a.slots), sp: a.sp };
+  const slots = new Map<number, Value>();
+  for (const [k, v] of a.slots) {
+    const w = b.slots.get(k);
+    slots.set(k, w === undefined ? v : union(v, w));
+  }
+  for (const [k, w] of b.slots) if (!a.slots.has(k)) slots.set(k, w);
+  return { regs, slots, sp: a.sp };
+}

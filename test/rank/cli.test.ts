@@ -2,7 +2,7 @@
 // indexed into a database, and capture snapshot series.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { runCli } from '../helpers/cli.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,14 +25,9 @@ function tempDir(t: { after(fn: () => void): void }): string {
   return dir;
 }
 
-/** Runs bin/whose-tag.js with no default database, so only what a test passes is used. */
+/** Runs the program with no default database, so only what a test passes is used. */
 function run(args: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/whose-tag.js'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, WHOSE_TAG_DB: join(tmpdir(), 'whose-tag-no-such.db'), WHOSE_TAG_POOLTAG: '' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { WHOSE_TAG_DB: join(tmpdir(), 'whose-tag-no-such.db'), WHOSE_TAG_POOLTAG: '' });
 }
 
 test('top --json on a !poolused sample: every row, exact counters, pooltag owners', () => {
