@@ -5,6 +5,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// `whose-tag db export --format ndjson | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const compiled =
   process.env.WHOSE_TAG_FROM_SOURCE !== '1' && existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)));
 if (!compiled) {

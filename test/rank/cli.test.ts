@@ -14,7 +14,6 @@ import { serializeSnapshot } from '../../src/reports/snapshot.js';
 import { formatTag } from '../../src/tag.js';
 import { c, row } from './helpers.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REPORTS = fileURLToPath(new URL('../../../shared/reports/', import.meta.url));
 const POOLTAG = fileURLToPath(new URL('../../../shared/pooltag/pooltag-sdk-2023.txt', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../fixtures/drivers/x64/', import.meta.url));
