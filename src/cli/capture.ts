@@ -2,6 +2,7 @@
 // and diff read. koffi and the query code load only on win32.
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT, UserError } from './common.js';
+import { dbOption, pooltagOption } from './options.js';
 
 interface CaptureArgv {
   out?: string;
@@ -43,8 +44,7 @@ export const captureCommand: CommandModule<object, CaptureArgv> = {
       .option('top', { type: 'number', describe: 'print a live ranking of N tags with owners after each snapshot (0 = all)' })
       .option('by', { choices: ['tag', 'driver'], default: 'tag', describe: 'rows of the --top ranking' })
       .option('session', { type: 'boolean', describe: 'add session pool counters (class 67)' })
-      .option('db', { type: 'string', describe: 'tag database for --top owners, opened read-only' })
-      .option('pooltag', { type: 'string', describe: 'pooltag.txt for --top owners' }) as unknown as Argv<CaptureArgv>,
+      .options({ ...dbOption, ...pooltagOption }) as unknown as Argv<CaptureArgv>,
   handler: async (argv) => {
     if (process.platform !== 'win32') throw unsupportedPlatform(process.platform);
     checkCaptureArgs(argv);

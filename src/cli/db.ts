@@ -3,6 +3,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { UserError, defaultDbPath } from './common.js';
+import { dbOption } from './options.js';
 import type { Tier } from '../extract/types.js';
 import type { DbStats } from '../db/stats.js';
 
@@ -13,7 +14,7 @@ interface DbArgv {
 const EXPORT_FORMATS = ['pooltag', 'localtag', 'ndjson', 'csv'] as const;
 
 function dbOption<T>(y: Argv<T>): Argv<T & DbArgv> {
-  return y.option('db', { type: 'string', describe: 'database file (default: WHOSE_TAG_DB or the data directory)' });
+  return y.options(dbOption);
 }
 
 async function openExisting(argv: DbArgv) {

@@ -1,7 +1,8 @@
 // `whose-tag diff BEFORE AFTER [MORE…]`: growth by tag and by driver; with a series of three or more
 // snapshots, steady growers are flagged as leak suspects.
 import type { Argv, CommandModule } from 'yargs';
-import { OUTPUT_FORMATS, UserError, outputFormat } from './common.js';
+import { UserError, outputFormat } from './common.js';
+import { formatOptions, poolOption, reportOptions } from './options.js';
 import { renderGrid } from '../render/grid.js';
 
 interface DiffArgv {
@@ -25,13 +26,8 @@ export const diffCommand: CommandModule<object, DiffArgv> = {
       .positional('reports', { type: 'string', array: true, demandOption: true, describe: 'BEFORE AFTER [MORE…], or one file holding several snapshots' })
       .option('by', { choices: ['tag', 'driver', 'both'], default: 'both' })
       .option('sort', { choices: ['bytes', 'outstanding'], default: 'bytes', describe: 'growth of bytes or of outstanding allocations' })
-      .option('pool', { choices: ['nonpaged', 'paged', 'all'], default: 'all' })
       .option('n', { type: 'number', default: 20, describe: 'rows to show per table, 0 = all' })
-      .option('format', { choices: OUTPUT_FORMATS, default: 'table' })
-      .option('json', { type: 'boolean', describe: 'same as --format json' })
-      .option('input-format', { type: 'string', default: 'auto', describe: 'force the report format' })
-      .option('db', { type: 'string', describe: 'tag database, opened read-only' })
-      .option('pooltag', { type: 'string', describe: 'pooltag.txt' }) as unknown as Argv<DiffArgv>,
+      .options({ ...reportOptions, ...poolOption, ...formatOptions }) as unknown as Argv<DiffArgv>,
   handler: async (argv) => {
     if (!Number.isInteger(argv.n) || argv.n < 0) throw new UserError(`-n ${argv.n}: expected a whole number >= 0`);
     const [{ readSeries }, { loadOwnerSource }, { growth, isSuspect, MIN_SERIES }, views] = await Promise.all([

@@ -1,10 +1,12 @@
 // `whose-tag enrich REPORT`: the report as it was, each row with its owner and description appended.
 import type { Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
+import { reportOptions } from './options.js';
 
 interface EnrichArgv {
   report: string;
   inputFormat: string;
+  json?: boolean;
   db?: string;
   pooltag?: string;
 }
@@ -15,11 +17,9 @@ export const enrichCommand: CommandModule<object, EnrichArgv> = {
   builder: (y: Argv<object>) =>
     y
       .positional('report', { type: 'string', demandOption: true })
-      .option('input-format', { type: 'string', default: 'auto', describe: 'force the report format' })
-      .option('db', { type: 'string', describe: 'tag database, opened read-only' })
-      .option('pooltag', { type: 'string', describe: 'pooltag.txt' }) as unknown as Argv<EnrichArgv>,
+      .options({ ...reportOptions, json: { type: 'boolean', describe: 'one JSON object per report line: text and the rows it carries, with owners' } }) as unknown as Argv<EnrichArgv>,
   handler: async (argv) => {
-    const [{ readReportFile }, { loadOwnerSource }, { enrichText }, { decodeReport, normalizeText }] = await Promise.all([
+    const [{ readReportFile }, { loadOwnerSource }, { enrichLines, enrichText }, { decodeReport, normalizeText }] = await Promise.all([
       import('../rank/input.js'),
       import('../rank/owner-source.js'),
       import('../rank/enrich.js'),
@@ -31,6 +31,10 @@ export const enrichCommand: CommandModule<object, EnrichArgv> = {
     const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag });
     try {
       for (const note of owners.notes) process.stderr.write(`whose-tag: ${note}\n`);
+      if (argv.json) {
+        process.stdout.write(JSON.stringify(enrichLines(text, report, owners.source), null, 2) + '\n');
+        return;
+      }
       const out = enrichText(text, report, owners.source);
       process.stdout.write(out.endsWith('\n') ? out : out + '\n');
     } finally {

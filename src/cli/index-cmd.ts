@@ -3,6 +3,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { hostname } from 'node:os';
 import { EXIT, UserError, defaultDbPath, progressEnabled } from './common.js';
+import { dbOption } from './options.js';
 import type { IndexSummary } from '../index/pipeline.js';
 
 interface IndexArgv {
@@ -41,7 +42,7 @@ export const indexCommand: CommandModule<object, IndexArgv> = {
   builder: (y: Argv<object>) =>
     y
       .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'folders, files or globs' })
-      .option('db', { type: 'string', describe: 'database file (default: WHOSE_TAG_DB or the data directory)' })
+      .options(dbOption)
       .option('host', { type: 'string', describe: 'host the files belong to', default: hostname(), defaultDescription: 'this machine' })
       .option('jobs', { type: 'number', describe: 'files read and analysed at once', defaultDescription: 'CPU count' })
       .option('include', { type: 'string', array: true, describe: 'patterns instead of *.sys and kernel images' })

@@ -3,6 +3,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { EXIT, OUTPUT_FORMATS, UserError, defaultDbPath, outputFormat } from './common.js';
+import { dbOption, pooltagOption } from './options.js';
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, parseTagQuery, tagHex } from '../tag.js';
 import type { TagKind, Tier } from '../extract/types.js';
@@ -155,8 +156,7 @@ export const lookupCommand: CommandModule<object, LookupOptions> = {
   builder: (y: Argv<object>) =>
     y
       .positional('tags', { type: 'string', array: true, demandOption: true, describe: "tags: Proc, 0x636f7250, Afd?, Ntf*" })
-      .option('db', { type: 'string', describe: 'database file (default: WHOSE_TAG_DB or the data directory)' })
-      .option('pooltag', { type: 'string', describe: 'pooltag.txt (default: WHOSE_TAG_POOLTAG, then the Debugging Tools)' })
+      .options({ ...dbOption, ...pooltagOption })
       .option('multichar', { type: 'boolean', describe: "read 'corP' as the C constant (reversed: Proc)" })
       .option('kind', { choices: LOOKUP_CHOICES.kind, default: 'all', describe: 'kind of tag use' })
       .option('tier', { choices: LOOKUP_CHOICES.tier, describe: 'minimum tier of evidence' })

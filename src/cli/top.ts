@@ -2,7 +2,8 @@
 // pooltag.txt. Ranking code loads inside the handler so `whose-tag TAG` starts fast.
 import type { Argv, CommandModule } from 'yargs';
 import { readFileSync, statSync } from 'node:fs';
-import { OUTPUT_FORMATS, UserError, outputFormat } from './common.js';
+import { UserError, outputFormat } from './common.js';
+import { formatOptions, poolOption, reportOptions } from './options.js';
 import { renderGrid } from '../render/grid.js';
 
 interface TopArgv {
@@ -32,13 +33,8 @@ export const topCommand: CommandModule<object, TopArgv> = {
       .positional('report', { type: 'string', demandOption: true, describe: 'poolmon, !poolused, Rekall/Volatility, !verifier 3, or a capture snapshot' })
       .option('by', { choices: ['tag', 'driver'], default: 'tag', describe: 'one row per tag, or per owning driver (shared tags get their own row)' })
       .option('sort', { choices: ['bytes', 'outstanding', 'allocs', 'frees', 'diff', 'tag'], default: 'bytes', describe: 'diff = allocs - frees, as poolmon' })
-      .option('pool', { choices: ['nonpaged', 'paged', 'all'], default: 'all' })
       .option('n', { type: 'number', default: DEFAULT_ROWS, describe: 'rows to show, 0 = all' })
-      .option('format', { choices: OUTPUT_FORMATS, default: 'table' })
-      .option('json', { type: 'boolean', describe: 'same as --format json' })
-      .option('input-format', { type: 'string', default: 'auto', describe: 'force the report format (rekall-text, poolused, poolmon, …)' })
-      .option('db', { type: 'string', describe: 'tag database (default: WHOSE_TAG_DB or the data directory), opened read-only' })
-      .option('pooltag', { type: 'string', describe: 'pooltag.txt (default: WHOSE_TAG_POOLTAG, then the Debugging Tools)' })
+      .options({ ...reportOptions, ...poolOption, ...formatOptions })
       .option('processes', { type: 'number', describe: 'process count to compare with outstanding Proc allocations' })
       .option('pslist', { type: 'string', describe: 'a pslist/tasklist output whose rows are counted (and threads, if it has Thds)' }) as unknown as Argv<TopArgv>,
   handler: async (argv) => {

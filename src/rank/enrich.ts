@@ -10,12 +10,25 @@ function ownerDescription(tag: number, owners: OwnerSource): string {
   return (list.find((o) => o.source === 'pooltag' && o.description) ?? list.find((o) => o.description))?.description ?? '';
 }
 
+export interface EnrichedRow {
+  tag: string;
+  owner: string;
+  description: string;
+}
+
+export interface EnrichedLine {
+  /** 1-based, as in the report. */
+  line: number;
+  text: string;
+  /** The report rows this line carries (none for headers and chatter). */
+  rows: EnrichedRow[];
+}
+
 /**
  * `text` must be the report as the parser saw it (decoded, LF line ends) so UsageRow.line points at
- * the right line. A line that carries several rows (JSON formats) gets `TAG=owner` pairs instead.
+ * the right line.
  */
-export function enrichText(text: string, report: Report, owners: OwnerSource): string {
-  const lines = text.split('\n');
+export function enrichLines(text: string, report: Report, owners: OwnerSource): EnrichedLine[] {
   const byLine = new Map<number, UsageRow[]>();
   for (const s of report.snapshots) {
     for (const r of s.rows) {
@@ -24,21 +37,33 @@ export function enrichText(text: string, report: Report, owners: OwnerSource): s
       else byLine.set(r.line, [r]);
     }
   }
-  const label = (r: UsageRow) => driverLabel(attribute(r.tag, owners, r.description).claimants);
+  return text.split('\n').map((lineText, i) => ({
+    line: i + 1,
+    text: lineText,
+    rows: (byLine.get(i + 1) ?? []).map((r) => ({
+      tag: formatTag(r.tag),
+      owner: driverLabel(attribute(r.tag, owners, r.description).claimants),
+      description: ownerDescription(r.tag, owners),
+    })),
+  }));
+}
+
+/** The report line for line; a line that carries several rows (JSON formats) gets `TAG=owner` pairs. */
+export function enrichText(text: string, report: Report, owners: OwnerSource): string {
+  const lines = enrichLines(text, report, owners);
   let width = 0;
   let ownerWidth = 0;
-  for (const [line, rows] of byLine) {
-    if (rows.length !== 1 || line < 1 || line > lines.length) continue;
-    width = Math.max(width, lines[line - 1].trimEnd().length);
-    ownerWidth = Math.max(ownerWidth, label(rows[0]).length);
+  for (const l of lines) {
+    if (l.rows.length !== 1) continue;
+    width = Math.max(width, l.text.trimEnd().length);
+    ownerWidth = Math.max(ownerWidth, l.rows[0].owner.length);
   }
   return lines
-    .map((text, i) => {
-      const rows = byLine.get(i + 1);
-      if (!rows) return text;
-      if (rows.length > 1) return `${text}  ${rows.map((r) => `${formatTag(r.tag)}=${label(r)}`).join('; ')}`;
-      const desc = ownerDescription(rows[0].tag, owners);
-      return `${text.trimEnd().padEnd(width)}  ${label(rows[0]).padEnd(ownerWidth)}  ${desc}`.trimEnd();
+    .map((l) => {
+      if (l.rows.length === 0) return l.text;
+      if (l.rows.length > 1) return `${l.text}  ${l.rows.map((r) => `${r.tag}=${r.owner}`).join('; ')}`;
+      const [r] = l.rows;
+      return `${l.text.trimEnd().padEnd(width)}  ${r.owner.padEnd(ownerWidth)}  ${r.description}`.trimEnd();
     })
     .join('\n');
 }

@@ -1,0 +1,74 @@
+// The messages between the index pipeline and an extraction worker, and the worker's side of them. A worker
+// holds at most one file: `open` reads and hashes it, then the pipeline either asks for `extract` or sends
+// `release` (content already analysed), so each file is read once and its bytes never cross threads.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import type { DriverReport } from '../extract/types.js';
+
+export type Extract = (buf: Uint8Array, opts: { path: string }) => DriverReport | Promise<DriverReport>;
+
+export type ToWorker =
+  | { type: 'open'; id: number; path: string }
+  | { type: 'extract'; id: number }
+  | { type: 'release'; id: number };
+
+/** An error as it crosses the thread boundary: name kept so PeFormatError stays recognisable. */
+export interface WireError {
+  name: string;
+  message: string;
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'opened'; id: number; sha256: string; size: number }
+  | { type: 'report'; id: number; report: DriverReport }
+  | { type: 'failed'; id: number; error: WireError };
+
+export function toWire(e: unknown): WireError {
+  if (e instanceof Error) return { name: e.name, message: e.message || String(e) };
+  return { name: 'Error', message: String(e) };
+}
+
+export function fromWire(w: WireError): Error {
+  const err = new Error(w.message);
+  err.name = w.name;
+  return err;
+}
+
+/** Run in a worker thread: answer the pipeline's requests with `extract`, one file at a time. */
+export function serveExtractRequests(extract: Extract): void {
+  const port = parentPort;
+  if (!port) throw new Error('serveExtractRequests must run in a worker thread');
+  let held: { id: number; path: string; buf: Uint8Array } | undefined;
+  const send = (m: FromWorker) => port.postMessage(m);
+  port.on('message', async (m: ToWorker) => {
+    if (m.type === 'open') {
+      held = undefined;
+      try {
+        const buf = readFileSync(m.path);
+        const sha256 = createHash('sha256').update(buf).digest('hex');
+        held = { id: m.id, path: m.path, buf };
+        send({ type: 'opened', id: m.id, sha256, size: buf.byteLength });
+      } catch (e) {
+        send({ type: 'failed', id: m.id, error: toWire(e) });
+      }
+    } else if (m.type === 'extract') {
+      const file = held?.id === m.id ? held : undefined;
+      held = undefined;
+      if (!file) {
+        send({ type: 'failed', id: m.id, error: { name: 'Error', message: `worker holds no file for request ${m.id}` } });
+        return;
+      }
+      try {
+        const report = await extract(file.buf, { path: file.path });
+        send({ type: 'report', id: m.id, report });
+      } catch (e) {
+        send({ type: 'failed', id: m.id, error: toWire(e) });
+      }
+    } else if (held?.id === m.id) {
+      held = undefined;
+    }
+  });
+  send({ type: 'ready' });
+}
