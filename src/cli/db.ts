@@ -3,7 +3,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { UserError, defaultDbPath } from './common.js';
-import { dbOption } from './options.js';
+import { dbOption as dbOptionSpec } from './options.js';
 import type { Tier } from '../extract/types.js';
 import type { DbStats } from '../db/stats.js';
 
@@ -14,7 +14,7 @@ interface DbArgv {
 const EXPORT_FORMATS = ['pooltag', 'localtag', 'ndjson', 'csv'] as const;
 
 function dbOption<T>(y: Argv<T>): Argv<T & DbArgv> {
-  return y.options(dbOption);
+  return y.options(dbOptionSpec) as unknown as Argv<T & DbArgv>;
 }
 
 async function openExisting(argv: DbArgv) {

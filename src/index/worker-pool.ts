@@ -20,18 +20,21 @@ export interface WorkerPoolOptions {
   module?: URL;
 }
 
-interface Pending {
+interface Job {
   id: number;
   path: string;
+  slot?: Slot;
   /** Settles the current phase: opening, then extracting. */
-  resolve(v: FromWorker): void;
+  resolve(m: FromWorker): void;
   reject(e: Error): void;
+  /** Why the worker holding this file went away, for a later extract(). */
+  lost?: Error;
 }
 
 interface Slot {
   worker: Worker;
   ready: boolean;
-  job?: Pending;
+  job?: Job;
   /** Set between `opened` and extract/release: the worker holds this file's bytes. */
   holding: boolean;
   died?: Error;
@@ -57,10 +60,10 @@ function describeDeath(value: unknown): string {
 export class ExtractWorkerPool {
   private readonly module: URL;
   private readonly slots: Slot[] = [];
-  private readonly queue: Pending[] = [];
+  private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
-  /** Set when a worker died before it ever started: every later request fails with it. */
+  /** Set when no worker could be started: every request fails with it. */
   private broken?: Error;
 
   constructor(opts: WorkerPoolOptions) {
@@ -69,46 +72,46 @@ export class ExtractWorkerPool {
   }
 
   /** Have a worker read and hash `path`; resolves once it holds the bytes. */
-  open(path: string): Promise<OpenedFile> {
-    return new Promise<FromWorker>((resolve, reject) => {
+  async open(path: string): Promise<OpenedFile> {
+    const job: Job = { id: this.nextId++, path, resolve: () => {}, reject: () => {} };
+    const m = await new Promise<FromWorker>((resolve, reject) => {
       if (this.closed) return reject(new Error('worker pool is closed'));
       if (this.broken) return reject(this.broken);
-      this.queue.push({ id: this.nextId++, path, resolve, reject });
+      Object.assign(job, { resolve, reject });
+      this.queue.push(job);
       this.dispatch();
-    }).then((m) => {
-      if (m.type !== 'opened') throw new Error(`worker answered ${m.type} to open`);
-      const slot = this.slots.find((s) => s.job?.id === (m as { id: number }).id)!;
-      return this.opened(slot, slot.job!, m.sha256, m.size);
     });
+    if (m.type !== 'opened') throw new Error(`worker answered ${m.type} to open`);
+    return this.opened(job, m.sha256, m.size);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     const gone = new Error('worker pool is closed');
-    for (const p of this.queue.splice(0)) p.reject(gone);
+    for (const j of this.queue.splice(0)) j.reject(gone);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  private opened(slot: Slot, job: Pending, sha256: string, size: number): OpenedFile {
-    slot.holding = true;
+  private opened(job: Job, sha256: string, size: number): OpenedFile {
+    const held = () => job.slot?.job === job && job.slot.holding;
     return {
       sha256,
       size,
-      extract: () =>
-        new Promise<FromWorker>((resolve, reject) => {
-          if (slot.job !== job || !slot.holding) return reject(new Error(`${job.path}: no longer held by a worker`));
-          slot.holding = false;
-          job.resolve = resolve;
-          job.reject = reject;
-          this.post(slot, { type: 'extract', id: job.id });
-        }).then((m) => {
-          if (m.type !== 'report') throw new Error(`worker answered ${m.type} to extract`);
-          return m.report;
-        }),
+      extract: async () => {
+        const m = await new Promise<FromWorker>((resolve, reject) => {
+          if (!held()) return reject(job.lost ?? new Error(`${job.path}: no longer held by a worker`));
+          job.slot!.holding = false;
+          Object.assign(job, { resolve, reject });
+          job.slot!.worker.postMessage({ type: 'extract', id: job.id } satisfies ToWorker);
+        });
+        if (m.type !== 'report') throw new Error(`worker answered ${m.type} to extract`);
+        return m.report;
+      },
       release: () => {
-        if (slot.job !== job || !slot.holding) return;
+        if (!held()) return;
+        const slot = job.slot!;
         slot.holding = false;
-        this.post(slot, { type: 'release', id: job.id });
+        slot.worker.postMessage({ type: 'release', id: job.id } satisfies ToWorker);
         this.finish(slot);
       },
     };
@@ -130,7 +133,10 @@ export class ExtractWorkerPool {
     }
     const job = slot.job;
     if (!job || job.id !== m.id) return;
-    if (m.type === 'opened') return job.resolve(m);
+    if (m.type === 'opened') {
+      slot.holding = true;
+      return job.resolve(m);
+    }
     slot.holding = false;
     this.finish(slot);
     if (m.type === 'failed') job.reject(fromWire(m.error));
@@ -140,18 +146,24 @@ export class ExtractWorkerPool {
   private onExit(slot: Slot, code: number): void {
     if (this.closed) return;
     const err = slot.died ?? new Error(`extraction worker exited with code ${code}`);
-    const i = this.slots.indexOf(slot);
     const job = slot.job;
-    if (!slot.ready) {
+    slot.job = undefined;
+    slot.holding = false;
+    const i = this.slots.indexOf(slot);
+    if (slot.ready) {
+      this.slots[i] = this.spawn();
+    } else {
       // A worker that cannot even start (missing module, bad build) would fail every replacement too.
-      this.broken = new Error(`extraction worker failed to start: ${err.message}`);
       this.slots.splice(i, 1);
-      job?.reject(this.broken);
-      if (!this.slots.some((s) => s.ready)) for (const p of this.queue.splice(0)) p.reject(this.broken);
-      return;
+      if (!this.slots.length) {
+        this.broken = new Error(`extraction worker failed to start: ${err.message}`);
+        for (const j of this.queue.splice(0)) j.reject(this.broken);
+      }
     }
-    this.slots[i] = this.spawn();
-    job?.reject(err);
+    if (job) {
+      job.lost = err;
+      job.reject(err);
+    }
   }
 
   private finish(slot: Slot): void {
@@ -164,12 +176,9 @@ export class ExtractWorkerPool {
       if (!this.queue.length) return;
       if (!slot.ready || slot.job) continue;
       const job = this.queue.shift()!;
+      job.slot = slot;
       slot.job = job;
-      this.post(slot, { type: 'open', id: job.id, path: job.path });
+      slot.worker.postMessage({ type: 'open', id: job.id, path: job.path } satisfies ToWorker);
     }
-  }
-
-  private post(slot: Slot, m: ToWorker): void {
-    slot.worker.postMessage(m);
   }
 }
