@@ -113,10 +113,11 @@ function build(): void {
   cpSync(join(ROOT, 'data'), join(BUILD, 'data'), { recursive: true });
 }
 
-/** Which commands this build has: `whose-tag CMD --help` exits 0. */
-function available(cmd: string): boolean {
+/** Which commands this build has: `whose-tag CMD --help` exits 0; otherwise why not. */
+function availability(cmd: string): string | undefined {
   const [file, args] = wt(cmd, '--help');
-  return runOnce(file, args, { cwd: ROOT, env: ENV }).status === 0;
+  const r = runOnce(file, args, { cwd: ROOT, env: ENV });
+  return r.status === 0 ? undefined : `not available (whose-tag ${cmd} --help: ${firstLine(r.stderr) || `exit ${r.status}`})`;
 }
 
 function commandWorks(cmd: string, args: string[]): boolean {
@@ -193,7 +194,8 @@ function prepareCorpus(opts: Options): Corpus {
   };
 }
 
-function scanRows(opts: Options, corpus: Corpus, have: { scan: boolean; rg: boolean }): Row[] {
+/** `unavailable`: why `whose-tag scan` cannot be measured, if it cannot. */
+function scanRows(opts: Options, corpus: Corpus, unavailable: string | undefined, hasRg: boolean): Row[] {
   const rows: Row[] = [];
   const series = (label: string, cmd: string, args: string[]): Series => {
     log(`  ${label}`);
@@ -228,9 +230,9 @@ function scanRows(opts: Options, corpus: Corpus, have: { scan: boolean; rg: bool
         numbers: { ratio },
       };
     };
-    if (have.rg) rows.push(vsGrep(`rg -l -F -a --no-ignore ${tag}`, series('rg', 'rg', ['-l', '-F', '-a', '--no-ignore', tag, corpus.dir]), false));
-    if (!have.scan) {
-      rows.push({ group: 'scan', measurement: `whose-tag scan ${tag}`, unit: 'ms', check: 'not available (whose-tag scan --help failed)' });
+    if (hasRg) rows.push(vsGrep(`rg -l -F -a --no-ignore ${tag}`, series('rg', 'rg', ['-l', '-F', '-a', '--no-ignore', tag, corpus.dir]), false));
+    if (unavailable) {
+      rows.push({ group: 'scan', measurement: `whose-tag scan ${tag}`, unit: 'ms', check: unavailable });
       continue;
     }
     const raw = series('whose-tag scan --raw', ...wt('scan', '--raw', tag, corpus.dir));
@@ -269,8 +271,9 @@ function summaryOf(run: Run): IndexSummaryJson | undefined {
   }
 }
 
-function indexRows(opts: Options, corpus: Corpus, haveIndex: boolean): Row[] {
-  if (!haveIndex) return [{ group: 'index', measurement: 'whose-tag index', unit: 'ms', check: 'not available (whose-tag index --help failed)' }];
+/** `unavailable`: why `whose-tag index` cannot be measured, if it cannot. */
+function indexRows(opts: Options, corpus: Corpus, unavailable: string | undefined): Row[] {
+  if (unavailable) return [{ group: 'index', measurement: 'whose-tag index', unit: 'ms', check: unavailable }];
   const tmp = join(WORK, 'tmp');
   mkdirSync(tmp, { recursive: true });
   const db = join(tmp, 'index.db');
@@ -361,13 +364,13 @@ function indexRows(opts: Options, corpus: Corpus, haveIndex: boolean): Row[] {
   return rows;
 }
 
-function lookupRows(opts: Options, haveLookup: boolean): Row[] {
+function lookupRows(opts: Options, unavailable: string | undefined): Row[] {
   const rows: Row[] = [];
   log('node start (node -e 0):');
   const bare = timeSeries(process.execPath, ['-e', '0'], { runs: opts.runs, warmup: 1, env: ENV });
   rows.push({ group: 'lookup', measurement: 'node -e 0 (node start alone, for reference)', stats: bare.time, unit: 'ms', check: 'reference' });
-  if (!haveLookup) {
-    rows.push({ group: 'lookup', measurement: 'whose-tag TAG', unit: 'ms', check: 'not available (whose-tag lookup --help failed)' });
+  if (unavailable) {
+    rows.push({ group: 'lookup', measurement: 'whose-tag TAG', unit: 'ms', check: unavailable });
     return rows;
   }
   const path = join(WORK, 'lookup-1M.db');
@@ -409,19 +412,15 @@ function main(): void {
   const opts = parseOptions(process.argv.slice(2));
   const load = [loadavg()[0]];
   build();
-  const have = {
-    scan: available('scan'),
-    index: available('index'),
-    lookup: available('lookup'),
-    rg: commandWorks('rg', ['--version']),
-  };
+  const unavailable = { scan: availability('scan'), index: availability('index'), lookup: availability('lookup') };
+  const hasRg = commandWorks('rg', ['--version']);
   const corpus = opts.only.has('scan') || opts.only.has('index') ? prepareCorpus(opts) : undefined;
   if (corpus) warmPageCache(corpus.dir);
 
   const rows: Row[] = [];
-  if (corpus && opts.only.has('scan')) rows.push(...scanRows(opts, corpus, have));
-  if (corpus && opts.only.has('index')) rows.push(...indexRows(opts, corpus, have.index));
-  if (opts.only.has('lookup')) rows.push(...lookupRows(opts, have.lookup));
+  if (corpus && opts.only.has('scan')) rows.push(...scanRows(opts, corpus, unavailable.scan, hasRg));
+  if (corpus && opts.only.has('index')) rows.push(...indexRows(opts, corpus, unavailable.index));
+  if (opts.only.has('lookup')) rows.push(...lookupRows(opts, unavailable.lookup));
   load.push(loadavg()[0]);
 
   const context = {

@@ -1,5 +1,6 @@
-// index: walk → skip unchanged (no read) → read + hash with bounded concurrency → reuse known content or
-// extract → store each file in its own transaction → prune vanished files. One bad file never stops the run.
+// index: walk → skip unchanged (no read) → read + hash (in worker threads, or in-process with an injected
+// extractor) → reuse known content or extract → store each file in its own transaction on this thread →
+// prune vanished files. One bad file never stops the run.
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
@@ -10,6 +11,7 @@ import { DRIVER_PATTERNS, walk } from '../walk/walk.js';
 import type { Db } from '../db/schema.js';
 import { IndexStore, type FileStat } from '../db/store.js';
 import type { DriverReport } from '../extract/types.js';
+import type { ExtractWorkerPool, OpenedFile } from './worker-pool.js';
 
 export type Extractor = (buf: Uint8Array, opts?: { path?: string }) => DriverReport | Promise<DriverReport>;
 
@@ -25,17 +27,19 @@ export interface IndexProgress {
 export interface IndexOptions {
   /** Host the files belong to; default this machine's hostname. */
   host?: string;
-  /** Files read and analysed at once; also the most file buffers held at once. */
+  /** Files read and analysed at once (worker threads, or in-process reads); also the most file buffers held. */
   jobs?: number;
   /** Patterns used inside folder arguments instead of DRIVER_PATTERNS (`*.dll` means any depth). */
   include?: string[];
   exclude?: string[];
-  /** Default: extractTags from src/extract/extract.ts. */
+  /** Runs in-process instead of the worker pool. Default: extractTags in `jobs` worker threads. */
   extractor?: Extractor;
   /** Stored with each analysis; content analysed by another version is analysed again. */
   extractorVersion?: string;
-  /** Default: fs.readFile. Tests count reads through it. */
+  /** Default: fs.readFile. Tests count reads through it; giving one runs the extractor in-process. */
   readFile?: (path: string) => Promise<Uint8Array>;
+  /** Worker entry instead of extract-worker (tests: a worker that crashes on cue). */
+  workerModule?: URL;
   onProgress?: (p: IndexProgress) => void;
   /** Files larger than this are recorded as failures instead of being read. */
   maxFileBytes?: number;
@@ -77,6 +81,29 @@ async function defaultExtractor(): Promise<{ extractor: Extractor; version: stri
   return { extractor: mod.extractTags, version };
 }
 
+type Opener = (path: string) => Promise<OpenedFile>;
+
+function inProcessOpener(read: (path: string) => Promise<Uint8Array>, extract: Extractor): Opener {
+  return async (path) => {
+    let buf: Uint8Array | undefined = await read(path);
+    const sha256 = createHash('sha256').update(buf).digest('hex');
+    const size = buf.byteLength;
+    return {
+      sha256,
+      size,
+      extract: async () => {
+        const bytes = buf;
+        if (!bytes) throw new Error(`${path}: already released`);
+        buf = undefined;
+        return extract(bytes, { path });
+      },
+      release: () => {
+        buf = undefined;
+      },
+    };
+  };
+}
+
 function norm(p: string): string {
   return p.replace(/\\/g, '/');
 }
@@ -114,7 +141,7 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
   const host = opts.host ?? hostname();
   const jobs = Math.max(1, opts.jobs ?? availableParallelism());
   const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const read = opts.readFile ?? ((p: string) => readFile(p));
+  const inProcess = Boolean(opts.extractor || opts.readFile);
   const store = new IndexStore(db);
 
   const { files, problems } = await walk(args, {
@@ -126,6 +153,7 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
 
   let extractor = opts.extractor;
   let extractorVersion = opts.extractorVersion ?? '1';
+  let versionKnown = Boolean(opts.extractor);
   const summary: IndexSummary = {
     host, files: files.length, new: 0, changed: 0, unchanged: 0, reused: 0, analysed: 0,
     failed: problems.map((p) => ({ path: p.path, message: p.message, known: false })),
@@ -143,7 +171,12 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
       progress.done++;
       continue;
     }
-    if (!opts.extractor && !extractor) ({ extractor, version: extractorVersion } = await defaultExtractor());
+    if (!versionKnown) {
+      const loaded = await defaultExtractor();
+      extractorVersion = loaded.version;
+      extractor ??= loaded.extractor;
+      versionKnown = true;
+    }
     if (
       failedBefore && failedBefore.size === f.size && failedBefore.mtimeMs === f.mtimeMs &&
       failedBefore.extractorVersion === extractorVersion
@@ -160,25 +193,36 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
 
   // Two copies of one content in the same run are analysed once: the second waits for the first.
   const inFlight = new Map<string, Promise<void>>();
-  const extract = extractor!;
+  let pool: ExtractWorkerPool | undefined;
+  let open: Opener;
+  if (inProcess || !toRead.length) {
+    open = inProcessOpener(opts.readFile ?? ((p: string) => readFile(p)), extractor!);
+  } else {
+    const { ExtractWorkerPool } = await import('./worker-pool.js');
+    const workers = new ExtractWorkerPool({ size: Math.min(jobs, toRead.length), module: opts.workerModule });
+    pool = workers;
+    open = (path) => workers.open(path);
+  }
   const processFile = async (file: FileStat): Promise<void> => {
+    let opened: OpenedFile | undefined;
     try {
       if (file.size > maxBytes) throw new Error(`${file.size} bytes is larger than the ${maxBytes}-byte limit`);
-      const buf = await read(file.path);
-      summary.bytesRead += buf.byteLength;
-      progress.bytesRead += buf.byteLength;
+      const f = (opened = await open(file.path));
+      summary.bytesRead += f.size;
+      progress.bytesRead += f.size;
       // The file may have changed since the walk: store what was actually read.
-      const current = { ...file, size: buf.byteLength };
-      const sha256 = createHash('sha256').update(buf).digest('hex');
+      const current = { ...file, size: f.size };
+      const sha256 = f.sha256;
       const pending = inFlight.get(sha256);
       if (pending) await pending.catch(() => undefined);
       if (store.contentVersion(sha256) === extractorVersion) {
+        f.release();
         store.saveReused(current, sha256);
         summary.reused++;
         return;
       }
       const work = (async () => {
-        const result = await extract(buf, { path: file.path });
+        const result = await f.extract();
         store.saveAnalysed(current, sha256, result, extractorVersion);
       })();
       inFlight.set(sha256, work);
@@ -193,12 +237,18 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
       summary.failed.push({ path: file.path, message, known: false });
       store.saveFailure(file, message, extractorVersion);
     } finally {
+      opened?.release();
       progress.done++;
       report(file.path);
     }
   };
-  const limit = pLimit(jobs);
-  await Promise.all(toRead.map((f) => limit(() => processFile(f))));
+  // With workers, two files per worker in flight let one's SQLite write overlap the other's analysis.
+  const limit = pLimit(pool ? 2 * jobs : jobs);
+  try {
+    await Promise.all(toRead.map((f) => limit(() => processFile(f))));
+  } finally {
+    await pool?.close();
+  }
 
   const roots = walkedRoots(args);
   const walked = new Set(files.map((f) => f.path));
