@@ -136,6 +136,25 @@ function exactQuery(input: string, v: number): TagQuery {
   return { input, exact: v, pattern: shown, regex: new RegExp('^' + escapeRegex(shown) + '$', 's') };
 }
 
+/** The bytes a query fixes before its first wildcard (all four for an exact tag). */
+export function literalPrefix(q: TagQuery): number[] {
+  if (q.exact !== undefined) return tagBytes(q.exact);
+  const stop = q.pattern.search(/[?*]/);
+  return rawBytes(stop < 0 ? q.pattern : q.pattern.slice(0, stop));
+}
+
+/** Bytes of a display string without padding (see bytesFromText, which pads to four). */
+function rawBytes(text: string): number[] {
+  const padded = bytesFromText(text);
+  const width = text.replace(/\\x[0-9a-fA-F]{2}/g, '.').length;
+  return padded.slice(0, Math.min(width, 4));
+}
+
+/** A tag from its four bytes read as a big-endian number (first byte most significant). */
+export function bigEndianToTag(be: number): number {
+  return tagFromBytes((be >>> 24) & 0xff, (be >>> 16) & 0xff, (be >>> 8) & 0xff, be & 0xff);
+}
+
 /** Does `tag` match the query? The PROTECTED_POOL bit is ignored: same tag, flagged. */
 export function tagMatches(q: TagQuery, tag: number): boolean {
   const t = withoutProtectedBit(tag);

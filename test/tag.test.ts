@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatTag, parseTagQuery, tagFromText, tagMatches, looksLikeTag, TagSyntaxError, tagHex, PROTECTED_BIT } from '../src/tag.js';
+import { bigEndianToTag, formatTag, literalPrefix, parseTagQuery, tagFromText, tagMatches, looksLikeTag, TagSyntaxError, tagHex, PROTECTED_BIT } from '../src/tag.js';
 
 test('a tag is its memory bytes as a little-endian u32', () => {
   assert.equal(tagFromText('Proc'), 0x636f7250);
@@ -55,4 +55,13 @@ test('looksLikeTag accepts tag-like immediates and rejects numbers', () => {
   assert.ok(!looksLikeTag(0x00001000));
   assert.ok(!looksLikeTag(0xffffffff));
   assert.ok(!looksLikeTag(tagFromText('a b ')));
+});
+
+test('literalPrefix: the bytes a wildcard fixes, for range lookups', () => {
+  assert.deepEqual(literalPrefix(parseTagQuery('Afd?')), [0x41, 0x66, 0x64]);
+  assert.deepEqual(literalPrefix(parseTagQuery('Nt*')), [0x4e, 0x74]);
+  assert.deepEqual(literalPrefix(parseTagQuery('?fd1')), []);
+  assert.deepEqual(literalPrefix(parseTagQuery('\\x01A*')), [0x01, 0x41]);
+  assert.deepEqual(literalPrefix(parseTagQuery('Proc')), [0x50, 0x72, 0x6f, 0x63]);
+  assert.equal(bigEndianToTag(0x50726f63), tagFromText('Proc'));
 });

@@ -1,11 +1,12 @@
 // Who owns a tag, from the database: owners ranked by tier of evidence, then by how many sites use the tag,
 // with their evidence, hosts and version info; plus the pooltag.txt entries (file or imported) that name it.
 import { basename } from 'node:path';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './schema.js';
 import type { Evidence, TagKind, Tier } from '../extract/types.js';
 import { TIER_RANK } from '../extract/types.js';
 import type { Owner, OwnerSource } from '../owners.js';
-import { tagMatches, withoutProtectedBit, type TagQuery } from '../tag.js';
+import { bigEndianToTag, literalPrefix, tagMatches, withoutProtectedBit, type TagQuery } from '../tag.js';
 import type { PooltagIndex } from '../pooltag/lookup.js';
 import type { PooltagEntry } from '../pooltag/parse.js';
 import { storedPooltagIndex } from './pooltag-store.js';
@@ -92,7 +93,7 @@ class OwnerQueries {
   private readonly byTag;
   private readonly evidence;
   private readonly files;
-  private distinctTags?: number[];
+  private readonly tagRange: Statement<[number, number], number>;
 
   constructor(private readonly db: Db) {
     this.byTag = db.prepare<[number], FindingRow>(
@@ -102,19 +103,23 @@ class OwnerQueries {
       `SELECT tier, section, rva, api, via, instruction, protected FROM evidence
        WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq`,
     );
+    this.tagRange = db.prepare<[number, number], number>('SELECT be FROM tag_values WHERE be BETWEEN ? AND ?').pluck();
     this.files = db.prepare<[string], { host: string; path: string }>(
       'SELECT host, path FROM files WHERE sha256 = ? ORDER BY path, host',
     );
   }
 
-  /** Tags in the database a query names: exact → itself; wildcard → distinct tags matched in JS. */
+  /** Tags in the database a query names: exact → itself; wildcard → the key range of its literal prefix. */
   tagsFor(q: TagQuery): number[] {
     if (q.exact !== undefined) return [withoutProtectedBit(q.exact)];
-    this.distinctTags ??= this.db
-      .prepare<[], { tag: number }>('SELECT DISTINCT tag FROM findings')
-      .all()
-      .map((r) => r.tag);
-    return this.distinctTags.filter((t) => tagMatches(q, t));
+    const prefix = literalPrefix(q);
+    let lo = 0;
+    for (let i = 0; i < 4; i++) lo = lo * 256 + (prefix[i] ?? 0);
+    const hi = lo + 256 ** (4 - prefix.length) - 1;
+    return this.tagRange
+      .all(lo, hi)
+      .map((be) => bigEndianToTag(be))
+      .filter((t) => tagMatches(q, t));
   }
 
   owners(tag: number, opts: LookupOptions): DbOwnerHit[] {

@@ -84,6 +84,21 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (host, path)
   );
   `,
+  // Wildcard lookups (Afd?, Ntf*) used SELECT DISTINCT over every finding (~160 ms at a million rows).
+  // This table keeps each distinct tag once, keyed by its bytes read big-endian, so a pattern's literal
+  // first bytes become a range of the key. Values are never removed: a stale one only costs a lookup that
+  // finds no owner.
+  `
+  CREATE TABLE tag_values (be INTEGER PRIMARY KEY);
+  CREATE TRIGGER findings_tag_value AFTER INSERT ON findings
+  BEGIN
+    INSERT OR IGNORE INTO tag_values(be) VALUES (
+      ((NEW.tag & 255) << 24) | (((NEW.tag >> 8) & 255) << 16) | (((NEW.tag >> 16) & 255) << 8) | ((NEW.tag >> 24) & 255));
+  END;
+  INSERT OR IGNORE INTO tag_values(be) SELECT
+    ((tag & 255) << 24) | (((tag >> 8) & 255) << 16) | (((tag >> 16) & 255) << 8) | ((tag >> 24) & 255)
+  FROM (SELECT DISTINCT tag FROM findings);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -6,8 +6,9 @@ import type { PeImage } from '../pe/types.js';
 import { PROTECTED_BIT, tagBytes, withoutProtectedBit } from '../tag.js';
 import { type TagApi, tagApis } from './apis.js';
 import { dataTags, findBytes, locateOffset } from './data.js';
-import { type CallEvidence, type Wrapper, resolveCalls } from './resolve.js';
-import { type CodeInput, type ImmediateSite, sweep } from './sweep.js';
+import { analyseCode } from './analyse.js';
+import type { CallEvidence, Wrapper } from './resolve.js';
+import type { CodeInput, ImmediateSite } from './sweep.js';
 import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier } from './types.js';
 
 const { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction } = iced;
@@ -57,67 +58,7 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
   };
 }
 
-export interface CodeAnalysis {
-  calls: CallEvidence[];
-  immediates: ImmediateSite[];
-  wrappers: Wrapper[];
-}
-
-/** Rounds of re-decoding for tail-jump targets found by the previous round (each round finds fewer). */
-const MAX_RESWEEPS = 4;
-
-/** The decoded region around each target: [largest region start <= t, next region start or section end). */
-function regionsAround(regionStarts: number[], targets: number[], code: CodeInput): { begin: number; end: number }[] {
-  const byBegin = new Map<number, number>();
-  for (const t of targets) {
-    const sec = code.sections.find((s) => t >= s.rva && t < s.rva + s.bytes.length);
-    if (!sec) continue;
-    let lo = 0;
-    let hi = regionStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (regionStarts[mid] <= t) lo = mid;
-      else hi = mid - 1;
-    }
-    const begin = Math.max(regionStarts[lo] ?? sec.rva, sec.rva);
-    const next = regionStarts[lo + 1];
-    byBegin.set(begin, next !== undefined && next > begin ? Math.min(next, sec.rva + sec.bytes.length) : sec.rva + sec.bytes.length);
-  }
-  return [...byBegin].map(([begin, end]) => ({ begin, end })).sort((a, b) => a.begin - b.begin);
-}
-
-/**
- * The `call` and `code` tiers of one image's code. Tail-jump targets that no `call` reaches are functions
- * too (wrappers often end in `jmp`): the regions holding them are decoded again with them as starts.
- */
-export function analyseCode(code: CodeInput): CodeAnalysis {
-  const first = sweep(code);
-  let sites = first.sites;
-  let regionStarts = first.regionStarts;
-  let targets = first.tailTargets;
-  const extra = new Set<number>();
-  for (let round = 0; round < MAX_RESWEEPS && targets.length > 0; round++) {
-    for (const t of targets) extra.add(t);
-    const ranges = regionsAround(regionStarts, targets, code);
-    const again = sweep({ ...code, extraStarts: [...extra], ranges });
-    const redone = (rva: number) => {
-      let lo = 0;
-      let hi = ranges.length - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        if (rva < ranges[mid].begin) hi = mid - 1;
-        else if (rva >= ranges[mid].end) lo = mid + 1;
-        else return true;
-      }
-      return false;
-    };
-    sites = [...sites.filter((s) => !redone(s.at)), ...again.sites];
-    regionStarts = [...new Set([...regionStarts, ...again.regionStarts])].sort((a, b) => a - b);
-    targets = again.tailTargets.filter((t) => !extra.has(t));
-  }
-  const resolved = resolveCalls(sites, code.apis, code.bitness);
-  return { calls: resolved.calls, immediates: first.immediates, wrappers: resolved.wrappers };
-}
+export { type CodeAnalysis, analyseCode } from './analyse.js';
 
 function analyse(buf: Uint8Array, pe: PeImage): Analysis {
   const apis = tagApis();

@@ -1,4 +1,5 @@
 // Function starts: call targets found by a raw byte scan, and .pdata extents.
+import type { Branches } from './prescan.js';
 import type { CodeInput } from './sweep.js';
 
 /** End of the .pdata function that begins at `begin`, if any (ranges are sorted by begin). */
@@ -31,17 +32,12 @@ function insideRange(ranges: { begin: number; end: number }[], rva: number): boo
  * targets, found with a raw byte scan instead of a second decoding pass. A false one only matters when it
  * falls exactly on an instruction boundary (the sweep then starts a function there).
  */
-export function callTargets(input: CodeInput): Set<number> {
+export function callTargets(input: CodeInput, branches: Branches): Set<number> {
   const out = new Set<number>();
   const ranges = input.functionRanges && input.functionRanges.length > 0 ? input.functionRanges : undefined;
-  const inCode = (t: number) => input.sections.some((s) => t >= s.rva && t < s.rva + s.bytes.length);
-  for (const sec of input.sections) {
-    const b = Buffer.from(sec.bytes.buffer, sec.bytes.byteOffset, sec.bytes.byteLength);
-    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    for (let i = b.indexOf(0xe8); i >= 0 && i + 5 <= b.length; i = b.indexOf(0xe8, i + 1)) {
-      const t = (sec.rva + i + 5 + view.getInt32(i + 1, true)) >>> 0;
-      if (inCode(t) && !(ranges && insideRange(ranges, t))) out.add(t);
-    }
+  for (let i = 0; i < branches.to.length; i++) {
+    const t = branches.to[i];
+    if (branches.isCall[i] && !(ranges && insideRange(ranges, t))) out.add(t);
   }
   return out;
 }

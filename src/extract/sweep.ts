@@ -6,6 +6,8 @@ import iced from 'iced-x86';
 import { looksLikeTag } from '../tag.js';
 import { mayBeTag } from './data.js';
 import { type TagApi, x64ParamLocation, x86PoppedBytes } from './apis.js';
+import { scanBranches } from './prescan.js';
+import { type Range, Starts } from './regions.js';
 import { callTargets, rangeEnd } from './starts.js';
 import { type Atom, type State, type Value, cloneState, constant, mapConstants, mergeState, stackOffset, union } from './values.js';
 
@@ -32,10 +34,12 @@ export interface CodeInput {
   /** Known function extents (x64 .pdata), to tell a leaf function's start from a point inside a function. */
   functionRanges?: { begin: number; end: number }[];
   apis: Map<string, TagApi>;
-  /** More function starts found by an earlier pass (see SweepResult.tailTargets). */
-  extraStarts?: number[];
-  /** Decode only these [begin, end) RVA ranges (each begins at a function start); immediates are not collected. */
-  ranges?: { begin: number; end: number }[];
+}
+
+/** Where functions start, and which ranges to decode (ascending; each begins at a start or a section start). */
+export interface SweepPlan {
+  starts: Starts;
+  ranges: Range[];
 }
 
 /** A call (or tail jump) that may carry a tag. */
@@ -66,8 +70,6 @@ export interface SweepResult {
   immediates: ImmediateSite[];
   /** Targets of jumps out of their function that were not known function starts (tail calls). */
   tailTargets: number[];
-  /** Where each decoded function region began, ascending (section starts included). */
-  regionStarts: number[];
 }
 
 /** Parameters tracked per call site. Lookaside initialisers need 8. */
@@ -187,12 +189,10 @@ interface Shared {
   w: number;
   base32: number;
   imageEnd: number;
-  forced: Set<number>;
-  softStarts: Set<number>;
+  starts: Starts;
   sites: CallSite[];
   immediates: ImmediateSite[];
   tailTargets: Set<number>;
-  regionStarts: number[];
   entryRegs: Value[];
   entrySlots: Map<number, Value>;
   /** Epochs keep stack slots of unrelated frames apart once the stack pointer is lost. */
@@ -206,9 +206,8 @@ interface Shared {
 class SectionWalker {
   private readonly view: DataView;
   private readonly secEnd: number;
-  private readonly starts: number[];
-  private readonly forcedSorted: number[];
-  private readonly startSet: Set<number>;
+  private readonly starts: readonly number[];
+  private readonly forcedSorted: readonly number[];
   private nextStartIdx = 0;
   private nextForcedIdx = 0;
   private pos = 0;
@@ -223,15 +222,16 @@ class SectionWalker {
   constructor(
     private readonly sh: Shared,
     private readonly sec: CodeSection,
+    sectionIndex: number,
     private readonly decoder: InstanceType<typeof Decoder>,
     private readonly ins: InstanceType<typeof Instruction>,
   ) {
     const bytes = sec.bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.secEnd = sec.rva + bytes.length;
-    this.starts = [...new Set([...sh.softStarts, ...sh.forced])].filter((s) => s >= sec.rva && s < this.secEnd).sort((a, b) => a - b);
-    this.forcedSorted = this.starts.filter((s) => sh.forced.has(s));
-    this.startSet = new Set(this.starts);
+    const starts = sh.starts.ofSection(sectionIndex);
+    this.starts = starts.all;
+    this.forcedSorted = starts.forced;
     this.fn = sec.rva;
     this.regionEnd = this.secEnd;
     this.st = this.entryState();
@@ -327,7 +327,6 @@ class SectionWalker {
   }
 
   private noteImmediate(at: number, kind: number, insEnd: number): void {
-    if (this.sh.input.ranges) return;
     if (kind !== OpKind.Immediate32 && kind !== OpKind.Immediate32to64 && kind !== OpKind.Immediate64) return;
     const v = this.imm32(kind, insEnd)!;
     if (!this.sh.is64 && ((v - this.sh.base32) >>> 0) < this.sh.imageEnd) return;
@@ -404,7 +403,6 @@ class SectionWalker {
     this.reachable = true;
     this.pending = new Map();
     this.undoPop = false;
-    if (!this.startSet.has(begin)) this.sh.regionStarts.push(begin);
     while (this.pos < limit) {
       const ip = sec.rva + this.pos;
       this.enter(ip);
@@ -432,7 +430,6 @@ class SectionWalker {
     while (this.nextStartIdx < starts.length && starts[this.nextStartIdx] < ip) this.nextStartIdx++;
     if (this.nextStartIdx < starts.length && starts[this.nextStartIdx] === ip) {
       this.fn = ip;
-      this.sh.regionStarts.push(ip);
       let regionEnd = starts[this.nextStartIdx + 1] ?? this.secEnd;
       const ranges = this.sh.input.functionRanges;
       const r = ranges ? rangeEnd(ranges, ip) : undefined;
@@ -633,7 +630,7 @@ class SectionWalker {
         const k0 = ins.op0Kind;
         if (k0 === OpKind.NearBranch32 || k0 === OpKind.NearBranch64 || k0 === OpKind.NearBranch16) {
           const t = ins.nearBranch32;
-          const known = sh.forced.has(t) || sh.softStarts.has(t);
+          const known = sh.starts.has(t);
           if (t > ip && t < this.regionEnd && !known) this.branchTo(t);
           else if (t < this.fn || t >= this.regionEnd || t === this.fn) {
             if (!known && t >= this.sec.rva && t < this.secEnd) sh.tailTargets.add(t);
@@ -661,11 +658,15 @@ class SectionWalker {
   }
 }
 
-/** Decode the executable sections (or input.ranges of them); see SweepResult. Frees every wasm object it creates. */
-export function sweep(input: CodeInput): SweepResult {
+/** Every code section, whole, with call targets as soft starts. */
+export function fullPlan(input: CodeInput): SweepPlan {
+  const starts = new Starts(input.sections, callTargets(input, scanBranches(input)), input.functionStarts);
+  return { starts, ranges: input.sections.map((s) => ({ begin: s.rva, end: s.rva + s.bytes.length })) };
+}
+
+/** Decode `plan.ranges` of the executable sections; see SweepResult. Frees every wasm object it creates. */
+export function sweep(input: CodeInput, plan: SweepPlan = fullPlan(input)): SweepResult {
   const is64 = input.bitness === 64;
-  const softStarts = callTargets(input);
-  for (const s of input.extraStarts ?? []) softStarts.add(s);
   // At a function's entry its parameters are where the caller put them, past the return address.
   const entryRegs: Value[] = new Array(16).fill(null);
   const entrySlots = new Map<number, Value>();
@@ -681,33 +682,30 @@ export function sweep(input: CodeInput): SweepResult {
     w: is64 ? 8 : 4,
     base32: Number(input.imageBase & 0xffffffffn),
     imageEnd: input.imageEnd ?? 0,
-    forced: new Set(input.functionStarts),
-    softStarts,
+    starts: plan.starts,
     sites: [],
     immediates: [],
     tailTargets: new Set(),
-    regionStarts: [],
     entryRegs,
     entrySlots,
     epoch: 0,
   };
   const ins = new Instruction();
   try {
-    for (const sec of input.sections) {
+    input.sections.forEach((sec, i) => {
       const secEnd = sec.rva + sec.bytes.length;
-      const ranges = input.ranges ? input.ranges.filter((r) => r.begin >= sec.rva && r.begin < secEnd) : [{ begin: sec.rva, end: secEnd }];
-      if (ranges.length === 0) continue;
+      const ranges = plan.ranges.filter((r) => r.begin >= sec.rva && r.begin < secEnd);
+      if (ranges.length === 0) return;
       const decoder = new Decoder(input.bitness, sec.bytes, DecoderOptions.None);
       try {
-        const walker = new SectionWalker(sh, sec, decoder, ins);
+        const walker = new SectionWalker(sh, sec, i, decoder, ins);
         for (const r of ranges) walker.walk(r.begin, r.end);
       } finally {
         decoder.free();
       }
-    }
+    });
   } finally {
     ins.free();
   }
-  return { sites: sh.sites, immediates: sh.immediates, tailTargets: [...sh.tailTargets], regionStarts: sh.regionStarts };
+  return { sites: sh.sites, immediates: sh.immediates, tailTargets: [...sh.tailTargets] };
 }
-

@@ -1,6 +1,7 @@
 // A few worker threads running the extractor, so indexing uses every core while the main thread keeps the
-// single SQLite writer. Workers read and hash files themselves (the main thread never holds file bytes); a
-// worker that dies takes only its current file with it and is replaced.
+// single SQLite writer. Workers read and hash files themselves (the main thread never holds file bytes). Each
+// worker gets two files at a time, so it reads the next while the main thread decides about the last. A
+// worker that dies takes only the file it was working on with it: it is replaced, and its other file retried.
 import { Worker } from 'node:worker_threads';
 import type { DriverReport } from '../extract/types.js';
 import { type FromWorker, type ToWorker, fromWire } from './worker-protocol.js';
@@ -20,11 +21,17 @@ export interface WorkerPoolOptions {
   module?: URL;
 }
 
+/** Files given to one worker at once: one being worked on, one read ahead while the main thread decides. */
+const DEPTH = 2;
+
+type JobState = 'queued' | 'opening' | 'held' | 'extracting';
+
 interface Job {
   id: number;
   path: string;
+  state: JobState;
   slot?: Slot;
-  /** Settles the current phase: opening, then extracting. */
+  /** Settles the current request: open, then extract. */
   resolve(m: FromWorker): void;
   reject(e: Error): void;
   /** Why the worker holding this file went away, for a later extract(). */
@@ -34,11 +41,13 @@ interface Job {
 interface Slot {
   worker: Worker;
   ready: boolean;
-  job?: Job;
-  /** Set between `opened` and extract/release: the worker holds this file's bytes. */
-  holding: boolean;
+  /** In the order sent; the worker answers them in that order. */
+  jobs: Job[];
   died?: Error;
 }
+
+/** Rejection of a request that another file's crash took down: the request is made again elsewhere. */
+class Retry extends Error {}
 
 /** Under tsx the `.ts` entry needs tsx in the worker too; tsx's own --import hook skips worker threads. */
 function workerFor(module: URL): Worker {
@@ -73,14 +82,20 @@ export class ExtractWorkerPool {
 
   /** Have a worker read and hash `path`; resolves once it holds the bytes. */
   async open(path: string): Promise<OpenedFile> {
-    const job: Job = { id: this.nextId++, path, resolve: () => {}, reject: () => {} };
-    const m = await new Promise<FromWorker>((resolve, reject) => {
-      if (this.closed) return reject(new Error('worker pool is closed'));
-      if (this.broken) return reject(this.broken);
-      Object.assign(job, { resolve, reject });
-      this.queue.push(job);
-      this.dispatch();
-    });
+    const job: Job = { id: this.nextId++, path, state: 'queued', resolve: () => {}, reject: () => {} };
+    let m: FromWorker;
+    try {
+      m = await new Promise<FromWorker>((resolve, reject) => {
+        if (this.closed) return reject(new Error('worker pool is closed'));
+        if (this.broken) return reject(this.broken);
+        Object.assign(job, { resolve, reject });
+        this.queue.push(job);
+        this.dispatch();
+      });
+    } catch (e) {
+      if (e instanceof Retry) return this.open(path);
+      throw e;
+    }
     if (m.type !== 'opened') throw new Error(`worker answered ${m.type} to open`);
     return this.opened(job, m.sha256, m.size);
   }
@@ -93,32 +108,35 @@ export class ExtractWorkerPool {
   }
 
   private opened(job: Job, sha256: string, size: number): OpenedFile {
-    const held = () => job.slot?.job === job && job.slot.holding;
     return {
       sha256,
       size,
       extract: async () => {
-        const m = await new Promise<FromWorker>((resolve, reject) => {
-          if (!held()) return reject(job.lost ?? new Error(`${job.path}: no longer held by a worker`));
-          job.slot!.holding = false;
-          Object.assign(job, { resolve, reject });
-          job.slot!.worker.postMessage({ type: 'extract', id: job.id } satisfies ToWorker);
-        });
+        let m: FromWorker;
+        try {
+          m = await new Promise<FromWorker>((resolve, reject) => {
+            if (job.lost) return reject(job.lost);
+            if (job.state !== 'held') return reject(new Error(`${job.path}: extract() called twice or after release()`));
+            Object.assign(job, { resolve, reject, state: 'extracting' });
+            job.slot!.worker.postMessage({ type: 'extract', id: job.id } satisfies ToWorker);
+          });
+        } catch (e) {
+          if (e instanceof Retry) return (await this.open(job.path)).extract();
+          throw e;
+        }
         if (m.type !== 'report') throw new Error(`worker answered ${m.type} to extract`);
         return m.report;
       },
       release: () => {
-        if (!held()) return;
-        const slot = job.slot!;
-        slot.holding = false;
-        slot.worker.postMessage({ type: 'release', id: job.id } satisfies ToWorker);
-        this.finish(slot);
+        if (job.state !== 'held' || job.lost) return;
+        job.slot!.worker.postMessage({ type: 'release', id: job.id } satisfies ToWorker);
+        this.finish(job);
       },
     };
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: workerFor(this.module), ready: false, holding: false };
+    const slot: Slot = { worker: workerFor(this.module), ready: false, jobs: [] };
     slot.worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
     slot.worker.on('error', (e) => (slot.died ??= new Error(`extraction worker crashed: ${describeDeath(e)}`)));
     slot.worker.on('exit', (code) => this.onExit(slot, code));
@@ -131,14 +149,13 @@ export class ExtractWorkerPool {
       this.dispatch();
       return;
     }
-    const job = slot.job;
-    if (!job || job.id !== m.id) return;
+    const job = slot.jobs.find((j) => j.id === m.id);
+    if (!job) return;
     if (m.type === 'opened') {
-      slot.holding = true;
+      job.state = 'held';
       return job.resolve(m);
     }
-    slot.holding = false;
-    this.finish(slot);
+    this.finish(job);
     if (m.type === 'failed') job.reject(fromWire(m.error));
     else job.resolve(m);
   }
@@ -146,9 +163,6 @@ export class ExtractWorkerPool {
   private onExit(slot: Slot, code: number): void {
     if (this.closed) return;
     const err = slot.died ?? new Error(`extraction worker exited with code ${code}`);
-    const job = slot.job;
-    slot.job = undefined;
-    slot.holding = false;
     const i = this.slots.indexOf(slot);
     if (slot.ready) {
       this.slots[i] = this.spawn();
@@ -160,25 +174,32 @@ export class ExtractWorkerPool {
         for (const j of this.queue.splice(0)) j.reject(this.broken);
       }
     }
-    if (job) {
-      job.lost = err;
-      job.reject(err);
+    // The worker answers in order, so the first job still waiting for an answer is the one it died on.
+    const culprit = slot.jobs.find((j) => j.state === 'opening' || j.state === 'extracting');
+    for (const job of slot.jobs.splice(0)) {
+      job.lost = job === culprit ? err : new Retry();
+      if (job.state !== 'held') job.reject(job.lost);
     }
   }
 
-  private finish(slot: Slot): void {
-    slot.job = undefined;
+  private finish(job: Job): void {
+    const jobs = job.slot!.jobs;
+    jobs.splice(jobs.indexOf(job), 1);
     this.dispatch();
   }
 
+  /** Idle workers first, then read-ahead, so a short queue spreads over every worker. */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (!this.queue.length) return;
-      if (!slot.ready || slot.job) continue;
-      const job = this.queue.shift()!;
-      job.slot = slot;
-      slot.job = job;
-      slot.worker.postMessage({ type: 'open', id: job.id, path: job.path } satisfies ToWorker);
+    for (let depth = 1; depth <= DEPTH; depth++) {
+      for (const slot of this.slots) {
+        if (!this.queue.length) return;
+        if (!slot.ready || slot.jobs.length >= depth) continue;
+        const job = this.queue.shift()!;
+        job.slot = slot;
+        job.state = 'opening';
+        slot.jobs.push(job);
+        slot.worker.postMessage({ type: 'open', id: job.id, path: job.path } satisfies ToWorker);
+      }
     }
   }
 }

@@ -1,6 +1,6 @@
-// The messages between the index pipeline and an extraction worker, and the worker's side of them. A worker
-// holds at most one file: `open` reads and hashes it, then the pipeline either asks for `extract` or sends
-// `release` (content already analysed), so each file is read once and its bytes never cross threads.
+// The messages between the index pipeline and an extraction worker, and the worker's side of them. `open`
+// reads and hashes a file and keeps its bytes; the pipeline then asks for `extract` or sends `release`
+// (content already analysed), so each file is read once and its bytes never cross threads.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -36,26 +36,25 @@ export function fromWire(w: WireError): Error {
   return err;
 }
 
-/** Run in a worker thread: answer the pipeline's requests with `extract`, one file at a time. */
+/** Run in a worker thread: answer the pipeline's requests with `extract`, in the order they come. */
 export function serveExtractRequests(extract: Extract): void {
   const port = parentPort;
   if (!port) throw new Error('serveExtractRequests must run in a worker thread');
-  let held: { id: number; path: string; buf: Uint8Array } | undefined;
+  const held = new Map<number, { path: string; buf: Uint8Array }>();
   const send = (m: FromWorker) => port.postMessage(m);
   port.on('message', async (m: ToWorker) => {
     if (m.type === 'open') {
-      held = undefined;
       try {
         const buf = readFileSync(m.path);
         const sha256 = createHash('sha256').update(buf).digest('hex');
-        held = { id: m.id, path: m.path, buf };
+        held.set(m.id, { path: m.path, buf });
         send({ type: 'opened', id: m.id, sha256, size: buf.byteLength });
       } catch (e) {
         send({ type: 'failed', id: m.id, error: toWire(e) });
       }
     } else if (m.type === 'extract') {
-      const file = held?.id === m.id ? held : undefined;
-      held = undefined;
+      const file = held.get(m.id);
+      held.delete(m.id);
       if (!file) {
         send({ type: 'failed', id: m.id, error: { name: 'Error', message: `worker holds no file for request ${m.id}` } });
         return;
@@ -66,8 +65,8 @@ export function serveExtractRequests(extract: Extract): void {
       } catch (e) {
         send({ type: 'failed', id: m.id, error: toWire(e) });
       }
-    } else if (held?.id === m.id) {
-      held = undefined;
+    } else {
+      held.delete(m.id);
     }
   });
   send({ type: 'ready' });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION, openDb, schemaVersion } from '../../src/db/schema.js';
 import { UserError } from '../../src/cli/common.js';
+import { tagFromText } from '../../src/tag.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'whose-tag-schema-'));
@@ -20,7 +21,7 @@ test('a new database gets every migration, WAL and the schema version in meta', 
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-  assert.deepEqual(tables, ['contents', 'evidence', 'failures', 'files', 'findings', 'meta', 'pooltag_entries']);
+  assert.deepEqual(tables, ['contents', 'evidence', 'failures', 'files', 'findings', 'meta', 'pooltag_entries', 'tag_values']);
   const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
   assert.deepEqual(indexes, ['files_by_content', 'findings_by_tag', 'pooltag_by_value']);
   assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), String(SCHEMA_VERSION));
@@ -77,5 +78,22 @@ test('deleting a content cascades to its findings and evidence; files keep conte
   db.prepare(`DELETE FROM contents WHERE sha256 = 'aa'`).run();
   assert.equal(db.prepare('SELECT COUNT(*) FROM findings').pluck().get(), 0);
   assert.equal(db.prepare('SELECT COUNT(*) FROM evidence').pluck().get(), 0);
+  db.close();
+});
+
+test('version 2 keeps each distinct tag once, big-endian keyed: filled from version 1 findings, then by a trigger', (t) => {
+  const path = join(tempDir(t), 'v1.db');
+  const raw = new Database(path);
+  raw.exec(MIGRATIONS[0]);
+  raw.pragma('user_version = 1');
+  raw.prepare(`INSERT INTO contents (sha256, size, machine, analysed_at, extractor_version) VALUES ('aa', 1, 'x64', 'now', '1')`).run();
+  raw.prepare(`INSERT INTO findings VALUES ('aa', 7, 'pool', 'call', 0, 1, '[]'), ('aa', 7, 'object-ref', 'call', 0, 1, '[]'), ('aa', 9, 'pool', 'code', 0, 1, '[]')`).run();
+  raw.close();
+  const db = openDb(path);
+  assert.equal(schemaVersion(db), SCHEMA_VERSION);
+  // Keyed by the bytes read big-endian: 7 = bytes 07 00 00 00 → 0x07000000.
+  assert.deepEqual(db.prepare('SELECT be FROM tag_values ORDER BY be').pluck().all(), [0x07000000, 0x09000000]);
+  db.prepare(`INSERT INTO findings VALUES ('aa', ?, 'pool', 'data', 0, 1, '[]')`).run(tagFromText('Proc'));
+  assert.deepEqual(db.prepare('SELECT be FROM tag_values ORDER BY be').pluck().all(), [0x07000000, 0x09000000, 0x50726f63]);
   db.close();
 });

@@ -1,0 +1,128 @@
+// The extraction worker pool: same answers as the in-process extractor, and a dying worker costs one file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDb, type Db } from '../../src/db/schema.js';
+import { extractTags } from '../../src/extract/extract.js';
+import { indexPaths } from '../../src/index/pipeline.js';
+import { ExtractWorkerPool } from '../../src/index/worker-pool.js';
+import { fakeDriver } from './fake-driver.js';
+
+const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const crashingWorker = new URL('./crashing-worker.ts', import.meta.url);
+
+function sysFilesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((n) => n.toLowerCase().endsWith('.sys'))
+    .map((n) => join(dir, n))
+    .sort();
+}
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'whose-tag-pool-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function count(db: Db, sql: string, ...params: unknown[]): number {
+  return db.prepare(sql).pluck().get(...params) as number;
+}
+
+const fixtureFiles = ['drivers', 'wine', 'msvc'].flatMap((d) => sysFilesUnder(join(fixtures, d)));
+
+test('worker pool: the same report and hash as in-process extraction for every fixture driver', { skip: !fixtureFiles.length && 'fixture drivers absent' }, async (t) => {
+  const pool = new ExtractWorkerPool({ size: 2 });
+  t.after(() => pool.close());
+  const results = await Promise.all(
+    fixtureFiles.map(async (path) => {
+      const opened = await pool.open(path);
+      return { path, sha256: opened.sha256, size: opened.size, report: await opened.extract() };
+    }),
+  );
+  assert.equal(results.length, fixtureFiles.length);
+  for (const r of results) {
+    const buf = readFileSync(r.path);
+    assert.equal(r.sha256, createHash('sha256').update(buf).digest('hex'), r.path);
+    assert.equal(r.size, buf.byteLength, r.path);
+    assert.deepEqual(r.report, extractTags(buf, { path: r.path }), r.path);
+  }
+});
+
+test('worker pool: a non-PE file fails with the extractor\'s PeFormatError, name and message kept', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'text.sys');
+  writeFileSync(path, 'plain text, no MZ header');
+  const pool = new ExtractWorkerPool({ size: 1 });
+  t.after(() => pool.close());
+  const opened = await pool.open(path);
+  const expected = (() => {
+    try {
+      extractTags(readFileSync(path), { path });
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error('extractTags accepted plain text');
+  })();
+  await assert.rejects(opened.extract(), { name: 'PeFormatError', message: expected.message });
+  await assert.rejects(pool.open(join(dir, 'missing.sys')), { name: 'Error', message: /^ENOENT: no such file or directory/ });
+});
+
+test('index through workers: crashed workers are failures with reasons, replaced, and the run completes', async (t) => {
+  const dir = tempDir(t);
+  const drivers = join(dir, 'drivers');
+  const names: string[] = [];
+  const write = (name: string, text: string) => {
+    writeFileSync(join(drivers, name), text);
+    names.push(name);
+  };
+  mkdirSync(drivers);
+  for (let i = 0; i < 12; i++) write(`good${String(i).padStart(2, '0')}.sys`, fakeDriver([{ tag: `G${String(i).padStart(3, '0')}`, tier: 'call' }]));
+  write('copy.sys', fakeDriver([{ tag: 'G000', tier: 'call' }])); // same content as good00.sys
+  write('crash1.sys', 'CRASH-THROW');
+  write('crash2.sys', 'CRASH-EXIT');
+  write('crash3.sys', 'CRASH-THROW again');
+  write('notpe.sys', 'just text');
+  const db = openDb(join(dir, 'tags.db'));
+  t.after(() => db.close());
+
+  for (const jobs of [1, 2]) {
+    db.exec('DELETE FROM evidence; DELETE FROM findings; DELETE FROM files; DELETE FROM failures; DELETE FROM contents');
+    const s = await indexPaths(db, [drivers], { host: 'h', jobs, workerModule: crashingWorker });
+    assert.deepEqual([s.files, s.new, s.analysed, s.reused], [names.length, names.length, 12, 1], `jobs ${jobs}`);
+    assert.deepEqual(
+      s.failed.map((f) => [f.path.slice(drivers.length + 1), f.message]),
+      [
+        ['crash1.sys', 'extraction worker crashed: thrown string, not an Error'],
+        ['crash2.sys', 'extraction worker exited with code 3'],
+        ['crash3.sys', 'extraction worker crashed: thrown string, not an Error'],
+        ['notpe.sys', `${join(drivers, 'notpe.sys')}: no MZ signature (at offset 0x0)`],
+      ],
+      `jobs ${jobs}`,
+    );
+    assert.equal(count(db, 'SELECT COUNT(*) FROM files'), 13);
+    assert.equal(count(db, 'SELECT COUNT(*) FROM contents'), 12);
+    assert.equal(count(db, 'SELECT COUNT(*) FROM findings'), 12);
+    assert.equal(count(db, 'SELECT COUNT(*) FROM failures'), 4);
+    assert.equal(s.bytesRead, names.reduce((n, name) => n + readFileSync(join(drivers, name)).length, 0));
+  }
+
+  // Unchanged failures are not read again; nothing starts a worker.
+  const again = await indexPaths(db, [drivers], { host: 'h', workerModule: crashingWorker });
+  assert.deepEqual([again.unchanged, again.bytesRead, again.failed.filter((f) => f.known).length], [13, 0, 4]);
+});
+
+test('index through workers: a worker that cannot start fails every file with the reason, without hanging', async (t) => {
+  const dir = tempDir(t);
+  for (const n of ['a', 'b', 'c']) writeFileSync(join(dir, `${n}.sys`), fakeDriver([{ tag: `Tg${n}`, tier: 'call' }]));
+  const db = openDb(join(dir, 'tags.db'));
+  t.after(() => db.close());
+  const s = await indexPaths(db, [dir], { host: 'h', jobs: 2, workerModule: new URL('./no-such-worker.ts', import.meta.url) });
+  assert.equal(s.failed.length, 3);
+  for (const f of s.failed) assert.match(f.message, /^extraction worker failed to start: .*no-such-worker/);
+  assert.equal(count(db, 'SELECT COUNT(*) FROM files'), 0);
+});
