@@ -77,35 +77,57 @@ export function slotReferences(input: CodeInput, slots: readonly number[]): numb
   return out;
 }
 
-function tagAt(b: Uint8Array, view: DataView, q: number): boolean {
-  if (q + 4 > b.length) return false;
-  const v = view.getUint32(q, true);
-  return mayBeTag(v) && looksLikeTag(v);
+/** Offset of the immediate after a C7 /0 ModRM (32/64-bit addressing), or -1 when the reg field is not 0. */
+function immAfterModRm(b: Uint8Array, at: number): number {
+  const m = b[at];
+  if ((m & 0x38) !== 0) return -1;
+  const mod = m >> 6;
+  const rm = m & 7;
+  if (mod === 3) return at + 1;
+  let q = at + 1;
+  if (rm === 4) {
+    if (mod === 0 && (b[q] & 7) === 5) q += 4;
+    q++;
+  } else if (mod === 0 && rm === 5) q += 4;
+  return q + (mod === 1 ? 1 : mod === 2 ? 4 : 0);
+}
+
+/** Offset of the immediate after a C7 /0 ModRM with 16-bit addressing (x86 with a 67h prefix). */
+function immAfterModRm16(b: Uint8Array, at: number): number {
+  const m = b[at];
+  const mod = m >> 6;
+  if (mod === 3) return at + 1;
+  return at + 1 + (mod === 1 ? 1 : mod === 2 || (mod === 0 && (m & 7) === 6) ? 2 : 0);
 }
 
 /**
- * RVAs of bytes that may begin `push imm32`, `mov reg,imm32/imm64` or `mov r/m,imm32` with a tag-like
- * immediate: the only instructions whose immediates become code-tier candidates. A REX prefix sits before
- * the opcode, so the opcode's region is the instruction's region.
+ * RVAs of bytes that may begin `push imm32`, `mov reg,imm32/imm64` or `mov r/m,imm32` whose immediate the
+ * sweep would note as a tag (see SectionWalker.noteImmediate). A prefix sits before the opcode, so the
+ * opcode's region is the instruction's region.
  */
 export function immediateCandidates(input: CodeInput): number[] {
   const out: number[] = [];
+  const x86 = input.bitness === 32;
+  const base = Number(input.imageBase & 0xffffffffn);
+  const imageEnd = input.imageEnd ?? 0;
+  const tagAt = (b: Uint8Array, q: number) => {
+    if (q + 4 > b.length) return false;
+    const v = (b[q] | (b[q + 1] << 8) | (b[q + 2] << 16) | (b[q + 3] << 24)) >>> 0;
+    if (!mayBeTag(v) || !looksLikeTag(v)) return false;
+    return !(x86 && ((v - base) >>> 0) < imageEnd);
+  };
   for (const sec of input.sections) {
     const b = sec.bytes;
-    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    for (let i = 0; i + 5 <= b.length; i++) {
+    const n = b.length - 5;
+    for (let i = 0; i <= n; i++) {
       const op = b[i];
       if (op === 0x68 || (op >= 0xb8 && op <= 0xbf)) {
         const c = b[i + 1];
-        if (c >= 0x30 && c < 0x7f && tagAt(b, view, i + 1)) out.push(sec.rva + i);
+        if (c >= 0x30 && c < 0x7f && tagAt(b, i + 1)) out.push(sec.rva + i);
       } else if (op === 0xc7) {
-        // ModRM, optional SIB and displacement: the immediate begins 2 to 7 bytes after the opcode.
-        for (let q = i + 2; q <= i + 7; q++) {
-          if (tagAt(b, view, q)) {
-            out.push(sec.rva + i);
-            break;
-          }
-        }
+        const q = immAfterModRm(b, i + 1);
+        const sized16 = x86 && i > 0 && b[i - 1] === 0x67;
+        if ((q >= 0 && tagAt(b, q)) || (sized16 && tagAt(b, immAfterModRm16(b, i + 1)))) out.push(sec.rva + i);
       }
     }
   }
