@@ -1,7 +1,7 @@
 // The index, lookup and db commands as a user runs them: output, files written, exit codes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { runCli } from '../helpers/cli.js';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,17 +10,11 @@ import { parsePooltag } from '../../src/pooltag/parse.js';
 import { SCHEMA_VERSION } from '../../src/db/schema.js';
 import { tempDir } from './helpers.js';
 
-const harness = fileURLToPath(new URL('./cli-harness.ts', import.meta.url));
 const fixtures = fileURLToPath(new URL('../fixtures/drivers/x64/', import.meta.url));
 const present = existsSync(join(fixtures, 'direct.sys'));
 
 function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', harness, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, WHOSE_TAG_POOLTAG: '', CI: '1', ...env },
-    cwd: fileURLToPath(new URL('../..', import.meta.url)),
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { WHOSE_TAG_POOLTAG: '', CI: '1', ...env });
 }
 
 test('whose-tag index / lookup / db as a user runs them', { skip: !present && 'fixture drivers absent' }, async (t) => {
