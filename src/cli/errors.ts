@@ -3,6 +3,8 @@ import { EXIT, UserError } from './common.js';
 
 /** Errors from the stages that already name the file and the line or offset: shown as they are. */
 const INPUT_ERRORS = new Set(['ReportParseError', 'PeFormatError', 'TagSyntaxError', 'CaptureDecodeError']);
+/** Errors of the installation or platform, not of the input: one line, exit 70 like other internal errors. */
+const ENVIRONMENT_ERRORS = new Set(['WorkerStartError']);
 
 export function handleCommandError(err: unknown): number {
   if (err instanceof UserError) {
@@ -14,11 +16,15 @@ export function handleCommandError(err: unknown): number {
     process.stderr.write(`whose-tag: ${e.message}\n`);
     return EXIT.usage;
   }
+  if (e && ENVIRONMENT_ERRORS.has(e.name)) {
+    process.stderr.write(`whose-tag: ${e.message}\n`);
+    return EXIT.internal;
+  }
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
     process.stderr.write(`whose-tag: ${e!.message}\n`);
     return EXIT.usage;
   }
   process.stderr.write(`whose-tag: internal error: ${e?.stack ?? String(err)}\n`);
-  return 70;
+  return EXIT.internal;
 }

@@ -51,7 +51,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .recommendCommands()
     .epilogue(
       'Exit codes: 0 ok, 1 nothing found, 2 bad usage or input, 3 some files failed (the rest was stored), ' +
-        '4 unsupported on this platform.',
+        '4 unsupported on this platform, 70 internal error.',
     )
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {

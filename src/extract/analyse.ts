@@ -17,12 +17,24 @@ export interface CodeAnalysis {
 /** Bytes decoded at most, as a multiple of the code size, before tail-jump targets stop splitting functions. */
 const REDECODE_BUDGET = 4;
 
+const INDEX_LIMIT = 2 ** 21;
+
 /** Branches ordered by target, to find those into a range with two binary searches. */
 class BranchIndex {
   private readonly order: number[];
 
   constructor(private readonly b: Branches) {
-    this.order = b.to.map((_, i) => i).sort((x, y) => b.to[x] - b.to[y]);
+    const n = b.to.length;
+    if (n > INDEX_LIMIT) {
+      this.order = b.to.map((_, i) => i).sort((x, y) => b.to[x] - b.to[y]);
+      return;
+    }
+    // A typed array's own numeric sort is far faster than sorting with a comparator: target and index
+    // packed in one exact double (a u32 target times 2^21 stays below 2^53).
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = b.to[i] * INDEX_LIMIT + i;
+    keys.sort();
+    this.order = Array.from(keys, (k) => k % INDEX_LIMIT);
   }
 
   private firstAtOrAbove(t: number): number {
@@ -44,9 +56,11 @@ class BranchIndex {
   }
 }
 
+type Planned = Range & { landFrom?: number };
+
 /** Sort by begin and join touching ranges, so one walk decodes them as the full sweep would. */
-function merged(ranges: Range[]): Range[] {
-  const out: Range[] = [];
+function merged(ranges: Planned[]): Planned[] {
+  const out: Planned[] = [];
   for (const r of [...ranges].sort((a, b) => a.begin - b.begin)) {
     const last = out[out.length - 1];
     if (last && r.begin <= last.end) last.end = Math.max(last.end, r.end);
@@ -57,40 +71,57 @@ function merged(ranges: Range[]): Range[] {
 
 const inside = (rva: number, r: Range) => rva >= r.begin && rva < r.end;
 
+/** Is `rva` inside one of `ranges` (sorted, disjoint)? */
+function insideAny(rva: number, ranges: readonly Range[]): boolean {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (rva < ranges[mid].begin) hi = mid - 1;
+    else if (rva >= ranges[mid].end) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
+/**
+ * The same call sites, wrappers and immediates as decoding every function with the full model (checked
+ * on every fixture by test/extract/sweep.test.ts), from a fraction of the decoding.
+ */
 export function analyseCode(code: CodeInput): CodeAnalysis {
   const branches = scanBranches(code);
-  const index = new BranchIndex(branches);
   const starts = new Starts(code.sections, callTargets(code, branches), code.functionStarts);
   const tagSlots = [...code.imports].filter(([, name]) => code.apis.has(name)).map(([slot]) => slot);
   const codeBytes = code.sections.reduce((n, s) => n + s.bytes.length, 0);
+  let index: BranchIndex | undefined;
+  const into = (begin: number, end: number) => (index ??= new BranchIndex(branches)).sourcesInto(begin, end);
 
-  /** Decoded regions by begin. */
+  /** Regions decoded with the full model, by begin. */
   const decoded = new Map<number, Range>();
   let sites: CallSite[] = [];
   let immediates: ImmediateSite[] = [];
   let budget = REDECODE_BUDGET * codeBytes;
   const seenWrappers = new Set<number>();
-  let wanted = [...slotReferences(code, tagSlots), ...immediateCandidates(code)];
+  let callWanted = slotReferences(code, tagSlots);
 
-  while (wanted.length > 0) {
-    const batch: Range[] = [];
-    const take = (r: Range) => {
+  while (callWanted.length > 0) {
+    const batch: Planned[] = [];
+    const take = (r: Planned) => {
+      if (decoded.has(r.begin)) return;
       decoded.set(r.begin, r);
       batch.push(r);
     };
-    // Closure over "jumps into a region come from a function that must be decoded too".
-    for (let i = 0; i < wanted.length; i++) {
-      const r = starts.regionAt(wanted[i]);
+    for (let i = 0; i < callWanted.length; i++) {
+      const r = starts.regionAt(callWanted[i]);
       if (!r || decoded.has(r.begin)) continue;
-      take(r);
-      for (const from of index.sourcesInto(r.begin + 1, r.end)) if (!inside(from, r)) wanted.push(from);
-      // A call target is a function start only where the sweep lands on it: decode from the function before.
-      if (!starts.isForced(r.begin)) {
-        const before = starts.regionBefore(r.begin);
-        if (before && !decoded.has(before.begin)) take(before);
-      }
+      // A call target is a function start only where the sweep lands on it: the sweep checks from the function before.
+      const before = starts.isForced(r.begin) ? undefined : starts.regionBefore(r.begin);
+      take(before && !decoded.has(before.begin) ? { ...r, landFrom: before.begin } : r);
+      // A jump from elsewhere into the region makes its target a function start (a tail call), which the
+      // full sweep learns from decoding the jump: decode the function it comes from.
+      for (const from of into(r.begin + 1, r.end)) if (!inside(from, r)) callWanted.push(from);
     }
-    wanted = [];
+    callWanted = [];
     if (batch.length === 0) break;
     const ranges = merged(batch);
     const found = sweep(code, { starts, ranges });
@@ -98,26 +129,34 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
     sites.push(...found.sites);
     immediates.push(...found.immediates);
 
-    // A tail-jump target starts a function: the decoded region holding it is decoded again, split.
+    // A tail-jump target starts a function: the decoded regions holding one are decoded again, split.
     const tails = budget > 0 ? found.tailTargets.filter((t) => !starts.has(t)) : [];
     const split = tails.map((t) => starts.regionAt(t)).filter((r): r is Range => r !== undefined && decoded.delete(r.begin));
     for (const t of tails) starts.add(t);
-    for (const r of split) wanted.push(r.begin, ...tails.filter((t) => inside(t, r)));
+    for (const r of split) callWanted.push(r.begin, ...tails.filter((t) => inside(t, r)));
     if (split.length > 0) {
-      const redone = (rva: number) => split.some((r) => inside(rva, r));
-      sites = sites.filter((s) => !redone(s.at));
-      immediates = immediates.filter((im) => !redone(im.at));
+      const redone = merged(split);
+      sites = sites.filter((s) => !insideAny(s.at, redone));
+      immediates = immediates.filter((im) => !insideAny(im.at, redone));
     }
 
     // Callers of a newly found wrapper carry its tag: decode them.
     for (const w of resolveCalls(sites, code.apis, code.bitness).wrappers) {
       if (seenWrappers.has(w.rva)) continue;
       seenWrappers.add(w.rva);
-      wanted.push(...index.sourcesInto(w.rva, w.rva + 1));
+      callWanted.push(...into(w.rva, w.rva + 1));
     }
   }
+  // Immediates depend only on instruction boundaries: the other regions holding candidates are skimmed.
+  const candidates = immediateCandidates(code);
+  const skim = new Map<number, Range>();
+  for (const rva of candidates) {
+    const r = starts.regionAt(rva);
+    if (r && !decoded.has(r.begin)) skim.set(r.begin, r);
+  }
+  if (skim.size > 0) immediates.push(...sweep(code, { starts, ranges: merged([...skim.values()]), immediatesAt: candidates }).immediates);
   sites.sort((a, b) => a.at - b.at);
   immediates.sort((a, b) => a.at - b.at);
   const resolved = resolveCalls(sites, code.apis, code.bitness);
-  return { calls: resolved.calls, immediates, wrappers: resolved.wrappers };
+  return { calls: resolved.calls, immediates: immediates.filter((im, i) => i === 0 || immediates[i - 1].at !== im.at), wrappers: resolved.wrappers };
 }

@@ -1,6 +1,8 @@
 // The `data` tier and raw byte search: tag values stored outside code, and findstr-style occurrences.
-import type { PeImage } from '../pe/types.js';
+import type { PeImage, Section } from '../pe/types.js';
 import { looksLikeTag } from '../tag.js';
+import { type Metadata, metadataRanges, normalise, subtract } from './metadata.js';
+import type { Range } from './regions.js';
 
 /** Cheap first test before looksLikeTag (which is precise but slow): printable bytes, bit 31 allowed. */
 export function mayBeTag(v: number): boolean {
@@ -61,21 +63,43 @@ function isText(buf: Uint8Array, start: number, size: number, i: number): boolea
   return extra >= 2;
 }
 
+/** The section's RVA ranges minus PE metadata, whether the metadata is known by RVA or by file offset. */
+function dataPieces(s: Section, size: number, meta: Metadata): Range[] {
+  const holes = [...meta.rvas];
+  for (const o of meta.offsets) {
+    const begin = Math.max(o.begin, s.rawOffset);
+    const end = Math.min(o.end, s.rawOffset + size);
+    if (begin < end) holes.push({ begin: s.rva + begin - s.rawOffset, end: s.rva + end - s.rawOffset });
+  }
+  return subtract(s.rva, s.rva + size, normalise(holes));
+}
+
 /**
- * Tag-like u32 values at 4-byte-aligned RVAs of non-executable sections: registration tables and
- * single tags in globals. Bytes inside a longer printable run are text, not tags (strings are not reported).
+ * Tag-like u32 values at 4-byte-aligned RVAs of non-executable sections, outside PE metadata: registration
+ * tables and single tags in globals. Bytes inside a longer printable run are text, not tags (strings are
+ * not reported).
  */
-export function dataTags(buf: Uint8Array, pe: PeImage): DataTag[] {
+export function dataTags(buf: Uint8Array, pe: PeImage, meta = metadataRanges(buf, pe)): DataTag[] {
   const out: DataTag[] = [];
+  const b = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   for (const s of pe.sections) {
     if (s.executable) continue;
     const start = s.rawOffset;
     const size = Math.min(s.rawSize, s.virtualSize || s.rawSize, Math.max(0, buf.length - start));
-    const view = new DataView(buf.buffer, buf.byteOffset + start, size);
-    for (let i = (4 - (s.rva & 3)) & 3; i + 4 <= size; i += 4) {
-      const v = view.getUint32(i, true);
-      if (!mayBeTag(v) || isText(buf, start, size, i) || !looksLikeTag(v)) continue;
-      out.push({ value: v, section: s.name, rva: s.rva + i });
+    for (const piece of dataPieces(s, size, meta)) {
+      const end = start + piece.end - s.rva;
+      for (let o = start + piece.begin - s.rva + ((4 - (piece.begin & 3)) & 3); o + 4 <= end; o += 4) {
+        // mayBeTag byte by byte: most words fail on their first byte, before any u32 is built.
+        const c0 = b[o];
+        if (c0 < 0x30 || c0 >= 0x7f) continue;
+        const c1 = b[o + 1];
+        const c2 = b[o + 2];
+        const c3 = b[o + 3] & 0x7f;
+        if (c1 < 0x20 || c1 >= 0x7f || c2 < 0x20 || c2 >= 0x7f || c3 < 0x20 || c3 >= 0x7f) continue;
+        const v = (c0 | (c1 << 8) | (c2 << 16) | (b[o + 3] << 24)) >>> 0;
+        if (isText(b, start, size, o - start) || !looksLikeTag(v)) continue;
+        out.push({ value: v, section: s.name, rva: s.rva + o - start });
+      }
     }
   }
   return out;

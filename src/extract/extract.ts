@@ -7,14 +7,24 @@ import { PROTECTED_BIT, tagBytes, withoutProtectedBit } from '../tag.js';
 import { type TagApi, tagApis } from './apis.js';
 import { dataTags, findBytes, locateOffset } from './data.js';
 import { analyseCode } from './analyse.js';
+import { type Metadata, metadataRanges, subtract } from './metadata.js';
 import type { CallEvidence, Wrapper } from './resolve.js';
 import type { CodeInput, ImmediateSite } from './sweep.js';
 import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier } from './types.js';
 
 const { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction } = iced;
 
+/**
+ * Identifies what extractTags reports for a given file: the database analyses again any content stored
+ * under another version. Bump it whenever any result can change (tiers, evidence, sets of tags).
+ * 2: PE metadata (import/export/resource/debug/relocation data, signature) excluded from the code and data tiers.
+ */
+export const EXTRACTOR_VERSION = '2';
+
 export interface ExtractOptions {
   path?: string;
+  /** The file's SHA-256 (hex), when the caller has hashed it already: saves hashing it twice. */
+  sha256?: string;
 }
 
 /** Everything the tiers found before grouping, kept for `scan`. */
@@ -32,17 +42,25 @@ function bitnessOf(pe: PeImage): 32 | 64 | undefined {
   return pe.machine === 'x64' ? 64 : pe.machine === 'x86' ? 32 : undefined;
 }
 
-/** The decoder's view of the image: code sections, IAT names, known function starts. */
-export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi>): CodeInput | undefined {
+/**
+ * The decoder's view of the image: code sections (without the metadata some linkers put in them, as
+ * separate pieces), IAT names, known function starts.
+ */
+export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi>, meta = metadataRanges(buf, pe)): CodeInput | undefined {
   const bitness = bitnessOf(pe);
   if (!bitness) return undefined;
   const sections = pe.sections
     .filter((s) => s.executable && s.rawSize > 0)
-    .map((s) => {
+    .flatMap((s) => {
       const len = Math.min(s.rawSize, s.virtualSize || s.rawSize, Math.max(0, buf.length - s.rawOffset));
-      return { name: s.name, rva: s.rva, bytes: buf.subarray(s.rawOffset, s.rawOffset + len) };
+      return subtract(s.rva, s.rva + len, meta.rvas).map((p) => ({
+        name: s.name,
+        rva: p.begin,
+        bytes: buf.subarray(s.rawOffset + p.begin - s.rva, s.rawOffset + p.end - s.rva),
+      }));
     })
-    .filter((s) => s.bytes.length > 0);
+    // Zero bytes left between metadata ranges are alignment padding: they decode to nothing of interest.
+    .filter((s) => s.bytes.some((b) => b !== 0));
   const imports = new Map<number, string>();
   for (const imp of pe.imports) if (imp.name) imports.set(imp.iatRva, imp.name);
   const functionRanges = [...pe.functions].sort((a, b) => a.begin - b.begin);
@@ -60,11 +78,11 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
 
 export { type CodeAnalysis, analyseCode } from './analyse.js';
 
-function analyse(buf: Uint8Array, pe: PeImage): Analysis {
+function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata): Analysis {
   const apis = tagApis();
   const warnings = [...pe.warnings];
   const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && apis.has(n)))].sort();
-  const code = codeInput(buf, pe, apis);
+  const code = codeInput(buf, pe, apis, meta);
   if (!code) {
     warnings.push(`${pe.machine} code is not decoded: only data-tier evidence`);
     return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, warnings };
@@ -81,28 +99,21 @@ function analyse(buf: Uint8Array, pe: PeImage): Analysis {
   };
 }
 
-/** Disassembles single instructions for evidence (MASM syntax, as WinDbg users read it). */
-class InstructionText {
-  private readonly formatter = new Formatter(FormatterSyntax.Masm);
-  constructor(private readonly code: CodeInput | undefined) {}
+/** One formatter and instruction for the whole process: created on first use, small, never freed. */
+let shared: { formatter: InstanceType<typeof Formatter>; ins: InstanceType<typeof Instruction> } | undefined;
 
-  at(rva: number): string | undefined {
-    const sec = this.code?.sections.find((s) => rva >= s.rva && rva < s.rva + s.bytes.length);
-    if (!sec) return undefined;
-    const decoder = new Decoder(this.code!.bitness, sec.bytes.subarray(rva - sec.rva, rva - sec.rva + 15), DecoderOptions.None);
-    const ins = new Instruction();
-    try {
-      decoder.ip = BigInt(rva);
-      decoder.decodeOut(ins);
-      return this.formatter.format(ins);
-    } finally {
-      ins.free();
-      decoder.free();
-    }
-  }
-
-  free(): void {
-    this.formatter.free();
+/** Disassembly of the instruction at `rva`, for evidence (MASM syntax, as WinDbg users read it). */
+function instructionText(code: CodeInput | undefined, rva: number): string | undefined {
+  const sec = code?.sections.find((s) => rva >= s.rva && rva < s.rva + s.bytes.length);
+  if (!sec) return undefined;
+  shared ??= { formatter: new Formatter(FormatterSyntax.Masm), ins: new Instruction() };
+  const decoder = new Decoder(code!.bitness, sec.bytes.subarray(rva - sec.rva, rva - sec.rva + 15), DecoderOptions.None);
+  try {
+    decoder.ip = BigInt(rva);
+    decoder.decodeOut(shared.ins);
+    return shared.formatter.format(shared.ins);
+  } finally {
+    decoder.free();
   }
 }
 
@@ -150,65 +161,65 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     all.push({ tag, kind: kindOf(tag), ev });
   }
 
-  const byKey = new Map<string, { tag: number; kind: TagKind; evs: Evidence[]; seen: Set<string> }>();
+  const byKey = new Map<number, { tag: number; kind: TagKind; evs: Evidence[]; seen: Set<string> }>();
   for (const p of all) {
-    const key = `${p.tag}:${p.kind}`;
+    const key = p.tag * 2 + (p.kind === 'pool' ? 0 : 1);
     let g = byKey.get(key);
     if (!g) byKey.set(key, (g = { tag: p.tag, kind: p.kind, evs: [], seen: new Set() }));
-    const id = `${p.ev.tier}:${p.ev.rva}:${p.ev.api ?? ''}:${p.ev.via ?? ''}`;
-    if (g.seen.has(id)) continue;
-    g.seen.add(id);
+    // Only call evidence can repeat (one constant reaching an API along two paths); code and data RVAs are unique.
+    if (p.ev.tier === 'call') {
+      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}`;
+      if (g.seen.has(id)) continue;
+      g.seen.add(id);
+    }
     g.evs.push(p.ev);
   }
 
-  const text = new InstructionText(a.code);
-  try {
-    const findings: TagFinding[] = [];
-    for (const g of byKey.values()) {
-      g.evs.sort((x, y) => TIER_RANK[x.tier] - TIER_RANK[y.tier] || x.rva - y.rva);
-      const evidence = g.evs.slice(0, MAX_EVIDENCE);
-      for (const ev of evidence) {
-        if (ev.tier === 'data') continue;
-        const t = text.at(ev.rva);
-        if (t) ev.instruction = t;
-      }
-      const apis = [...new Set(g.evs.filter((e) => e.api).map((e) => e.api!))].sort();
-      findings.push({
-        tag: g.tag,
-        kind: g.kind,
-        tier: g.evs[0].tier,
-        protected: g.evs.some((e) => e.protected),
-        evidence,
-        sites: g.evs.length,
-        apis,
-      });
+  const findings: TagFinding[] = [];
+  for (const g of byKey.values()) {
+    g.evs.sort((x, y) => TIER_RANK[x.tier] - TIER_RANK[y.tier] || x.rva - y.rva);
+    const evidence = g.evs.slice(0, MAX_EVIDENCE);
+    for (const ev of evidence) {
+      if (ev.tier === 'data') continue;
+      const t = instructionText(a.code, ev.rva);
+      if (t) ev.instruction = t;
     }
-    findings.sort((x, y) => TIER_RANK[x.tier] - TIER_RANK[y.tier] || (x.kind < y.kind ? -1 : x.kind > y.kind ? 1 : 0) || compareTags(x.tag, y.tag));
-    return findings;
-  } finally {
-    text.free();
+    const apis = [...new Set(g.evs.filter((e) => e.api).map((e) => e.api!))].sort();
+    findings.push({
+      tag: g.tag,
+      kind: g.kind,
+      tier: g.evs[0].tier,
+      protected: g.evs.some((e) => e.protected),
+      evidence,
+      sites: g.evs.length,
+      apis,
+    });
   }
+  findings.sort((x, y) => TIER_RANK[x.tier] - TIER_RANK[y.tier] || (x.kind < y.kind ? -1 : x.kind > y.kind ? 1 : 0) || compareTags(x.tag, y.tag));
+  return findings;
 }
 
 /** Order tags by their bytes in memory order (the display order users read). */
 function compareTags(a: number, b: number): number {
-  const x = tagBytes(a);
-  const y = tagBytes(b);
-  for (let i = 0; i < 4; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  for (let shift = 0; shift < 32; shift += 8) {
+    const d = ((a >>> shift) & 0xff) - ((b >>> shift) & 0xff);
+    if (d !== 0) return d;
+  }
   return 0;
 }
 
 /** Every tag of one driver image, with evidence, best tier first. Throws PeFormatError for non-PE input. */
 export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverReport {
   const pe = readPe(buf, opts.path);
-  const a = analyse(buf, pe);
+  const meta = metadataRanges(buf, pe);
+  const a = analyse(buf, pe, meta);
   const report: DriverReport = {
     size: buf.byteLength,
-    sha256: createHash('sha256').update(buf).digest('hex'),
+    sha256: opts.sha256 ?? createHash('sha256').update(buf).digest('hex'),
     machine: pe.machine,
     version: pe.version,
     tagApis: a.tagApis,
-    findings: group(a, dataTags(buf, pe)),
+    findings: group(a, dataTags(buf, pe, meta)),
     wrappers: a.wrappers,
     warnings: a.warnings,
   };
@@ -243,30 +254,25 @@ export function scanTagInFile(buf: Uint8Array, tag: number, pe?: PeImage): ScanH
     }
   }
   const needsCode = offsets.some((o) => locateOffset(pe, o).executable);
-  const a = needsCode ? analyse(buf, pe) : undefined;
+  const a = needsCode ? analyse(buf, pe, metadataRanges(buf, pe)) : undefined;
   const immAt = new Map<number, { at: number; v: number }>();
   for (const im of a?.immediates ?? []) immAt.set(im.immAt, im);
-  const text = new InstructionText(a?.code);
-  try {
-    return offsets.map((offset): ScanHit => {
-      const loc = locateOffset(pe, offset);
-      const hit: ScanHit = { offset, tier: 'data' };
-      if (loc.section !== undefined) hit.section = loc.section;
-      if (loc.rva !== undefined) hit.rva = loc.rva;
-      const im = loc.rva !== undefined ? immAt.get(loc.rva) : undefined;
-      if (!a || !im || !loc.executable) return hit;
-      const call = a.calls.find((c) => c.at === im.at && withoutProtectedBit(c.value) === withoutProtectedBit(im.v));
-      const ev: Evidence = { tier: call ? 'call' : 'code', section: loc.section!, rva: im.at };
-      if (call) ev.api = call.api;
-      if (call?.via !== undefined) ev.via = call.via;
-      if (im.v & PROTECTED_BIT) ev.protected = true;
-      const t = text.at(im.at);
-      if (t) ev.instruction = t;
-      hit.tier = ev.tier;
-      hit.evidence = ev;
-      return hit;
-    });
-  } finally {
-    text.free();
-  }
+  return offsets.map((offset): ScanHit => {
+    const loc = locateOffset(pe, offset);
+    const hit: ScanHit = { offset, tier: 'data' };
+    if (loc.section !== undefined) hit.section = loc.section;
+    if (loc.rva !== undefined) hit.rva = loc.rva;
+    const im = loc.rva !== undefined ? immAt.get(loc.rva) : undefined;
+    if (!a || !im || !loc.executable) return hit;
+    const call = a.calls.find((c) => c.at === im.at && withoutProtectedBit(c.value) === withoutProtectedBit(im.v));
+    const ev: Evidence = { tier: call ? 'call' : 'code', section: loc.section!, rva: im.at };
+    if (call) ev.api = call.api;
+    if (call?.via !== undefined) ev.via = call.via;
+    if (im.v & PROTECTED_BIT) ev.protected = true;
+    const t = instructionText(a.code, im.at);
+    if (t) ev.instruction = t;
+    hit.tier = ev.tier;
+    hit.evidence = ev;
+    return hit;
+  });
 }

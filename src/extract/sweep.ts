@@ -9,7 +9,7 @@ import { type TagApi, x64ParamLocation, x86PoppedBytes } from './apis.js';
 import { scanBranches } from './prescan.js';
 import { type Range, Starts } from './regions.js';
 import { callTargets, rangeEnd } from './starts.js';
-import { type Atom, type State, type Value, cloneState, constant, mapConstants, mergeState, stackOffset, union } from './values.js';
+import { type Atom, type State, type Value, constant, mapConstants, mergeState, stackOffset, union } from './values.js';
 
 const { Decoder, DecoderOptions, Instruction, Mnemonic: M, OpKind, Register: R } = iced;
 
@@ -39,7 +39,17 @@ export interface CodeInput {
 /** Where functions start, and which ranges to decode (ascending; each begins at a start or a section start). */
 export interface SweepPlan {
   starts: Starts;
-  ranges: Range[];
+  /**
+   * With `landFrom`, the range begins at a soft start and the function before it is not decoded: the sweep
+   * skims from `landFrom` first, and decodes from there when the skim does not land on `begin` (the full
+   * sweep would then not have started a function at `begin` either).
+   */
+  ranges: (Range & { landFrom?: number })[];
+  /**
+   * Only look for tag-like immediates in instructions covering these RVAs (ascending), keeping no state:
+   * instruction boundaries are all the code tier needs, and decoding without modelling is far cheaper.
+   */
+  immediatesAt?: readonly number[];
 }
 
 /** A call (or tail jump) that may carry a tag. */
@@ -157,6 +167,17 @@ setCat(Cat.Leave, 'Leave');
 setCat(Cat.Enter, 'Enter');
 
 
+function firstAtOrAbove(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Bytes of an immediate operand of this kind (0 for non-immediates). */
 function immBytes(kind: number): number {
   switch (kind) {
@@ -218,6 +239,11 @@ class SectionWalker {
   private pending = new Map<number, State>();
   /** x86: the callee's stack cleanup is unknown; a following `sub esp,N` is the caller undoing it. */
   private undoPop = false;
+  /**
+   * Copy-on-write stack slots: states saved for branch targets (and the entry state) share the live map
+   * until the live state writes a slot, which most instructions never do.
+   */
+  private slotsShared = true;
 
   constructor(
     private readonly sh: Shared,
@@ -237,8 +263,21 @@ class SectionWalker {
     this.st = this.entryState();
   }
 
+  private adopt(st: State, shared: boolean): void {
+    this.st = st;
+    this.slotsShared = shared;
+  }
+
+  private ownSlots(): Map<number, Value> {
+    if (this.slotsShared) {
+      this.st.slots = new Map(this.st.slots);
+      this.slotsShared = false;
+    }
+    return this.st.slots;
+  }
+
   private entryState(): State {
-    return { regs: this.sh.entryRegs.slice(), slots: new Map(this.sh.entrySlots), sp: 0 };
+    return { regs: this.sh.entryRegs.slice(), slots: this.sh.entrySlots, sp: 0 };
   }
 
   private lostSp(): number {
@@ -300,13 +339,21 @@ class SectionWalker {
   }
 
   private killSlots(from: number, to: number): void {
-    for (const k of this.st.slots.keys()) if (k > from - 8 && k < to) this.st.slots.delete(k);
+    this.deleteSlots((k) => k > from - 8 && k < to);
+  }
+
+  private deleteSlots(doomed: (k: number) => boolean): void {
+    let any = false;
+    for (const k of this.st.slots.keys()) if (doomed(k)) any = true;
+    if (!any) return;
+    const slots = this.ownSlots();
+    for (const k of slots.keys()) if (doomed(k)) slots.delete(k);
   }
 
   private writeSlot(a: number, size: number, v: Value): void {
     if (Number.isNaN(a)) return;
     this.killSlots(a, a + size);
-    if (size >= 4 && v) this.st.slots.set(a, v);
+    if (size >= 4 && v) this.ownSlots().set(a, v);
   }
 
   private setReg(r: number, v: Value): void {
@@ -378,7 +425,11 @@ class SectionWalker {
   /** Remember the state for a forward branch target inside the function, to join it there. */
   private branchTo(t: number): void {
     const prev = this.pending.get(t);
-    this.pending.set(t, prev ? mergeState(prev, this.st) : cloneState(this.st));
+    if (prev) this.pending.set(t, mergeState(prev, this.st));
+    else {
+      this.pending.set(t, { regs: this.st.regs.slice(), slots: this.st.slots, sp: this.st.sp });
+      this.slotsShared = true;
+    }
   }
 
   /** An instruction we do not model: its register or stack destination becomes unknown. */
@@ -390,6 +441,80 @@ class SectionWalker {
     } else if (k0 === OpKind.Memory) this.writeSlot(this.stackAddrAnyImmediate(), 1, null);
   }
 
+  /** The kind of the immediate operand that step() would pass to noteImmediate, or -1 (mirrors its Mov and Push cases). */
+  private notedImmediateKind(): number {
+    const ins = this.ins;
+    const cat = category[ins.mnemonic];
+    if (cat === Cat.Push) {
+      const k0 = ins.opCount > 0 ? ins.op0Kind : -1;
+      return isImmediate(k0) ? k0 : -1;
+    }
+    if (cat !== Cat.Mov) return -1;
+    const k1 = ins.op1Kind;
+    if (!isImmediate(k1)) return -1;
+    const k0 = ins.op0Kind;
+    if (k0 === OpKind.Memory) return k1;
+    if (k0 !== OpKind.Register) return -1;
+    const reg = ins.op0Register;
+    return regIndex[reg] >= 0 && regSize[reg] >= 4 ? k1 : -1;
+  }
+
+  /** Does decoding from `from` (realigning on forced starts) reach an instruction boundary at `to`? */
+  landsOn(from: number, to: number): boolean {
+    const { sec, decoder, ins } = this;
+    let pos = from - sec.rva;
+    const target = to - sec.rva;
+    decoder.position = pos;
+    decoder.ip = BigInt(from);
+    const forced = this.forcedSorted;
+    let f = firstAtOrAbove(forced, from + 1);
+    while (pos < target) {
+      const ip = sec.rva + pos;
+      decoder.decodeOut(ins);
+      const len = ins.length;
+      while (f < forced.length && forced[f] <= ip) f++;
+      if (f < forced.length && ip + len > forced[f]) {
+        pos = forced[f] - sec.rva;
+        decoder.position = pos;
+        decoder.ip = BigInt(forced[f]);
+        continue;
+      }
+      pos += len;
+    }
+    return pos === target;
+  }
+
+  /** Decode [begin, end) like walk(), but only note the immediates of instructions covering `at` (ascending). */
+  skim(begin: number, end: number, at: readonly number[]): void {
+    const { sec, decoder, ins } = this;
+    let pos = begin - sec.rva;
+    const limit = Math.min(end, this.secEnd) - sec.rva;
+    decoder.position = pos;
+    decoder.ip = BigInt(begin);
+    let next = firstAtOrAbove(at, begin);
+    const forced = this.forcedSorted;
+    while (pos < limit && next < at.length && at[next] < end) {
+      const ip = sec.rva + pos;
+      decoder.decodeOut(ins);
+      const len = ins.length;
+      while (this.nextForcedIdx < forced.length && forced[this.nextForcedIdx] <= ip) this.nextForcedIdx++;
+      const nextForced = forced[this.nextForcedIdx];
+      if (nextForced !== undefined && ip + len > nextForced) {
+        pos = nextForced - sec.rva;
+        decoder.position = pos;
+        decoder.ip = BigInt(nextForced);
+        continue;
+      }
+      const insEnd = pos + len;
+      if (at[next] < ip + len) {
+        const kind = this.notedImmediateKind();
+        if (kind >= 0) this.noteImmediate(ip, kind, insEnd);
+        while (next < at.length && at[next] < ip + len) next++;
+      }
+      pos = insEnd;
+    }
+  }
+
   /** Decode [begin, end), which begins at a function start. */
   walk(begin: number, end: number): void {
     const { sec, decoder, ins } = this;
@@ -399,7 +524,7 @@ class SectionWalker {
     decoder.ip = BigInt(begin);
     this.fn = begin;
     this.regionEnd = this.secEnd;
-    this.st = this.entryState();
+    this.adopt(this.entryState(), true);
     this.reachable = true;
     this.pending = new Map();
     this.undoPop = false;
@@ -435,7 +560,7 @@ class SectionWalker {
       const r = ranges ? rangeEnd(ranges, ip) : undefined;
       if (r !== undefined && r < regionEnd) regionEnd = r;
       this.regionEnd = regionEnd;
-      this.st = this.entryState();
+      this.adopt(this.entryState(), true);
       this.reachable = true;
       this.pending = new Map();
       this.undoPop = false;
@@ -443,12 +568,12 @@ class SectionWalker {
       const snap = this.pending.get(ip);
       if (snap) {
         this.pending.delete(ip);
-        this.st = this.reachable ? mergeState(this.st, snap) : snap;
+        this.adopt(this.reachable ? mergeState(this.st, snap) : snap, true);
         this.reachable = true;
       }
     }
     if (!this.reachable) {
-      this.st = this.lostState();
+      this.adopt(this.lostState(), false);
       this.reachable = true;
     }
   }
@@ -619,7 +744,7 @@ class SectionWalker {
         const popped = this.record(ip, direct ? [ins.nearBranch32] : this.indirectTargets(k0, ip, insEnd), false);
         for (const r of sh.is64 ? VOLATILE_64 : VOLATILE_32) st.regs[r] = null;
         // The callee owns its argument area and home space.
-        for (const k of st.slots.keys()) if (k >= st.sp && k < st.sp + 0x80 && k <= 0) st.slots.delete(k);
+        this.deleteSlots((k) => k >= st.sp && k < st.sp + 0x80 && k <= 0);
         if (!sh.is64) {
           if (popped !== undefined) st.sp += popped;
           else this.undoPop = true;
@@ -699,7 +824,11 @@ export function sweep(input: CodeInput, plan: SweepPlan = fullPlan(input)): Swee
       const decoder = new Decoder(input.bitness, sec.bytes, DecoderOptions.None);
       try {
         const walker = new SectionWalker(sh, sec, i, decoder, ins);
-        for (const r of ranges) walker.walk(r.begin, r.end);
+        for (const r of ranges) {
+          if (plan.immediatesAt) walker.skim(r.begin, r.end, plan.immediatesAt);
+          else if (r.landFrom !== undefined && !walker.landsOn(r.landFrom, r.begin)) walker.walk(r.landFrom, r.end);
+          else walker.walk(r.begin, r.end);
+        }
       } finally {
         decoder.free();
       }

@@ -71,14 +71,12 @@ export interface State {
   sp: number;
 }
 
-export function cloneState(s: State): State {
-  return { regs: s.regs.slice(), slots: new Map(s.slots), sp: s.sp };
-}
-
 /** Join of two paths; `a`'s stack frame wins when the stack pointers disagree. */
 export function mergeState(a: State, b: State): State {
-  const regs = a.regs.map((v, i) => union(v, b.regs[i]));
-  if (a.sp !== b.sp) return { regs, slots: new Map(a.slots), sp: a.sp };
+  const regs = new Array<Value>(a.regs.length);
+  for (let i = 0; i < regs.length; i++) regs[i] = union(a.regs[i], b.regs[i]);
+  // Saved and merged states are never written (the walker copies slots before writing): share a's.
+  if (a.sp !== b.sp || a.slots === b.slots) return { regs, slots: a.slots, sp: a.sp };
   const slots = new Map<number, Value>();
   for (const [k, v] of a.slots) {
     const w = b.slots.get(k);

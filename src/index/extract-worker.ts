@@ -1,5 +1,5 @@
 // Entry of an extraction worker thread (see worker-pool.ts): the real extractor behind the worker protocol.
-import { extractTags } from '../extract/extract.js';
+import * as extractor from '../extract/extract.js';
 import { serveExtractRequests } from './worker-protocol.js';
 
-serveExtractRequests(extractTags);
+serveExtractRequests(extractor.extractTags, (extractor as { EXTRACTOR_VERSION?: string }).EXTRACTOR_VERSION ?? '1');

@@ -2,7 +2,7 @@
 // single SQLite writer. Workers read and hash files themselves (the main thread never holds file bytes). Each
 // worker gets two files at a time, so it reads the next while the main thread decides about the last. A
 // worker that dies takes only the file it was working on with it: it is replaced, and its other file retried.
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { DriverReport } from '../extract/types.js';
 import { type FromWorker, type ToWorker, fromWire } from './worker-protocol.js';
 
@@ -19,12 +19,14 @@ export interface WorkerPoolOptions {
   size: number;
   /** Worker entry; default extract-worker (.ts under tsx, .js in dist). Tests pass one that misbehaves. */
   module?: URL;
+  /** Heap limit of each worker; a worker that reaches it dies and its file fails. Default: V8's. */
+  maxHeapMb?: number;
 }
 
 /** Files given to one worker at once: one being worked on, one read ahead while the main thread decides. */
 const DEPTH = 2;
 
-type JobState = 'queued' | 'opening' | 'held' | 'extracting';
+type JobState = 'queued' | 'opening' | 'held' | 'extracting' | 'done';
 
 interface Job {
   id: number;
@@ -43,18 +45,24 @@ interface Slot {
   ready: boolean;
   /** In the order sent; the worker answers them in that order. */
   jobs: Job[];
-  died?: Error;
+  /** What the worker threw, when it died of an uncaught error. */
+  died?: string;
 }
 
 /** Rejection of a request that another file's crash took down: the request is made again elsewhere. */
 class Retry extends Error {}
 
+/** No worker could start (missing or broken build): indexing cannot go on, and no file is to blame. */
+export class WorkerStartError extends Error {
+  override name = 'WorkerStartError';
+}
+
 /** Under tsx the `.ts` entry needs tsx in the worker too; tsx's own --import hook skips worker threads. */
-function workerFor(module: URL): Worker {
-  if (!module.pathname.endsWith('.ts')) return new Worker(module);
+function workerFor(module: URL, options: WorkerOptions): Worker {
+  if (!module.pathname.endsWith('.ts')) return new Worker(module, options);
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(module.href)}); })`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { ...options, eval: true });
 }
 
 function defaultModule(): URL {
@@ -68,16 +76,27 @@ function describeDeath(value: unknown): string {
 
 export class ExtractWorkerPool {
   private readonly module: URL;
+  private readonly options: WorkerOptions;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
   /** Set when no worker could be started: every request fails with it. */
-  private broken?: Error;
+  private broken?: WorkerStartError;
+  private readonly started: Promise<string>;
+  private onStarted!: { resolve(version: string): void; reject(e: Error): void };
 
   constructor(opts: WorkerPoolOptions) {
     this.module = opts.module ?? defaultModule();
+    this.options = opts.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: opts.maxHeapMb } } : {};
+    this.started = new Promise((resolve, reject) => (this.onStarted = { resolve, reject }));
+    this.started.catch(() => undefined); // also surfaced through open()
     for (let i = 0; i < Math.max(1, opts.size); i++) this.slots.push(this.spawn());
+  }
+
+  /** The extractor version the workers run, once the first one is up. */
+  version(): Promise<string> {
+    return this.started;
   }
 
   /** Have a worker read and hash `path`; resolves once it holds the bytes. */
@@ -86,8 +105,8 @@ export class ExtractWorkerPool {
     let m: FromWorker;
     try {
       m = await new Promise<FromWorker>((resolve, reject) => {
-        if (this.closed) return reject(new Error('worker pool is closed'));
         if (this.broken) return reject(this.broken);
+        if (this.closed) return reject(new Error('worker pool is closed'));
         Object.assign(job, { resolve, reject });
         this.queue.push(job);
         this.dispatch();
@@ -136,9 +155,9 @@ export class ExtractWorkerPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: workerFor(this.module), ready: false, jobs: [] };
+    const slot: Slot = { worker: workerFor(this.module, this.options), ready: false, jobs: [] };
     slot.worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
-    slot.worker.on('error', (e) => (slot.died ??= new Error(`extraction worker crashed: ${describeDeath(e)}`)));
+    slot.worker.on('error', (e) => (slot.died ??= describeDeath(e)));
     slot.worker.on('exit', (code) => this.onExit(slot, code));
     return slot;
   }
@@ -146,6 +165,7 @@ export class ExtractWorkerPool {
   private onMessage(slot: Slot, m: FromWorker): void {
     if (m.type === 'ready') {
       slot.ready = true;
+      this.onStarted.resolve(m.version);
       this.dispatch();
       return;
     }
@@ -162,7 +182,8 @@ export class ExtractWorkerPool {
 
   private onExit(slot: Slot, code: number): void {
     if (this.closed) return;
-    const err = slot.died ?? new Error(`extraction worker exited with code ${code}`);
+    const reason = slot.died ?? `exited with code ${code}`;
+    const err = new Error(slot.died ? `extraction worker crashed: ${reason}` : `extraction worker ${reason}`);
     const i = this.slots.indexOf(slot);
     if (slot.ready) {
       this.slots[i] = this.spawn();
@@ -170,11 +191,13 @@ export class ExtractWorkerPool {
       // A worker that cannot even start (missing module, bad build) would fail every replacement too.
       this.slots.splice(i, 1);
       if (!this.slots.length) {
-        this.broken = new Error(`extraction worker failed to start: ${err.message}`);
+        this.broken = new WorkerStartError(`extraction worker failed to start: ${reason}`);
         for (const j of this.queue.splice(0)) j.reject(this.broken);
+        this.onStarted.reject(this.broken);
       }
     }
-    // The worker answers in order, so the first job still waiting for an answer is the one it died on.
+    // The extractor is synchronous, so the worker answers in order: the first job still waiting for an
+    // answer is the one it died on.
     const culprit = slot.jobs.find((j) => j.state === 'opening' || j.state === 'extracting');
     for (const job of slot.jobs.splice(0)) {
       job.lost = job === culprit ? err : new Retry();
@@ -183,8 +206,10 @@ export class ExtractWorkerPool {
   }
 
   private finish(job: Job): void {
+    job.state = 'done';
     const jobs = job.slot!.jobs;
-    jobs.splice(jobs.indexOf(job), 1);
+    const i = jobs.indexOf(job);
+    if (i >= 0) jobs.splice(i, 1);
     this.dispatch();
   }
 

@@ -20,7 +20,7 @@ export interface WireError {
 }
 
 export type FromWorker =
-  | { type: 'ready' }
+  | { type: 'ready'; version: string }
   | { type: 'opened'; id: number; sha256: string; size: number }
   | { type: 'report'; id: number; report: DriverReport }
   | { type: 'failed'; id: number; error: WireError };
@@ -36,8 +36,8 @@ export function fromWire(w: WireError): Error {
   return err;
 }
 
-/** Run in a worker thread: answer the pipeline's requests with `extract`, in the order they come. */
-export function serveExtractRequests(extract: Extract): void {
+/** Run in a worker thread: answer the pipeline's requests with `extract`, which is at `version`. */
+export function serveExtractRequests(extract: Extract, version: string): void {
   const port = parentPort;
   if (!port) throw new Error('serveExtractRequests must run in a worker thread');
   const held = new Map<number, { path: string; buf: Uint8Array }>();
@@ -69,5 +69,5 @@ export function serveExtractRequests(extract: Extract): void {
       held.delete(m.id);
     }
   });
-  send({ type: 'ready' });
+  send({ type: 'ready', version });
 }

@@ -6,9 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import iced from 'iced-x86';
-import { codeInput, extractTags, scanTagInFile } from '../../src/extract/extract.js';
+import { analyseCode, codeInput, extractTags, scanTagInFile } from '../../src/extract/extract.js';
 import { tagApis } from '../../src/extract/apis.js';
-import { sweep } from '../../src/extract/sweep.js';
 import { MAX_EVIDENCE, type DriverReport } from '../../src/extract/types.js';
 import { readPe } from '../../src/pe/read.js';
 import { formatTag, tagFromText } from '../../src/tag.js';
@@ -197,7 +196,7 @@ for (const arch of ['x64', 'x86'] as const) {
   test(`wine drivers (${arch}): no call-tier pool tags`, { skip: wineMissing }, (t) => {
     const names = wineDrivers(arch);
     assert.equal(names.length, 17);
-    let largest = { name: '', code: 0, buf: Buffer.alloc(0) };
+    let largest: { name: string; code: number; buf: Buffer } = { name: '', code: 0, buf: Buffer.alloc(0) };
     for (const name of names) {
       const buf = wine(arch, name);
       const r = extractTags(buf, { path: name });
@@ -209,9 +208,9 @@ for (const arch of ['x64', 'x86'] as const) {
     // Decoder throughput on the largest code, after JIT warm-up: reported, not asserted.
     const input = codeInput(largest.buf, readPe(largest.buf), tagApis())!;
     const rounds = 20;
-    for (let i = 0; i < rounds; i++) sweep(input);
+    for (let i = 0; i < rounds; i++) analyseCode(input);
     const t0 = performance.now();
-    for (let i = 0; i < rounds; i++) sweep(input);
+    for (let i = 0; i < rounds; i++) analyseCode(input);
     const s = (performance.now() - t0) / 1000 / rounds;
     const r0 = performance.now();
     for (let i = 0; i < rounds; i++) for (const sec of input.sections) decodeOnly(input.bitness, sec.bytes);

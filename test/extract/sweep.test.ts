@@ -1,10 +1,23 @@
 // Hand-assembled x64 and x86 code (sources in asm/) through the decoder and the wrapper fixpoint.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { tagApis } from '../../src/extract/apis.js';
-import { type CodeAnalysis, analyseCode } from '../../src/extract/extract.js';
-import type { CodeInput } from '../../src/extract/sweep.js';
+import { type CodeAnalysis, analyseCode, codeInput } from '../../src/extract/extract.js';
+import { resolveCalls } from '../../src/extract/resolve.js';
+import { type CodeInput, sweep } from '../../src/extract/sweep.js';
+import { readPe } from '../../src/pe/read.js';
 import { formatTag, withoutProtectedBit } from '../../src/tag.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const fixturesMissing = existsSync(`${FIXTURES}drivers/x64`) ? false : `fixture drivers absent from ${FIXTURES}`;
+
+/** The built drivers, the MSVC drivers and (when fetched) wine's. */
+function fixtureFiles(): string[] {
+  const dirs = ['drivers/x64', 'drivers/x86', 'msvc', 'wine/x64', 'wine/x86'].map((d) => `${FIXTURES}${d}/`).filter((d) => existsSync(d));
+  return dirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.sys')).map((f) => d + f));
+}
 
 const X64 = Buffer.from(
   '4883ec2841b844724131ba4000000031c9ff15e90f00004883c428c3cccccccc4883ec2841b8434d43318b05d01f0000' +
@@ -151,4 +164,20 @@ test('garbage bytes decode without findings or errors', () => {
     const a = analyseCode(input(bitness, junk, [0x1000]));
     assert.equal(a.calls.length, 0);
   }
+});
+
+test('decoding only the functions the byte pre-scan points at finds what decoding everything finds', { skip: fixturesMissing }, () => {
+  const key = (c: { value: number; at: number; api: string; via?: number }) => `${c.value}@${c.at} ${c.api} ${c.via ?? ''}`;
+  let compared = 0;
+  for (const file of fixtureFiles()) {
+    const buf = readFileSync(file);
+    const code = codeInput(buf, readPe(buf), tagApis())!;
+    const full = sweep(code);
+    const part = analyseCode(code);
+    assert.deepEqual(part.immediates, [...full.immediates].sort((a, b) => a.at - b.at), `${file} immediates`);
+    const fullCalls = resolveCalls(full.sites, code.apis, code.bitness).calls.map(key).sort();
+    assert.deepEqual(part.calls.map(key).sort(), fullCalls, `${file} calls`);
+    compared += fullCalls.length;
+  }
+  assert.ok(compared > 100, `${compared} call-tier sites compared`);
 });

@@ -14,7 +14,7 @@ const FILES = 40;
 const TAGS_PER_FILE = 3;
 const KILL_AFTER = 10;
 
-test('SIGKILL mid-index: integrity ok, every committed file complete, re-index finishes the job', async (t) => {
+for (const mode of ['in-process', 'workers'] as const) test(`SIGKILL mid-index (${mode}): integrity ok, every committed file complete, re-index finishes the job`, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'whose-tag-kill-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const corpus = join(dir, 'drivers');
@@ -28,7 +28,7 @@ test('SIGKILL mid-index: integrity ok, every committed file complete, re-index f
     );
   }
 
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./kill-child.ts', import.meta.url)), dbPath, corpus], {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./kill-child.ts', import.meta.url)), dbPath, corpus, mode], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -11,6 +11,7 @@ import { extractTags } from '../../src/extract/extract.js';
 import { indexPaths } from '../../src/index/pipeline.js';
 import { ExtractWorkerPool } from '../../src/index/worker-pool.js';
 import { fakeDriver } from './fake-driver.js';
+import { formatTag, tagFromText } from '../../src/tag.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const crashingWorker = new URL('./crashing-worker.ts', import.meta.url);
@@ -72,6 +73,50 @@ test('worker pool: a non-PE file fails with the extractor\'s PeFormatError, name
   await assert.rejects(pool.open(join(dir, 'missing.sys')), { name: 'Error', message: /^ENOENT: no such file or directory/ });
 });
 
+test('worker pool: a worker out of heap fails its file; its replacement serves the next one', async (t) => {
+  const dir = tempDir(t);
+  const hog = join(dir, 'hog.sys');
+  const good = join(dir, 'good.sys');
+  writeFileSync(hog, 'CRASH-OOM');
+  writeFileSync(good, fakeDriver([{ tag: 'Good', tier: 'call' }]));
+  const pool = new ExtractWorkerPool({ size: 1, module: crashingWorker, maxHeapMb: 64 });
+  t.after(() => pool.close());
+  const [a, b] = await Promise.all([pool.open(hog), pool.open(good)]);
+  await assert.rejects(a.extract(), { message: /^extraction worker crashed: .*out of memory/ });
+  const report = await b.extract();
+  assert.deepEqual(report.findings.map((f) => f.tag), [tagFromText('Good')]);
+});
+
+test('worker pool of two: crashes fail only their own files, whichever worker had them', async (t) => {
+  const dir = tempDir(t);
+  const files: [string, string | undefined][] = [];
+  for (let i = 0; i < 16; i++) {
+    const crash = i % 5 === 2 ? (i % 2 ? 'CRASH-EXIT' : 'CRASH-THROW') : undefined;
+    const path = join(dir, `f${String(i).padStart(2, '0')}.sys`);
+    writeFileSync(path, crash ?? fakeDriver([{ tag: `F${String(i).padStart(3, '0')}`, tier: 'call' }]));
+    files.push([path, crash]);
+  }
+  const pool = new ExtractWorkerPool({ size: 2, module: crashingWorker });
+  t.after(() => pool.close());
+  const outcomes = await Promise.all(
+    files.map(async ([path]) => {
+      const opened = await pool.open(path);
+      return opened.extract().then(
+        (r) => r.findings.map((f) => formatTag(f.tag)).join(),
+        (e: Error) => e.message,
+      );
+    }),
+  );
+  assert.deepEqual(
+    outcomes,
+    files.map(([, crash], i) =>
+      crash === 'CRASH-EXIT' ? 'extraction worker exited with code 3'
+      : crash === 'CRASH-THROW' ? 'extraction worker crashed: thrown string, not an Error'
+      : `F${String(i).padStart(3, '0')}`,
+    ),
+  );
+});
+
 test('index through workers: crashed workers are failures with reasons, replaced, and the run completes', async (t) => {
   const dir = tempDir(t);
   const drivers = join(dir, 'drivers');
@@ -90,39 +135,39 @@ test('index through workers: crashed workers are failures with reasons, replaced
   const db = openDb(join(dir, 'tags.db'));
   t.after(() => db.close());
 
-  for (const jobs of [1, 2]) {
-    db.exec('DELETE FROM evidence; DELETE FROM findings; DELETE FROM files; DELETE FROM failures; DELETE FROM contents');
-    const s = await indexPaths(db, [drivers], { host: 'h', jobs, workerModule: crashingWorker });
-    assert.deepEqual([s.files, s.new, s.analysed, s.reused], [names.length, names.length, 12, 1], `jobs ${jobs}`);
-    assert.deepEqual(
-      s.failed.map((f) => [f.path.slice(drivers.length + 1), f.message]),
-      [
-        ['crash1.sys', 'extraction worker crashed: thrown string, not an Error'],
-        ['crash2.sys', 'extraction worker exited with code 3'],
-        ['crash3.sys', 'extraction worker crashed: thrown string, not an Error'],
-        ['notpe.sys', `${join(drivers, 'notpe.sys')}: no MZ signature (at offset 0x0)`],
-      ],
-      `jobs ${jobs}`,
-    );
-    assert.equal(count(db, 'SELECT COUNT(*) FROM files'), 13);
-    assert.equal(count(db, 'SELECT COUNT(*) FROM contents'), 12);
-    assert.equal(count(db, 'SELECT COUNT(*) FROM findings'), 12);
-    assert.equal(count(db, 'SELECT COUNT(*) FROM failures'), 4);
-    assert.equal(s.bytesRead, names.reduce((n, name) => n + readFileSync(join(drivers, name)).length, 0));
-  }
+  const s = await indexPaths(db, [drivers], { host: 'h', workerModule: crashingWorker });
+  assert.deepEqual([s.files, s.new, s.analysed, s.reused], [names.length, names.length, 12, 1]);
+  assert.deepEqual(
+    s.failed.map((f) => [f.path.slice(drivers.length + 1), f.message]),
+    [
+      ['crash1.sys', 'extraction worker crashed: thrown string, not an Error'],
+      ['crash2.sys', 'extraction worker exited with code 3'],
+      ['crash3.sys', 'extraction worker crashed: thrown string, not an Error'],
+      ['notpe.sys', `${join(drivers, 'notpe.sys')}: no MZ signature (at offset 0x0)`],
+    ],
+  );
+  assert.equal(count(db, 'SELECT COUNT(*) FROM files'), 13);
+  assert.equal(count(db, 'SELECT COUNT(*) FROM contents'), 12);
+  assert.equal(count(db, 'SELECT COUNT(*) FROM findings'), 12);
+  assert.equal(count(db, 'SELECT COUNT(*) FROM failures'), 4);
+  assert.equal(s.bytesRead, names.reduce((n, name) => n + readFileSync(join(drivers, name)).length, 0));
 
-  // Unchanged failures are not read again; nothing starts a worker.
-  const again = await indexPaths(db, [drivers], { host: 'h', workerModule: crashingWorker });
+  // The failures were recorded under the version the workers reported. Unchanged failures are not read again,
+  // so no worker starts to report it: the caller names it.
+  assert.deepEqual(db.prepare('SELECT DISTINCT extractor_version FROM failures').pluck().all(), ['fake']);
+  const again = await indexPaths(db, [drivers], { host: 'h', workerModule: crashingWorker, extractorVersion: 'fake' });
   assert.deepEqual([again.unchanged, again.bytesRead, again.failed.filter((f) => f.known).length], [13, 0, 4]);
 });
 
-test('index through workers: a worker that cannot start fails every file with the reason, without hanging', async (t) => {
+test('index through workers: a worker that cannot start stops the run with the reason and blames no file', async (t) => {
   const dir = tempDir(t);
   for (const n of ['a', 'b', 'c']) writeFileSync(join(dir, `${n}.sys`), fakeDriver([{ tag: `Tg${n}`, tier: 'call' }]));
   const db = openDb(join(dir, 'tags.db'));
   t.after(() => db.close());
-  const s = await indexPaths(db, [dir], { host: 'h', jobs: 2, workerModule: new URL('./no-such-worker.ts', import.meta.url) });
-  assert.equal(s.failed.length, 3);
-  for (const f of s.failed) assert.match(f.message, /^extraction worker failed to start: .*no-such-worker/);
+  await assert.rejects(
+    indexPaths(db, [dir], { host: 'h', jobs: 2, workerModule: new URL('./no-such-worker.ts', import.meta.url) }),
+    { name: 'WorkerStartError', message: /^extraction worker failed to start: Cannot find module .*no-such-worker\.ts/ },
+  );
   assert.equal(count(db, 'SELECT COUNT(*) FROM files'), 0);
+  assert.equal(count(db, 'SELECT COUNT(*) FROM failures'), 0);
 });

@@ -1,0 +1,96 @@
+// The ARM64 code tiers of one image: the same result the x86/x64 sweep gives (call evidence, tag-like
+// immediates, wrappers), plus the disassembly of each constant for evidence, since iced-x86 cannot decode it.
+import type { PeImage } from '../../pe/types.js';
+import type { TagApi } from '../apis.js';
+import { type CallEvidence, type Wrapper, resolveCalls } from '../resolve.js';
+import type { ImmediateSite } from '../sweep.js';
+import { type Arm64Section, layout } from './starts.js';
+import { describe } from './text.js';
+import { type Const, walkArm64 } from './walk.js';
+
+interface Range {
+  begin: number;
+  end: number;
+}
+
+export interface Arm64Analysis {
+  calls: CallEvidence[];
+  /**
+   * Tag-like constants built in registers and not only compared. `immAt` equals `at`: an A64 constant is
+   * spread over 16-bit fields of several instructions, so its four bytes never sit in the code.
+   */
+  immediates: ImmediateSite[];
+  wrappers: Wrapper[];
+  /** Disassembly of the instructions building each evidence constant, by CallEvidence.at / ImmediateSite.at. */
+  instructions: Map<number, string>;
+}
+
+/** [begin, end) minus the sorted or unsorted `holes`, as whole 4-byte words from `begin`. */
+function pieces(begin: number, end: number, holes: readonly Range[]): Range[] {
+  let out: Range[] = [{ begin, end }];
+  for (const h of holes) {
+    out = out.flatMap((p) => (h.end <= p.begin || h.begin >= p.end ? [p] : [{ begin: p.begin, end: h.begin }, { begin: h.end, end: p.end }]));
+  }
+  return out
+    .map((p) => ({ begin: p.begin + ((4 - ((p.begin - begin) & 3)) & 3), end: p.end }))
+    .map((p) => ({ begin: p.begin, end: p.begin + ((p.end - p.begin) & ~3) }))
+    .filter((p) => p.end > p.begin);
+}
+
+/** Executable sections as whole words, without the PE metadata (import tables, …) some linkers put in them. */
+function codeSections(buf: Uint8Array, pe: PeImage, exclude: readonly Range[]): Arm64Section[] {
+  return pe.sections
+    .filter((s) => s.executable && s.rawSize > 0 && (s.rva & 3) === 0)
+    .flatMap((s) => {
+      const len = Math.min(s.rawSize, s.virtualSize || s.rawSize, Math.max(0, buf.length - s.rawOffset));
+      return pieces(s.rva, s.rva + len, exclude).map((p) => ({
+        name: s.name,
+        rva: p.begin,
+        bytes: buf.subarray(s.rawOffset + p.begin - s.rva, s.rawOffset + p.end - s.rva),
+        continues: p.begin !== s.rva,
+      }));
+    });
+}
+
+/**
+ * Decode an ARM64 image's executable sections: `call` and `code` tier evidence and the wrappers found.
+ * `exclude`: RVA ranges inside code sections that are not code (extract.ts's metadataRanges().rvas).
+ */
+export function analyseArm64(
+  buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi>, exclude: readonly Range[] = [],
+): Arm64Analysis {
+  const sections = codeSections(buf, pe, exclude);
+  const imports = new Map<number, string>();
+  for (const imp of pe.imports) if (imp.name) imports.set(imp.iatRva, imp.name);
+  const walked = walkArm64(layout(sections, pe.functions, pe.entryRva, imports), imports, apis);
+  const { calls, wrappers } = resolveCalls(walked.sites, apis, 64);
+
+  const instructions = new Map<number, string>();
+  // A magic number that is only compared is not a tag.
+  const kept = walked.candidates.filter((c) => !c.compared || c.used).sort((a, b) => a.at - b.at || a.v - b.v);
+  const immediates: ImmediateSite[] = [];
+  for (const [k, c] of kept.entries()) {
+    if (k > 0 && kept[k - 1].at === c.at && kept[k - 1].v === c.v) continue;
+    immediates.push({ at: c.at, v: c.v, immAt: c.at });
+    if (!instructions.has(c.at)) instructions.set(c.at, describe(c.why));
+  }
+
+  // Call evidence names a constant by (at, value): find how it was built among the arguments passed.
+  const wanted = new Set(calls.filter((c) => !instructions.has(c.at)).map((c) => c.at));
+  const built = new Map<number, Const[]>();
+  for (const site of walked.sites) {
+    for (const v of site.args) {
+      for (const a of v ?? []) {
+        if (a.k !== 'c' || !wanted.has(a.at)) continue;
+        const list = built.get(a.at);
+        if (list) list.push(a as Const);
+        else built.set(a.at, [a as Const]);
+      }
+    }
+  }
+  for (const c of calls) {
+    const a = built.get(c.at)?.find((x) => x.v === c.value);
+    if (a && !instructions.has(c.at)) instructions.set(c.at, describe(a.why));
+  }
+  return { calls, immediates, wrappers, instructions };
+}

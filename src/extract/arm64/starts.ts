@@ -1,0 +1,156 @@
+// Function boundaries for the ARM64 walk: .pdata extents, BL targets, code addresses built with
+// ADR/ADRP+ADD (dispatch routines, unload handlers), tail-branch targets, and the linker's import thunks.
+import { type Insn, decode, writtenRegs } from './decode.js';
+
+export interface Arm64Section {
+  name: string;
+  rva: number;
+  /** Whole 4-byte words only. */
+  bytes: Uint8Array;
+  /** The piece continues code cut by excluded bytes: its first word is no function start. */
+  continues?: boolean;
+}
+
+/** One function's code, [begin, end): parameter atoms inside refer to the function at `begin`. */
+export interface Region {
+  sec: Arm64Section;
+  begin: number;
+  end: number;
+  /** False when `begin` is not known to be a function start: nothing is known of the registers there. */
+  entry: boolean;
+}
+
+export interface Layout {
+  regions: Region[];
+  /** Import thunk RVA → imported name: `adrp x16,page; ldr x16,[x16,#slot]; br x16` (or x17). */
+  thunks: Map<number, string>;
+  /** Every word of each section, decoded once (index = (rva - section rva) / 4). */
+  insns: Map<Arm64Section, Insn[]>;
+}
+
+const THUNK_BYTES = 12;
+/** Rounds of adding tail-branch targets (each new start splits a region and may expose more). */
+const MAX_ROUNDS = 4;
+
+export function wordAt(sec: Arm64Section, rva: number): number {
+  const o = rva - sec.rva;
+  return (sec.bytes[o] | (sec.bytes[o + 1] << 8) | (sec.bytes[o + 2] << 16) | (sec.bytes[o + 3] << 24)) >>> 0;
+}
+
+/** Finds the section holding an RVA by binary search: with metadata cut out there may be many pieces. */
+class CodeMap {
+  private readonly sorted: Arm64Section[];
+  private readonly begins: number[];
+
+  constructor(sections: Arm64Section[]) {
+    this.sorted = [...sections].sort((a, b) => a.rva - b.rva);
+    this.begins = this.sorted.map((s) => s.rva);
+  }
+
+  at(rva: number): Arm64Section | undefined {
+    const s = this.sorted[floorIndex(this.begins, rva)];
+    return s && rva < s.rva + s.bytes.length ? s : undefined;
+  }
+}
+
+/** The import a linker thunk at `rva` jumps to, if it is one. */
+function thunkTarget(code: CodeMap, imports: Map<number, string>, rva: number): string | undefined {
+  const sec = code.at(rva);
+  if (!sec || rva + THUNK_BYTES > sec.rva + sec.bytes.length) return undefined;
+  const a = decode(wordAt(sec, rva), rva);
+  const l = decode(wordAt(sec, rva + 4), rva + 4);
+  const b = decode(wordAt(sec, rva + 8), rva + 8);
+  if (a.op !== 'adr' || !a.page || (a.rd !== 16 && a.rd !== 17)) return undefined;
+  if (l.op !== 'ldr' || l.size !== 3 || l.rn !== a.rd || l.rt !== a.rd) return undefined;
+  if (b.op !== 'br' || b.rn !== a.rd) return undefined;
+  return imports.get(a.target + l.offset);
+}
+
+/** Index of the last element <= x in ascending `xs`, or -1. */
+function floorIndex(xs: number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] <= x) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+/** Split the code sections into function regions. `ranges` are .pdata extents; `entry` the entry point. */
+export function layout(
+  sections: Arm64Section[], ranges: { begin: number; end: number }[], entry: number, imports: Map<number, string>,
+): Layout {
+  const code = new CodeMap(sections);
+  const inCode = (t: number) => (t & 3) === 0 && code.at(t) !== undefined;
+  const starts = new Set<number>();
+  for (const r of ranges) {
+    if (!inCode(r.begin)) continue;
+    starts.add(r.begin);
+    // A .pdata end is where the next (maybe unlisted leaf) function begins.
+    if (inCode(r.end)) starts.add(r.end);
+  }
+  if (inCode(entry)) starts.add(entry);
+  for (const s of sections) if (!s.continues) starts.add(s.rva);
+
+  const jumps: { at: number; target: number }[] = [];
+  const insns = new Map<Arm64Section, Insn[]>();
+  for (const sec of sections) {
+    const page: (number | undefined)[] = new Array(31).fill(undefined);
+    const decoded: Insn[] = new Array(sec.bytes.length >>> 2);
+    insns.set(sec, decoded);
+    for (let rva = sec.rva; rva < sec.rva + sec.bytes.length; rva += 4) {
+      const i = decode(wordAt(sec, rva), rva);
+      decoded[(rva - sec.rva) >>> 2] = i;
+      let addr: number | undefined;
+      if (i.op === 'bl' && inCode(i.target)) starts.add(i.target);
+      else if (i.op === 'b' && inCode(i.target)) jumps.push({ at: rva, target: i.target });
+      else if (i.op === 'adr') addr = i.page ? undefined : i.target;
+      else if (i.op === 'addimm' && !i.sub && !i.flags && i.rn !== 31 && page[i.rn] !== undefined) addr = page[i.rn]! + i.imm;
+      if (addr !== undefined && inCode(addr)) starts.add(addr);
+      for (const r of writtenRegs(i)) if (r < 31) page[r] = undefined;
+      if (i.op === 'adr' && i.page && i.rd < 31) page[i.rd] = i.target;
+    }
+  }
+
+  // A branch that leaves its region (or re-enters its start) is a tail call: its target starts a function.
+  let sorted = [...starts].sort((a, b) => a - b);
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    let added = false;
+    for (const j of jumps) {
+      if (starts.has(j.target)) continue;
+      const k = floorIndex(sorted, j.at);
+      if (j.target < sorted[k] || j.target >= (sorted[k + 1] ?? Infinity)) {
+        starts.add(j.target);
+        added = true;
+      }
+    }
+    if (!added) break;
+    sorted = [...starts].sort((a, b) => a - b);
+  }
+
+  const thunks = new Map<number, string>();
+  for (const s of sorted) {
+    const name = thunkTarget(code, imports, s);
+    if (name) thunks.set(s, name);
+  }
+
+  const regions: Region[] = [];
+  for (const sec of sections) {
+    const secEnd = sec.rva + sec.bytes.length;
+    const inSec: number[] = [];
+    for (let k = floorIndex(sorted, sec.rva - 1) + 1; k < sorted.length && sorted[k] < secEnd; k++) inSec.push(sorted[k]);
+    if (inSec[0] !== sec.rva) regions.push({ sec, begin: sec.rva, end: inSec[0] ?? secEnd, entry: false });
+    for (let k = 0; k < inSec.length; k++) {
+      // Thunks are not walked: calls to them are calls to the import. Anything after one is a new function.
+      const begin = thunks.has(inSec[k]) ? inSec[k] + THUNK_BYTES : inSec[k];
+      const end = inSec[k + 1] ?? secEnd;
+      if (begin < end) regions.push({ sec, begin, end, entry: true });
+    }
+  }
+  return { regions, thunks, insns };
+}

@@ -1,0 +1,326 @@
+// The ARM64 walk: each function region decoded linearly, word by word, with a small abstract state per
+// general register (known constants, incoming parameters w0-w7, IAT pointers, and ADR/ADRP addresses).
+// Forward branches carry their state to the target, where it is joined. Records every call that may carry
+// a tag (AAPCS64: parameters 0-7 in x0-x7) and every tag-like constant built in a register.
+import { PROTECTED_BIT, looksLikeTag } from '../../tag.js';
+import type { TagApi } from '../apis.js';
+import { mayBeTag } from '../data.js';
+import type { CallSite } from '../sweep.js';
+import { type Atom, type Value, union } from '../values.js';
+import type { Insn, LogicOp } from './decode.js';
+import type { Arm64Section, Layout } from './starts.js';
+import { type Provenance, moveWideValue } from './text.js';
+
+const REGS = 31;
+const PARAMS = 8;
+/** x0-x18 and the link register do not survive a call. */
+const CALL_CLOBBERED = [...Array.from({ length: 19 }, (_, i) => i), 30];
+
+interface State {
+  regs: Value[];
+  /** Address (RVA) a register holds, from ADR, ADRP and ADD: the base of an IAT load. */
+  addr: (number | undefined)[];
+}
+
+/** A tag-like constant built in a register: a `code`-tier candidate unless it was only ever compared. */
+export interface Candidate {
+  at: number;
+  v: number;
+  why: Provenance;
+  compared: boolean;
+  used: boolean;
+}
+
+/** A constant atom that remembers how it was built (still an Atom for resolve.ts). */
+export interface Const {
+  k: 'c';
+  v: number;
+  at: number;
+  why: Provenance;
+  cand?: Candidate;
+}
+
+export interface WalkResult {
+  sites: CallSite[];
+  candidates: Candidate[];
+}
+
+/** The zero register read as a value: tag 0 is never evidence, so one shared atom serves. */
+const ZERO: Const = { k: 'c', v: 0, at: -1, why: { insn: { op: 'none' }, from: [] } };
+const ZERO_VALUE: Value = [ZERO];
+
+function allConstants(v: Value): v is readonly Const[] {
+  return v !== null && v.every((a) => a.k === 'c');
+}
+
+/** Low 32 bits of a register operand after its shift, or undefined when high bits would be needed. */
+function shifted(x: number, type: number, amount: number, sf: boolean): number | undefined {
+  if (amount === 0) return x;
+  if (sf) return type === 0 ? (amount < 32 ? (x << amount) >>> 0 : 0) : undefined;
+  switch (type) {
+    case 0:
+      return (x << amount) >>> 0;
+    case 1:
+      return x >>> amount;
+    case 2:
+      return (x >> amount) >>> 0;
+    default:
+      return ((x >>> amount) | (x << (32 - amount))) >>> 0;
+  }
+}
+
+function logic(op: LogicOp, a: number, b: number): number {
+  switch (op) {
+    case 'and':
+    case 'ands':
+      return (a & b) >>> 0;
+    case 'orr':
+      return (a | b) >>> 0;
+    default:
+      return (a ^ b) >>> 0;
+  }
+}
+
+class Walker {
+  readonly sites: CallSite[] = [];
+  readonly candidates: Candidate[] = [];
+  private st: State = Walker.lost();
+  private fn = 0;
+  private regionEnd = 0;
+  private reachable = true;
+  private pending = new Map<number, State>();
+
+  constructor(
+    private readonly imports: Map<number, string>,
+    private readonly thunks: Map<number, string>,
+    private readonly apis: Map<string, TagApi>,
+  ) {}
+
+  private static lost(): State {
+    return { regs: new Array(REGS).fill(null), addr: new Array(REGS).fill(undefined) };
+  }
+
+  private static entry(): State {
+    const st = Walker.lost();
+    for (let i = 0; i < PARAMS; i++) st.regs[i] = [{ k: 'p', i }];
+    return st;
+  }
+
+  walk(sec: Arm64Section, insns: Insn[], begin: number, end: number, entry: boolean): void {
+    this.fn = begin;
+    this.regionEnd = end;
+    this.st = entry ? Walker.entry() : Walker.lost();
+    this.reachable = true;
+    this.pending = new Map();
+    for (let ip = begin; ip < end; ip += 4) {
+      this.enter(ip);
+      this.step(ip, insns[(ip - sec.rva) >>> 2]);
+    }
+  }
+
+  private enter(ip: number): void {
+    const snap = this.pending.get(ip);
+    if (snap) {
+      this.pending.delete(ip);
+      this.st = this.reachable ? merge(this.st, snap) : snap;
+      this.reachable = true;
+    }
+    if (!this.reachable) {
+      this.st = Walker.lost();
+      this.reachable = true;
+    }
+  }
+
+  private branchTo(t: number): void {
+    const prev = this.pending.get(t);
+    this.pending.set(t, prev ? merge(prev, this.st) : { regs: this.st.regs.slice(), addr: this.st.addr.slice() });
+  }
+
+  /** Register value as an operand where 31 means the zero register. */
+  private read(r: number): Value {
+    return r === 31 ? ZERO_VALUE : this.st.regs[r];
+  }
+
+  private set(r: number, v: Value, addr?: number): void {
+    if (r >= REGS) return;
+    this.st.regs[r] = v;
+    this.st.addr[r] = addr;
+  }
+
+  private use(v: Value, compared: boolean): void {
+    if (!v) return;
+    for (const a of v) {
+      const c = (a as Const).cand;
+      if (!c) continue;
+      if (compared) c.compared = true;
+      else c.used = true;
+    }
+  }
+
+  /** A constant built (or changed) at `at` by `why`; tag-like ones become candidates. */
+  private built(at: number, v: number, why: Provenance): Const {
+    v >>>= 0;
+    const atom: Const = { k: 'c', v, at, why };
+    if (mayBeTag(v) && looksLikeTag(v)) {
+      atom.cand = { at, v, why, compared: false, used: false };
+      this.candidates.push(atom.cand);
+    }
+    return atom;
+  }
+
+  /** Fold `f` over every pair of constants of two operands into new constants built at `ip`. */
+  private fold(ip: number, i: Insn, a: Value, b: Value, f: (x: number, y: number) => number | undefined): Value {
+    // Deriving another constant is no use of this one: a magic number that also serves as a base stays a compare.
+    if (!allConstants(a) || !allConstants(b)) return null;
+    let out: Value = [];
+    for (const x of a as readonly Const[]) {
+      for (const y of b as readonly Const[]) {
+        const r = f(x.v, y.v);
+        if (r === undefined) return null;
+        const from = [x, y].filter((c) => c !== ZERO && c.at !== ip).map((c) => c.why);
+        out = union(out, [this.built(ip, r, { insn: i, from })]);
+        if (!out) return null;
+      }
+    }
+    return out;
+  }
+
+  private step(ip: number, i: Insn): void {
+    const st = this.st;
+    switch (i.op) {
+      case 'movz':
+      case 'movn':
+        if (i.rd < REGS) this.set(i.rd, [this.built(ip, Number(moveWideValue(i) & 0xffffffffn), { insn: i, from: [] })]);
+        return;
+      case 'movk': {
+        if (i.rd >= REGS) return;
+        const old = st.regs[i.rd];
+        if (!allConstants(old)) return this.set(i.rd, null);
+        // Only the low 32 bits are tracked; a MOVK above them leaves them as they were.
+        const keep = i.shift === 0 ? 0xffff0000 : i.shift === 16 ? 0x0000ffff : 0xffffffff;
+        const put = i.shift < 32 ? i.imm16 << i.shift : 0;
+        // The constant keeps the RVA where it began, unless it began as the shared zero register.
+        const at = (a: Const) => (a === ZERO ? ip : a.at);
+        this.set(i.rd, (old as readonly Const[]).map((a) => this.built(at(a), (a.v & keep) | put, { insn: i, from: a === ZERO ? [] : [a.why] })));
+        return;
+      }
+      case 'logimm': {
+        const imm = Number(i.imm & 0xffffffffn);
+        if (i.logic === 'ands' && i.rd === 31) return this.use(this.read(i.rn), true);
+        const src = this.read(i.rn);
+        // tag | PROTECTED_POOL inside a wrapper is still the caller's tag.
+        if (i.logic === 'orr' && imm === PROTECTED_BIT && src?.length === 1 && src[0].k === 'p') return this.set(i.rd, src);
+        if (i.rn === 31) return this.set(i.rd, [this.built(ip, logic(i.logic, 0, imm), { insn: i, from: [] })]);
+        const operand: Const = { k: 'c', v: imm, at: ip, why: ZERO.why };
+        return this.set(i.rd, this.fold(ip, i, src, [operand], (x, y) => logic(i.logic, x, y)));
+      }
+      case 'addimm': {
+        if (i.flags && i.rd === 31) return this.use(this.read(i.rn), true);
+        if (i.rn === 31) return this.set(i.rd, null);
+        const base = st.addr[i.rn];
+        if (base !== undefined && !i.flags) return this.set(i.rd, null, i.sub ? base - i.imm : base + i.imm);
+        const imm: Const = { k: 'c', v: i.imm, at: ip, why: ZERO.why };
+        return this.set(i.rd, this.fold(ip, i, st.regs[i.rn], [imm], (x, y) => (i.sub ? x - y : x + y) >>> 0));
+      }
+      case 'adr':
+        return this.set(i.rd, null, i.target);
+      case 'logreg': {
+        if (i.rd === 31) return;
+        if (i.logic === 'orr' && !i.invert && i.amount === 0 && i.rn === 31) {
+          // A copy shares the atoms: uses of the copy count as uses of the constant.
+          return this.set(i.rd, this.read(i.rm), i.rm < REGS ? st.addr[i.rm] : undefined);
+        }
+        return this.set(i.rd, this.fold(ip, i, this.read(i.rn), this.read(i.rm), (x, y) => {
+          const b = shifted(y, i.shiftType, i.amount, i.sf);
+          return b === undefined ? undefined : logic(i.logic, x, i.invert ? ~b >>> 0 : b);
+        }));
+      }
+      case 'addreg':
+        if (i.rd === 31) return;
+        return this.set(i.rd, this.fold(ip, i, this.read(i.rn), this.read(i.rm), (x, y) => {
+          const b = shifted(y, i.shiftType, i.amount, i.sf);
+          return b === undefined ? undefined : (i.sub ? x - b : x + b) >>> 0;
+        }));
+      case 'cmp':
+        for (const r of i.regs) if (r < REGS) this.use(st.regs[r], true);
+        return;
+      case 'csel': {
+        // Either operand may be the result: both stay possible, as for x64 cmov.
+        return this.set(i.rd, union(this.read(i.rn), this.read(i.rm)));
+      }
+      case 'ldr': {
+        const base = i.rn < REGS ? st.addr[i.rn] : undefined;
+        const name = i.size === 3 && base !== undefined ? this.imports.get(base + i.offset) : undefined;
+        return this.set(i.rt, name ? [{ k: 'imp', name }] : null);
+      }
+      case 'load':
+      case 'write':
+        for (const r of i.regs) this.set(r, null);
+        return;
+      case 'store':
+        for (const r of i.src) if (r < REGS) this.use(st.regs[r], false);
+        for (const r of i.wb) this.set(r, null);
+        return;
+      case 'bl':
+        this.record(ip, [this.thunks.get(i.target) ?? i.target]);
+        return this.clobber();
+      case 'blr':
+        this.record(ip, this.importsIn(i.rn));
+        return this.clobber();
+      case 'b':
+        if (i.target > this.fn && i.target < this.regionEnd) {
+          if (i.target > ip) this.branchTo(i.target);
+        } else this.record(ip, [this.thunks.get(i.target) ?? i.target]);
+        this.reachable = false;
+        return;
+      case 'br':
+        this.record(ip, this.importsIn(i.rn));
+        this.reachable = false;
+        return;
+      case 'bcond':
+        if (i.target > ip && i.target < this.regionEnd) this.branchTo(i.target);
+        return;
+      case 'ret':
+      case 'stop':
+        this.reachable = false;
+        return;
+      case 'none':
+        return;
+    }
+  }
+
+  private importsIn(r: number): string[] {
+    const v = r < REGS ? this.st.regs[r] : null;
+    return v ? v.filter((a): a is Extract<Atom, { k: 'imp' }> => a.k === 'imp').map((a) => a.name) : [];
+  }
+
+  private clobber(): void {
+    for (const r of CALL_CLOBBERED) this.set(r, null);
+  }
+
+  /** Record a call or tail branch to each target that may take a tag. */
+  private record(at: number, targets: (string | number)[]): void {
+    const args = this.st.regs.slice(0, PARAMS);
+    for (const t of targets) {
+      const api = typeof t === 'string' ? this.apis.get(t) : undefined;
+      if (typeof t === 'string' && !api) continue;
+      if (typeof t === 'number' && !args.some((v) => v)) continue;
+      for (let p = 0; p < (api ? Math.min(api.params, PARAMS) : PARAMS); p++) this.use(args[p], false);
+      this.sites.push({ at, fn: this.fn, target: t, args });
+    }
+  }
+}
+
+function merge(a: State, b: State): State {
+  return {
+    regs: a.regs.map((v, r) => union(v, b.regs[r])),
+    addr: a.addr.map((x, r) => (x === b.addr[r] ? x : undefined)),
+  };
+}
+
+/** Walk every region of `layout`; `imports` maps IAT slot RVAs to imported names. */
+export function walkArm64(layout: Layout, imports: Map<number, string>, apis: Map<string, TagApi>): WalkResult {
+  const w = new Walker(imports, layout.thunks, apis);
+  for (const r of layout.regions) w.walk(r.sec, layout.insns.get(r.sec)!, r.begin, r.end, r.entry);
+  return { sites: w.sites, candidates: w.candidates };
+}

@@ -1,0 +1,395 @@
+// The ARM64 code tiers: the bit-mask decoder against words assembled by llvm-mc, the analyser against
+// clang-built fixture drivers (test/fixtures/drivers-arm64) and hand-assembled images, and random input.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { tagApis } from '../../src/extract/apis.js';
+import { analyseArm64 } from '../../src/extract/arm64/analyse.js';
+import { type Insn, decode, decodeBitmask, writtenRegs } from '../../src/extract/arm64/decode.js';
+import { findBytes } from '../../src/extract/data.js';
+import { readPe } from '../../src/pe/read.js';
+import { PROTECTED_BIT, formatTag, tagFromText, withoutProtectedBit } from '../../src/tag.js';
+import { RDATA, TEXT, buildPe, importData } from '../pe/synth.js';
+
+const DRIVERS = fileURLToPath(new URL('../fixtures/drivers-arm64/', import.meta.url));
+const MACHINE_ARM64 = 0xaa64;
+const DIR_IMPORT = 1;
+
+// ---- decoder ---------------------------------------------------------------------------------------
+
+// Words from `llvm-mc --triple=aarch64 -mattr=+lse -filetype=obj` + llvm-objdump, at the pc given.
+test('decode: constants built in registers (llvm-mc words)', () => {
+  assert.deepEqual(decode(0x528e4a02, 0), { op: 'movz', rd: 2, sf: false, imm16: 0x7250, shift: 0 }); // mov w2,#0x7250
+  assert.deepEqual(decode(0x72ac6de2, 0), { op: 'movk', rd: 2, sf: false, imm16: 0x636f, shift: 16 }); // movk w2,#0x636f,lsl #16
+  assert.deepEqual(decode(0xd2c24683, 0), { op: 'movz', rd: 3, sf: true, imm16: 0x1234, shift: 32 }); // mov x3,#0x123400000000
+  assert.deepEqual(decode(0xf2f7dde3, 0), { op: 'movk', rd: 3, sf: true, imm16: 0xbeef, shift: 48 }); // movk x3,#0xbeef,lsl #48
+  assert.deepEqual(decode(0x12800004, 0), { op: 'movn', rd: 4, sf: false, imm16: 0, shift: 0 }); // mov w4,#-1
+  assert.deepEqual(decode(0x92a24685, 0), { op: 'movn', rd: 5, sf: true, imm16: 0x1234, shift: 16 }); // mov x5,#-0x12340001
+  assert.deepEqual(decode(0x320103e2, 0), { op: 'logimm', logic: 'orr', rd: 2, rn: 31, sf: false, imm: 0x80000000n }); // orr w2,wzr,#0x80000000
+  assert.deepEqual(decode(0xb200f3e6, 0), { op: 'logimm', logic: 'orr', rd: 6, rn: 31, sf: true, imm: 0x5555555555555555n });
+  assert.deepEqual(decode(0x32010022, 0), { op: 'logimm', logic: 'orr', rd: 2, rn: 1, sf: false, imm: 0x80000000n }); // orr w2,w1,#0x80000000
+  assert.deepEqual(decode(0x12001d07, 0), { op: 'logimm', logic: 'and', rd: 7, rn: 8, sf: false, imm: 0xffn }); // and w7,w8,#0xff
+  assert.deepEqual(decode(0x7200003f, 0), { op: 'logimm', logic: 'ands', rd: 31, rn: 1, sf: false, imm: 1n }); // tst w1,#0x1
+  // mov w2,w0 / mov x1,x0 / orr w9,w23,w8,lsl #4
+  assert.deepEqual(decode(0x2a0003e2, 0), { op: 'logreg', logic: 'orr', invert: false, rd: 2, rn: 31, rm: 0, sf: false, shiftType: 0, amount: 0 });
+  assert.deepEqual(decode(0xaa0003e1, 0), { op: 'logreg', logic: 'orr', invert: false, rd: 1, rn: 31, rm: 0, sf: true, shiftType: 0, amount: 0 });
+  assert.deepEqual(decode(0x2a0812e9, 0), { op: 'logreg', logic: 'orr', invert: false, rd: 9, rn: 23, rm: 8, sf: false, shiftType: 0, amount: 4 });
+  // add w1,w23,#80,lsl #12 / sub w8,w24,#208,lsl #12 / add x0,x8,#120 / add x0,sp,#16
+  assert.deepEqual(decode(0x114142e1, 0), { op: 'addimm', rd: 1, rn: 23, sf: false, sub: false, flags: false, imm: 0x50000 });
+  assert.deepEqual(decode(0x51434308, 0), { op: 'addimm', rd: 8, rn: 24, sf: false, sub: true, flags: false, imm: 0xd0000 });
+  assert.deepEqual(decode(0x9101e100, 0), { op: 'addimm', rd: 0, rn: 8, sf: true, sub: false, flags: false, imm: 120 });
+  assert.deepEqual(decode(0x910043e0, 0), { op: 'addimm', rd: 0, rn: 31, sf: true, sub: false, flags: false, imm: 16 });
+});
+
+test('decode: addresses, loads and stores (llvm-mc words)', () => {
+  // adrp x8 at 0x11014 -> page 0x12000 (from direct.sys); adrp x3,#-4096 at 0x5008; adr x9,#260 at 0x44.
+  assert.deepEqual(decode(0xb0000008, 0x11014), { op: 'adr', rd: 8, page: true, target: 0x12000 });
+  assert.deepEqual(decode(0xf0ffffe3, 0x5008), { op: 'adr', rd: 3, page: true, target: 0x4000 });
+  assert.deepEqual(decode(0x10000829, 0x44), { op: 'adr', rd: 9, page: false, target: 0x44 + 260 });
+  assert.deepEqual(decode(0xf9403d08, 0), { op: 'ldr', rt: 8, rn: 8, offset: 120, size: 3 }); // ldr x8,[x8,#120]
+  assert.deepEqual(decode(0xb9400102, 0), { op: 'ldr', rt: 2, rn: 8, offset: 0, size: 2 }); // ldr w2,[x8]
+  assert.deepEqual(decode(0xf97ffc20, 0), { op: 'ldr', rt: 0, rn: 1, offset: 32760, size: 3 }); // ldr x0,[x1,#32760]
+  assert.deepEqual(decode(0x38401428, 0), { op: 'load', regs: [8, 1] }); // ldrb w8,[x1],#1
+  assert.deepEqual(decode(0x58000101, 0), { op: 'load', regs: [1] }); // ldr x1,<literal>
+  assert.deepEqual(decode(0xa8c453f3, 0), { op: 'load', regs: [19, 20, 31] }); // ldp x19,x20,[sp],#64
+  assert.deepEqual(decode(0xa9bc53f3, 0), { op: 'store', src: [19, 20], wb: [31] }); // stp x19,x20,[sp,#-64]!
+  assert.deepEqual(decode(0xb9000268, 0), { op: 'store', src: [8], wb: [] }); // str w8,[x19]
+  assert.deepEqual(decode(0xc85f7c83, 0), { op: 'load', regs: [3, 4, 31, 31] }); // ldxr x3,[x4]
+  assert.deepEqual(writtenRegs(decode(0xc8057ce6, 0)), [6, 7, 5, 31]); // stxr w5,x6,[x7]: status w5
+  assert.deepEqual(decode(0xb8210062, 0), { op: 'load', regs: [2] }); // ldadd w1,w2,[x3]
+  assert.deepEqual(decode(0x4cdf7000, 0), { op: 'load', regs: [0] }); // ld1 {v0.16b},[x0],#16
+});
+
+test('decode: branches, compares and system words (llvm-mc words)', () => {
+  assert.deepEqual(decode(0x94000040, 0xa0), { op: 'bl', target: 0x1a0 });
+  assert.deepEqual(decode(0x97ffffeb, 0xa4), { op: 'bl', target: 0x50 });
+  assert.deepEqual(decode(0x17fffff2, 0xa8), { op: 'b', target: 0x70 });
+  assert.deepEqual(decode(0x54000101, 0xac), { op: 'bcond', target: 0xcc }); // b.ne
+  assert.deepEqual(decode(0xb4000680, 0xb0), { op: 'bcond', target: 0x180 }); // cbz x0
+  assert.deepEqual(decode(0x372fffc3, 0xb4), { op: 'bcond', target: 0xac }); // tbnz w3,#5
+  assert.deepEqual(decode(0xd63f0100, 0), { op: 'blr', rn: 8 });
+  assert.deepEqual(decode(0xd61f0200, 0), { op: 'br', rn: 16 });
+  assert.deepEqual(decode(0xd65f03c0, 0), { op: 'ret' });
+  assert.deepEqual(decode(0x6b09011f, 0), { op: 'cmp', regs: [8, 9] }); // cmp w8,w9
+  assert.deepEqual(decode(0xf100001f, 0), { op: 'addimm', rd: 31, rn: 0, sf: true, sub: true, flags: true, imm: 0 }); // cmp x0,#0
+  assert.deepEqual(decode(0x7a421020, 0), { op: 'cmp', regs: [1, 2] }); // ccmp w1,w2,#0,ne
+  assert.deepEqual(decode(0x1a890102, 0), { op: 'csel', rd: 2, rn: 8, rm: 9, sf: false }); // csel w2,w8,w9,eq
+  assert.deepEqual(decode(0x1a9f17e0, 0), { op: 'write', regs: [0] }); // cset w0,eq
+  assert.deepEqual(decode(0xd43e0060, 0), { op: 'stop' }); // brk #0xf003 (__fastfail)
+  assert.deepEqual(decode(0xd4200000, 0), { op: 'none' }); // brk #0
+  assert.deepEqual(decode(0xd538d080, 0), { op: 'write', regs: [0] }); // mrs x0,tpidr_el1
+  assert.deepEqual(decode(0xd518d080, 0), { op: 'none' }); // msr tpidr_el1,x0
+  assert.deepEqual(decode(0xd503201f, 0), { op: 'none' }); // nop
+  assert.deepEqual(decode(0x1e260003, 0), { op: 'write', regs: [3] }); // fmov w3,s0
+  assert.deepEqual(decode(0x0e0c3c24, 0), { op: 'write', regs: [4] }); // mov w4,v1.s[1]
+  assert.deepEqual(decode(0x00000000, 0), { op: 'stop' }); // udf #0
+});
+
+/** Reference logical immediate built as a bit string: a run of `ones` ones rotated right by `r` in `e` bits. */
+function bitmaskReference(e: number, ones: number, r: number, width: number): bigint {
+  const elem = '0'.repeat(e - ones) + '1'.repeat(ones);
+  const rotated = r === 0 ? elem : elem.slice(e - r) + elem.slice(0, e - r);
+  return BigInt(`0b${rotated.repeat(width / e)}`);
+}
+
+test('decodeBitmask: every valid encoding matches a bit-string reference; reserved ones are undefined', () => {
+  let valid = 0;
+  for (const width of [32, 64]) {
+    const seen = new Set<string>();
+    for (let e = 2; e <= width; e *= 2) {
+      for (let ones = 1; ones < e; ones++) {
+        for (let r = 0; r < e; r++) {
+          const n = e === 64 ? 1 : 0;
+          const imms = ((~(2 * e - 1) & 0x3f) | (ones - 1)) & 0x3f;
+          assert.equal(decodeBitmask(n, r, imms, width === 64), bitmaskReference(e, ones, r, width), `e=${e} ones=${ones} r=${r}`);
+          seen.add(`${n}:${r}:${imms}`);
+          valid++;
+        }
+      }
+    }
+    // Every other N:immr:imms combination is reserved.
+    for (let n = 0; n < 2; n++) {
+      for (let immr = 0; immr < 64; immr++) {
+        for (let imms = 0; imms < 64; imms++) {
+          if (seen.has(`${n}:${immr}:${imms}`)) continue;
+          const e = n ? 64 : 1 << (31 - Math.clz32(~imms & 0x3f));
+          // immr bits above the element size are ignored by the hardware: same value as the reduced form.
+          if (e >= 2 && e <= width && (immr & (e - 1)) !== immr && seen.has(`${n}:${immr & (e - 1)}:${imms}`)) continue;
+          assert.equal(decodeBitmask(n, immr, imms, width === 64), undefined, `${width}: N=${n} immr=${immr} imms=${imms}`);
+        }
+      }
+    }
+  }
+  assert.equal(valid, 1302 + 5334);
+});
+
+/** Deterministic PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+const REGISTER_FIELDS: (keyof Insn | string)[] = ['rd', 'rn', 'rm', 'rt'];
+
+test('decode: 100,000 random words never throw and stay in range', () => {
+  const next = prng(0x5eed);
+  const ops = new Set<string>();
+  for (let k = 0; k < 100_000; k++) {
+    const w = next();
+    const pc = (next() & 0xffffc) + 0x1000;
+    const i = decode(w, pc) as Record<string, unknown>;
+    ops.add(i.op as string);
+    for (const f of REGISTER_FIELDS) if (f in i) assert.ok((i[f] as number) >= 0 && (i[f] as number) <= 31, `${w.toString(16)} ${f}`);
+    for (const r of writtenRegs(i as Insn)) assert.ok(r >= 0 && r <= 31);
+    if ('target' in i) assert.ok(Number.isSafeInteger(i.target), w.toString(16));
+  }
+  // Random words reach every kind of result.
+  assert.deepEqual([...ops].sort(), ['addimm', 'addreg', 'adr', 'b', 'bcond', 'bl', 'blr', 'br', 'cmp', 'csel', 'ldr', 'load', 'logimm', 'logreg', 'movk', 'movn', 'movz', 'none', 'ret', 'stop', 'store', 'write']);
+});
+
+// ---- hand-assembled images -------------------------------------------------------------------------
+
+const TEXT_RVA = 0x1000;
+const IMPORT_RVA = 0x3000;
+
+const movz = (rd: number, imm16: number, shift = 0) => (0x52800000 | ((shift / 16) << 21) | (imm16 << 5) | rd) >>> 0;
+const movk = (rd: number, imm16: number, shift = 16) => (0x72800000 | ((shift / 16) << 21) | (imm16 << 5) | rd) >>> 0;
+/** mov/movk pair putting `tag` (display form) into w`rd`. */
+const movTag = (rd: number, tag: string) => {
+  const v = tagFromText(tag);
+  return [movz(rd, v & 0xffff), movk(rd, v >>> 16)];
+};
+const adrp = (rd: number, pc: number, target: number) => {
+  const imm = (Math.floor(target / 4096) - Math.floor(pc / 4096)) & 0x1fffff;
+  return (0x90000000 | ((imm & 3) << 29) | ((imm >>> 2) << 5) | rd) >>> 0;
+};
+const ldrX = (rt: number, rn: number, offset: number) => (0xf9400000 | ((offset / 8) << 10) | (rn << 5) | rt) >>> 0;
+const branch = (base: number, pc: number, target: number) => (base | (((target - pc) / 4) & 0x3ffffff)) >>> 0;
+const bl = (pc: number, target: number) => branch(0x94000000, pc, target);
+const b = (pc: number, target: number) => branch(0x14000000, pc, target);
+const cbz = (rt: number, pc: number, target: number) => (0xb4000000 | ((((target - pc) / 4) & 0x7ffff) << 5) | rt) >>> 0;
+const movReg = (rd: number, rm: number) => (0x2a0003e0 | (rm << 16) | rd) >>> 0; // mov wd,wm
+const BLR = (rn: number) => (0xd63f0000 | (rn << 5)) >>> 0;
+const RET = 0xd65f03c0;
+const CMP_W8_W9 = 0x6b09011f;
+const STR_W10_X19 = 0xb900026a;
+
+test('test encoders agree with llvm-mc', () => {
+  assert.equal(movz(2, 0x7250), 0x528e4a02);
+  assert.equal(movk(2, 0x636f), 0x72ac6de2);
+  assert.equal(adrp(8, 0x11014, 0x12000), 0xb0000008);
+  assert.equal(adrp(3, 0x5008, 0x4000), 0xf0ffffe3);
+  assert.equal(ldrX(8, 8, 120), 0xf9403d08);
+  assert.equal(bl(0xa0, 0x1a0), 0x94000040);
+  assert.equal(bl(0xa4, 0x50), 0x97ffffeb);
+  assert.equal(b(0xa8, 0x70), 0x17fffff2);
+  assert.equal(cbz(0, 0xb0, 0x180), 0xb4000680);
+  assert.equal(movReg(2, 0), 0x2a0003e2);
+  assert.equal(BLR(8), 0xd63f0100);
+});
+
+/**
+ * An ARM64 image with `build(slot)` as .text at 0x1000, where slot(name) is the IAT RVA of an ntoskrnl
+ * import. Words are placed in order; the function gets each word's RVA through `at` in the callback.
+ */
+function image(imports: string[], build: (slot: (name: string) => number) => number[]): Uint8Array {
+  const imp = importData(IMPORT_RVA, [{ dll: 'ntoskrnl.exe', entries: imports }], true);
+  const slot = (name: string) => imp.firstThunks[0] + 8 * imports.indexOf(name);
+  const words = build(slot);
+  const code = new Uint8Array(words.length * 4);
+  const view = new DataView(code.buffer);
+  words.forEach((w, i) => view.setUint32(i * 4, w, true));
+  return buildPe({
+    machine: MACHINE_ARM64,
+    is64: true,
+    imageBase: 0x10000n,
+    entryRva: TEXT_RVA,
+    sections: [
+      { name: '.text', rva: TEXT_RVA, virtualSize: code.length, data: code, characteristics: TEXT },
+      { name: '.rdata', rva: IMPORT_RVA, virtualSize: imp.data.length, data: imp.data, characteristics: RDATA },
+    ],
+    directories: { [DIR_IMPORT]: [IMPORT_RVA, imp.size] },
+  });
+}
+
+const analyse = (buf: Uint8Array) => analyseArm64(buf, readPe(buf), tagApis());
+const pc = (index: number) => TEXT_RVA + 4 * index;
+const callTags = (a: ReturnType<typeof analyse>) => a.calls.map((c) => `${formatTag(c.value)}>${c.api}@${c.site.toString(16)}`).sort();
+
+test('analyseArm64: a magic number only compared (even through a copy) is not a tag; a stored one is code tier', () => {
+  const a = analyse(image(['ExFreePoolWithTag'], () => [
+    ...movTag(9, 'SyM1'), CMP_W8_W9, ...movTag(10, 'SyH1'), STR_W10_X19, ...movTag(11, 'SyC1'), movReg(9, 11), CMP_W8_W9, RET,
+  ]));
+  assert.deepEqual(a.calls, []);
+  assert.deepEqual(a.immediates.map((i) => [formatTag(i.v), i.at]), [['SyH1', pc(3)]]);
+  assert.equal(a.instructions.get(pc(3)), "mov w10,#0x7953; movk w10,#0x3148,lsl #16");
+});
+
+test('analyseArm64: evidence text of a long derivation keeps its last six instructions', () => {
+  const ADD_W2_W2_0 = 0x11000042;
+  const STR_W2_X19 = 0xb9000262;
+  const a = analyse(image(['ExFreePoolWithTag'], () => [...movTag(2, 'SyD1'), ...Array(7).fill(ADD_W2_W2_0), STR_W2_X19, RET]));
+  assert.deepEqual(a.immediates.map((i) => i.at), [pc(0), pc(2), pc(3), pc(4), pc(5), pc(6), pc(7), pc(8)]);
+  assert.equal(a.instructions.get(pc(1) + 4), 'mov w2,#0x7953; movk w2,#0x3144,lsl #16; add w2,w2,#0x0');
+  assert.equal(a.instructions.get(pc(8)), `…; ${Array(6).fill('add w2,w2,#0x0').join('; ')}`);
+});
+
+test('analyseArm64: forward branches join both constants; calls clobber x0-x18 but not x19', () => {
+  const a = analyse(image(['ExFreePoolWithTag'], (slot) => [
+    /* 0 */ adrp(20, pc(0), slot('ExFreePoolWithTag')),
+    /* 1 */ ldrX(20, 20, slot('ExFreePoolWithTag') & 0xfff),
+    /* 2 */ ...movTag(19, 'SyK1'),
+    /* 4 */ ...movTag(3, 'SyX1'),
+    /* 6 */ cbz(0, pc(6), pc(10)),
+    /* 7 */ ...movTag(1, 'SyJ1'),
+    /* 9 */ b(pc(9), pc(12)),
+    /* 10 */ ...movTag(1, 'SyJ2'),
+    /* 12 */ BLR(20),
+    /* 13 */ movReg(1, 19),
+    /* 14 */ BLR(20),
+    /* 15 */ movReg(1, 3),
+    /* 16 */ BLR(20),
+    /* 17 */ RET,
+  ]));
+  assert.deepEqual(callTags(a), ['SyJ1>ExFreePoolWithTag@1030', 'SyJ2>ExFreePoolWithTag@1030', 'SyK1>ExFreePoolWithTag@1038']);
+  // SyX1 sat in w3 across a call: it never reaches the API, so it stays code tier.
+  assert.ok(a.immediates.some((i) => formatTag(i.v) === 'SyX1' && i.at === pc(4)));
+  assert.equal(a.instructions.get(pc(2)), 'mov w19,#0x7953; movk w19,#0x314b,lsl #16');
+});
+
+test('analyseArm64: bl to a linker import thunk and adrp+add+ldr [xn] both reach the import, without wrappers', () => {
+  const a = analyse(image(['ExAllocatePoolWithTag', 'ExFreePoolWithTag'], (slot) => {
+    const alloc = slot('ExAllocatePoolWithTag');
+    const free = slot('ExFreePoolWithTag');
+    return [
+      /* 0 */ ...movTag(2, 'SyT1'),
+      /* 2 */ bl(pc(2), pc(11)),
+      /* 3 */ adrp(8, pc(3), free),
+      /* 4 */ (0x91000108 | ((free & 0xfff) << 10)) >>> 0, // add x8,x8,#lo12
+      /* 5 */ 0xf9400108, // ldr x8,[x8]
+      /* 6 */ ...movTag(1, 'SyT2'),
+      /* 8 */ BLR(8),
+      /* 9 */ RET,
+      /* 10 */ 0xd503201f, // nop
+      /* 11 */ adrp(16, pc(11), alloc),
+      /* 12 */ ldrX(16, 16, alloc & 0xfff),
+      /* 13 */ 0xd61f0200, // br x16
+    ];
+  }));
+  assert.deepEqual(callTags(a), ['SyT1>ExAllocatePoolWithTag@1008', 'SyT2>ExFreePoolWithTag@1020']);
+  assert.deepEqual(a.calls.map((c) => c.via), [undefined, undefined]);
+  assert.deepEqual(a.wrappers, []);
+});
+
+test('analyseArm64: a wrapper forwarding w1 through mov, called by bl and by a tail branch', () => {
+  const a = analyse(image(['ExFreePoolWithTag'], (slot) => [
+    /* 0 */ ...movTag(1, 'SyW1'),
+    /* 2 */ bl(pc(2), pc(8)),
+    /* 3 */ ...movTag(1, 'SyW2'),
+    /* 5 */ b(pc(5), pc(8)),
+    /* 6 */ RET,
+    /* 7 */ RET,
+    /* 8 */ movReg(9, 1),
+    /* 9 */ adrp(3, pc(9), slot('ExFreePoolWithTag')),
+    /* 10 */ ldrX(3, 3, slot('ExFreePoolWithTag') & 0xfff),
+    /* 11 */ movReg(1, 9),
+    /* 12 */ 0xd61f0060, // br x3
+  ]));
+  assert.deepEqual(a.wrappers, [{ rva: pc(8), param: 1, api: 'ExFreePoolWithTag' }]);
+  assert.deepEqual(callTags(a), ['SyW1>ExFreePoolWithTag@1008', 'SyW2>ExFreePoolWithTag@1014']);
+  assert.deepEqual(a.calls.map((c) => c.via), [pc(8), pc(8)]);
+});
+
+test('analyseArm64: excluded ranges (PE metadata in a code section) are not decoded', () => {
+  const buf = image(['ExFreePoolWithTag'], (slot) => [
+    /* 0 */ ...movTag(1, 'SyE1'),
+    /* 2 */ adrp(20, pc(2), slot('ExFreePoolWithTag')),
+    /* 3 */ ldrX(20, 20, slot('ExFreePoolWithTag') & 0xfff),
+    /* 4 */ BLR(20),
+    /* 5 */ RET,
+  ]);
+  const pe = readPe(buf);
+  assert.deepEqual(callTags(analyseArm64(buf, pe, tagApis())), ['SyE1>ExFreePoolWithTag@1010']);
+  // A hole ending mid-word: decoding resumes at the next whole word, after the mov/movk pair.
+  const holed = analyseArm64(buf, pe, tagApis(), [{ begin: pc(0), end: pc(1) + 2 }]);
+  assert.deepEqual(holed.calls, []);
+  assert.deepEqual(holed.immediates, []);
+  // The code after the hole is not a function entry: w1 there is unknown, not a parameter.
+  assert.deepEqual(holed.wrappers, []);
+});
+
+test('analyseArm64: random code in a real PE layout never throws', () => {
+  const next = prng(0xa64);
+  for (let round = 0; round < 4; round++) {
+    const buf = image(['ExAllocatePoolWithTag', 'ExFreePoolWithTag'], () => Array.from({ length: 16384 }, () => next()));
+    const a = analyse(buf);
+    for (const c of a.calls) assert.ok(c.at >= TEXT_RVA && c.at < TEXT_RVA + 65536);
+    for (const w of a.wrappers) assert.ok(w.param >= 0 && w.param < 8);
+    for (const i of a.immediates) assert.equal(i.immAt, i.at);
+  }
+});
+
+// ---- clang-built fixture drivers -------------------------------------------------------------------
+
+interface ArchTruth {
+  call: string[];
+  protected: string[];
+  objectRef: string[];
+  code: string[];
+  dataIncludes: string[];
+  absent: string[];
+  bytesAbsent: string[];
+  apis: Record<string, string[]>;
+  objectRefApis: Record<string, string[]>;
+  viaWrapper: string[];
+  wrappersInclude: { rva: number; param: number; api: string }[];
+}
+const truth: { drivers: Record<string, { tagApis: string[]; arm64: ArchTruth }> } = JSON.parse(readFileSync(`${DRIVERS}truth.json`, 'utf8'));
+const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
+
+for (const [name, d] of Object.entries(truth.drivers)) {
+  test(`fixture ${name}.sys (arm64): exact call, protected, object-ref, code sets and wrappers`, () => {
+    const buf = readFileSync(`${DRIVERS}${name}.sys`);
+    const pe = readPe(buf);
+    const t = d.arm64;
+    assert.equal(pe.machine, 'arm64');
+    assert.deepEqual(sorted(pe.imports.map((i) => i.name!).filter((n) => tagApis().has(n))), sorted(d.tagApis));
+    const a = analyseArm64(buf, pe, tagApis());
+    const tagOf = (v: number) => formatTag(withoutProtectedBit(v));
+    const pool = a.calls.filter((c) => c.kind === 'pool');
+    const objectRef = a.calls.filter((c) => c.kind === 'object-ref');
+    assert.deepEqual(sorted(pool.map((c) => tagOf(c.value))), sorted(t.call), 'call');
+    assert.deepEqual(sorted(pool.filter((c) => c.value & PROTECTED_BIT).map((c) => tagOf(c.value))), sorted(t.protected), 'protected');
+    assert.deepEqual(sorted(objectRef.map((c) => tagOf(c.value))), sorted(t.objectRef), 'object-ref');
+    const proven = new Set(a.calls.map((c) => c.at));
+    const provenTags = new Set(a.calls.map((c) => tagOf(c.value)));
+    const code = a.immediates.filter((i) => !proven.has(i.at)).map((i) => tagOf(i.v)).filter((x) => !provenTags.has(x));
+    assert.deepEqual(sorted(code), sorted(t.code), 'code');
+    for (const tag of t.absent) assert.ok(!t.call.includes(tag) && !code.includes(tag), `${tag} absent`);
+    for (const [tag, apis] of Object.entries(t.apis)) assert.deepEqual(sorted(pool.filter((c) => tagOf(c.value) === tag).map((c) => c.api)), apis, `${tag} apis`);
+    for (const [tag, apis] of Object.entries(t.objectRefApis)) assert.deepEqual(sorted(objectRef.filter((c) => tagOf(c.value) === tag).map((c) => c.api)), apis, `${tag} apis`);
+    const viaOnly = t.call.filter((tag) => pool.filter((c) => tagOf(c.value) === tag).every((c) => c.via !== undefined));
+    assert.deepEqual(sorted(viaOnly), sorted(t.viaWrapper), 'viaWrapper');
+    assert.deepEqual(a.wrappers.map((w) => ({ ...w, param: w.param + 1 })), t.wrappersInclude, 'wrappers');
+    for (const tag of t.dataIncludes) assert.ok(findBytes(buf, [...Buffer.from(tag, 'latin1')]).length > 0, `${tag} bytes present`);
+    for (const tag of t.bytesAbsent) assert.equal(findBytes(buf, [...Buffer.from(tag, 'latin1')]).length, 0, `${tag} bytes absent`);
+    // Every evidence constant has its disassembly.
+    for (const c of [...a.calls.map((x) => x.at), ...a.immediates.map((x) => x.at)]) assert.match(a.instructions.get(c) ?? '', /^mov w\d+,#0x[0-9a-f]+; movk /);
+  });
+}
+
+test('fixture evidence text: the instructions that build the constant, derived ones included', () => {
+  const buf = readFileSync(`${DRIVERS}direct.sys`);
+  const a = analyseArm64(buf, readPe(buf), tagApis());
+  const text = (tag: string) => a.instructions.get(a.calls.find((c) => formatTag(c.value) === tag)!.at);
+  assert.equal(text('AdA1'), 'mov w2,#0x6441; movk w2,#0x3141,lsl #16');
+  assert.equal(text('AdF1'), 'mov w23,#0x6441; movk w23,#0x3141,lsl #16; add w1,w23,#0x50000');
+  assert.equal(text('AdS1'), 'mov w23,#0x6441; movk w23,#0x3141,lsl #16; mov w8,#0x120000; orr w9,w23,w8');
+});
