@@ -50,13 +50,14 @@ export async function walk(args: string[], opts: WalkOptions): Promise<{ files: 
   const included = picomatch(opts.patterns, matchOpts);
   const excluded = opts.exclude?.length ? picomatch(opts.exclude, matchOpts) : () => false;
 
-  const take = (path: string) => {
+  /** Keeps a file once; `real` is its resolved path when the caller already knows it. */
+  const take = (path: string, real?: string, size?: number, mtimeMs?: number) => {
     try {
-      const real = realpathSync(path);
+      real ??= realpathSync(path);
       if (seenFiles.has(real)) return;
-      const st = statSync(real);
+      if (size === undefined || mtimeMs === undefined) ({ size, mtimeMs } = statSync(real));
       seenFiles.add(real);
-      files.push({ path, size: st.size, mtimeMs: st.mtimeMs });
+      files.push({ path, size, mtimeMs });
     } catch (e) {
       problems.push({ path, message: (e as Error).message });
     }
@@ -79,6 +80,7 @@ export async function walk(args: string[], opts: WalkOptions): Promise<{ files: 
       onlyFiles: false,
       followSymbolicLinks: false,
       objectMode: true,
+      stats: true,
       ignore: opts.exclude ?? [],
     });
     const linkedDirs: [string, string][] = [];
@@ -86,7 +88,8 @@ export async function walk(args: string[], opts: WalkOptions): Promise<{ files: 
       const rel = prefix ? `${prefix}/${e.path}` : e.path;
       const abs = join(dir, e.path);
       if (e.dirent.isFile()) {
-        if (included(rel) && !excluded(rel)) take(abs);
+        // No link is followed below `real`, so this file's real path is known without asking the OS.
+        if (included(rel) && !excluded(rel)) take(abs, join(real, e.path), e.stats!.size, e.stats!.mtimeMs);
       } else if (e.dirent.isSymbolicLink()) {
         let st;
         try {
