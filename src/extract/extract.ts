@@ -7,6 +7,7 @@ import { PROTECTED_BIT, tagBytes, withoutProtectedBit } from '../tag.js';
 import { type TagApi, tagApis } from './apis.js';
 import { dataTags, findBytes, locateOffset } from './data.js';
 import { analyseCode } from './analyse.js';
+import { analyseArm64 } from './arm64/analyse.js';
 import { type Metadata, metadataRanges, subtract } from './metadata.js';
 import type { CallEvidence, Wrapper } from './resolve.js';
 import type { CodeInput, ImmediateSite } from './sweep.js';
@@ -18,8 +19,9 @@ const { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction } = ice
  * Identifies what extractTags reports for a given file: the database analyses again any content stored
  * under another version. Bump it whenever any result can change (tiers, evidence, sets of tags).
  * 2: PE metadata (import/export/resource/debug/relocation data, signature) excluded from the code and data tiers.
+ * 3: ARM64 code analysed (call and code tiers), no longer data tier only.
  */
-export const EXTRACTOR_VERSION = '2';
+export const EXTRACTOR_VERSION = '3';
 
 export interface ExtractOptions {
   path?: string;
@@ -34,6 +36,8 @@ interface Analysis {
   calls: CallEvidence[];
   immediates: ImmediateSite[];
   wrappers: Wrapper[];
+  /** Evidence text by RVA where iced-x86 cannot disassemble (ARM64). */
+  instructions?: Map<number, string>;
   tagApis: string[];
   warnings: string[];
 }
@@ -82,6 +86,10 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata): Analysis {
   const apis = tagApis();
   const warnings = [...pe.warnings];
   const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && apis.has(n)))].sort();
+  if (pe.machine === 'arm64') {
+    const { calls, immediates, wrappers, instructions } = analyseArm64(buf, pe, apis, meta.rvas);
+    return { pe, calls, immediates, wrappers, instructions, tagApis: imported, warnings };
+  }
   const code = codeInput(buf, pe, apis, meta);
   if (!code) {
     warnings.push(`${pe.machine} code is not decoded: only data-tier evidence`);
@@ -181,7 +189,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     const evidence = g.evs.slice(0, MAX_EVIDENCE);
     for (const ev of evidence) {
       if (ev.tier === 'data') continue;
-      const t = instructionText(a.code, ev.rva);
+      const t = a.instructions?.get(ev.rva) ?? instructionText(a.code, ev.rva);
       if (t) ev.instruction = t;
     }
     const apis = [...new Set(g.evs.filter((e) => e.api).map((e) => e.api!))].sort();
@@ -269,7 +277,7 @@ export function scanTagInFile(buf: Uint8Array, tag: number, pe?: PeImage): ScanH
     if (call) ev.api = call.api;
     if (call?.via !== undefined) ev.via = call.via;
     if (im.v & PROTECTED_BIT) ev.protected = true;
-    const t = instructionText(a.code, im.at);
+    const t = a.instructions?.get(im.at) ?? instructionText(a.code, im.at);
     if (t) ev.instruction = t;
     hit.tier = ev.tier;
     hit.evidence = ev;

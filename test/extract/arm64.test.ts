@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tagApis } from '../../src/extract/apis.js';
 import { analyseArm64 } from '../../src/extract/arm64/analyse.js';
+import { extractTags } from '../../src/extract/extract.js';
+import type { TagFinding } from '../../src/extract/types.js';
 import { type Insn, decode, decodeBitmask, writtenRegs } from '../../src/extract/arm64/decode.js';
 import { findBytes } from '../../src/extract/data.js';
 import { readPe } from '../../src/pe/read.js';
@@ -392,4 +394,19 @@ test('fixture evidence text: the instructions that build the constant, derived o
   assert.equal(text('AdA1'), 'mov w2,#0x6441; movk w2,#0x3141,lsl #16');
   assert.equal(text('AdF1'), 'mov w23,#0x6441; movk w23,#0x3141,lsl #16; add w1,w23,#0x50000');
   assert.equal(text('AdS1'), 'mov w23,#0x6441; movk w23,#0x3141,lsl #16; mov w8,#0x120000; orr w9,w23,w8');
+});
+
+test('extractTags on the ARM64 fixtures: exact call, protected, object-ref and code sets', () => {
+  const truth = JSON.parse(readFileSync(new URL('../fixtures/drivers-arm64/truth.json', import.meta.url), 'utf8'));
+  for (const [name, entry] of Object.entries<{ arm64: Record<string, string[]> }>(truth.drivers)) {
+    const report = extractTags(readFileSync(new URL(`../fixtures/drivers-arm64/${name}.sys`, import.meta.url)));
+    const tags = (pred: (f: TagFinding) => boolean) => report.findings.filter(pred).map((f) => formatTag(f.tag)).sort();
+    const want = entry.arm64;
+    assert.equal(report.machine, 'arm64');
+    assert.deepEqual(tags((f) => f.tier === 'call' && f.kind === 'pool'), [...want.call].sort(), `${name} call`);
+    assert.deepEqual(tags((f) => f.protected), [...want.protected].sort(), `${name} protected`);
+    assert.deepEqual(tags((f) => f.kind === 'object-ref'), [...want.objectRef].sort(), `${name} object-ref`);
+    assert.deepEqual(tags((f) => f.tier === 'code' && f.kind === 'pool'), [...want.code].sort(), `${name} code`);
+    assert.ok(!report.warnings.some((w) => /not decoded/.test(w)), `${name}: ARM64 code is decoded`);
+  }
 });

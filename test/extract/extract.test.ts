@@ -152,23 +152,23 @@ test('synthetic image: evidence is capped, sites counted, data-tier table found'
   assert.deepEqual(r.warnings, []);
 });
 
-test('ARM64 image: no decoding, data tier only, with a warning', () => {
+test('ARM (32-bit Thumb) image: no decoding, data tier only, with a warning', () => {
   const rdata = new Uint8Array(16);
   rdata.set(Buffer.from('ArmT', 'latin1'), 4);
   const code = new Uint8Array(16);
   code.set(Buffer.from('Code', 'latin1'), 0);
   const buf = buildPe({
-    machine: 0xaa64,
-    is64: true,
+    machine: 0x1c4,
+    is64: false,
     sections: [
       { name: '.text', rva: 0x1000, virtualSize: 16, data: code, characteristics: TEXT },
       { name: '.rdata', rva: 0x2000, virtualSize: 16, data: rdata, characteristics: RDATA },
     ],
   });
   const r = extractTags(buf);
-  assert.equal(r.machine, 'arm64');
+  assert.equal(r.machine, 'arm');
   assert.deepEqual(r.findings.map((f) => [formatTag(f.tag), f.tier]), [['ArmT', 'data']]);
-  assert.deepEqual(r.warnings, ['arm64 code is not decoded: only data-tier evidence']);
+  assert.deepEqual(r.warnings, ['arm code is not decoded: only data-tier evidence']);
   assert.deepEqual(scanTagInFile(buf, tagFromText('Code')).map((h) => [h.tier, h.section, h.rva]), [['data', '.text', 0x1000]]);
 });
 
