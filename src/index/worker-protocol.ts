@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { DriverReport } from '../extract/types.js';
 
-export type Extract = (buf: Uint8Array, opts: { path: string }) => DriverReport | Promise<DriverReport>;
+export type Extract = (buf: Uint8Array, opts: { path: string; sha256: string }) => DriverReport | Promise<DriverReport>;
 
 export type ToWorker =
   | { type: 'open'; id: number; path: string }
@@ -40,14 +40,14 @@ export function fromWire(w: WireError): Error {
 export function serveExtractRequests(extract: Extract, version: string): void {
   const port = parentPort;
   if (!port) throw new Error('serveExtractRequests must run in a worker thread');
-  const held = new Map<number, { path: string; buf: Uint8Array }>();
+  const held = new Map<number, { path: string; buf: Uint8Array; sha256: string }>();
   const send = (m: FromWorker) => port.postMessage(m);
   port.on('message', async (m: ToWorker) => {
     if (m.type === 'open') {
       try {
         const buf = readFileSync(m.path);
         const sha256 = createHash('sha256').update(buf).digest('hex');
-        held.set(m.id, { path: m.path, buf });
+        held.set(m.id, { path: m.path, buf, sha256 });
         send({ type: 'opened', id: m.id, sha256, size: buf.byteLength });
       } catch (e) {
         send({ type: 'failed', id: m.id, error: toWire(e) });
@@ -60,7 +60,7 @@ export function serveExtractRequests(extract: Extract, version: string): void {
         return;
       }
       try {
-        const report = await extract(file.buf, { path: file.path });
+        const report = await extract(file.buf, { path: file.path, sha256: file.sha256 });
         send({ type: 'report', id: m.id, report });
       } catch (e) {
         send({ type: 'failed', id: m.id, error: toWire(e) });
