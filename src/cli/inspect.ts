@@ -2,7 +2,8 @@
 // The extractor (iced-x86) is imported only when this command runs.
 import type { Argv, CommandModule } from 'yargs';
 import { readFile } from 'node:fs/promises';
-import { OUTPUT_FORMATS, UserError, outputFormat } from './common.js';
+import { UserError, outputFormat } from './common.js';
+import { formatOptions } from './options.js';
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, tagHex } from '../tag.js';
 import type { DriverReport } from '../extract/types.js';
@@ -48,7 +49,7 @@ export function inspectGrid(r: DriverReport): Grid {
       { key: 'value', title: 'VALUE' },
       { key: 'kind', title: 'KIND' },
       { key: 'sites', title: 'SITES' },
-      { key: 'seen', title: 'EVIDENCE' },
+      { key: 'seen', title: 'SEEN AS' },
       { key: 'section', title: 'SECTION' },
       { key: 'rva', title: 'RVA', align: 'right' },
       { key: 'api', title: 'API' },
@@ -58,6 +59,15 @@ export function inspectGrid(r: DriverReport): Grid {
     rows,
     footer,
   };
+}
+
+/** What the file is, before its tags: people check they inspect the build they think they do. */
+export function inspectHeader(r: DriverReport): string {
+  const v = r.version ?? {};
+  const names = [v.ProductName, v.FileVersion && `version ${v.FileVersion}`, v.CompanyName && `(${v.CompanyName})`].filter(Boolean);
+  const lines = [`${r.path ?? 'image'}: ${r.machine}, ${r.size} bytes, sha256 ${r.sha256}`];
+  if (names.length) lines.push(`  ${names.join(' ')}${v.OriginalFilename ? `, original name ${v.OriginalFilename}` : ''}`);
+  return lines.join('\n') + '\n\n';
 }
 
 /** The report with tags in display form, for JSON readers. */
@@ -74,8 +84,7 @@ export const inspectCommand: CommandModule<object, InspectArgv> = {
   builder: (y: Argv<object>) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'a driver or kernel image (PE)' })
-      .option('json', { type: 'boolean', describe: 'shorthand for --format json' })
-      .option('format', { type: 'string', choices: OUTPUT_FORMATS, describe: 'output format', default: 'table' }) as unknown as Argv<InspectArgv>,
+      .options(formatOptions) as unknown as Argv<InspectArgv>,
   handler: async (argv) => {
     let buf: Buffer;
     try {
@@ -86,6 +95,7 @@ export const inspectCommand: CommandModule<object, InspectArgv> = {
     const { extractTags } = await import('../extract/extract.js');
     const report = extractTags(buf, { path: argv.file });
     const format = outputFormat(argv);
-    process.stdout.write(format === 'json' ? JSON.stringify(inspectJson(report), null, 2) + '\n' : renderGrid(inspectGrid(report), format));
+    if (format === 'json') process.stdout.write(JSON.stringify(inspectJson(report), null, 2) + '\n');
+    else process.stdout.write((format === 'table' ? inspectHeader(report) : '') + renderGrid(inspectGrid(report), format));
   },
 };

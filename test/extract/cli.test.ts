@@ -61,7 +61,7 @@ test('scan: no match exits 1; a wildcard tag is refused', { skip: missing }, () 
 
 test('inspect: table, csv and json views of one driver', { skip: missing }, () => {
   const table = run(['inspect', `${FIXTURES}x64/wrappers.sys`]).out;
-  assert.match(table, /^TIER +TAG +VALUE +KIND/);
+  assert.match(table, /^\S+wrappers\.sys: x64, \d+ bytes, sha256 [0-9a-f]{64}\n\nTIER +TAG +VALUE +KIND/);
   assert.match(table, /call +WrC1 +0x31437257 +pool .* ExAllocatePool2 +0x10b0 +mov ecx,31437257h/);
   assert.match(table, /8 tags \(8 call, 0 code, 0 data\), \d+ wrapper functions/);
   const csv = run(['inspect', `${FIXTURES}x64/direct.sys`, '--format', 'csv']).out.split('\r\n');
