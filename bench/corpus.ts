@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import { prng } from '../test/helpers/prng.js';
 
 /** Bump when the generator changes, so old corpora are rebuilt. */
 export const CORPUS_FORMAT = 2;
@@ -59,18 +60,6 @@ interface CorpusKey {
 interface SourceDriver {
   name: string;
   bytes: Buffer;
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same corpus on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function logUniform(rand: () => number, lo: number, hi: number): number {

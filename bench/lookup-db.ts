@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SCHEMA_VERSION, openDb } from '../src/db/schema.js';
 import { formatTag, parseTagQuery, tagFromText, tagMatches } from '../src/tag.js';
-import { prng } from './corpus.js';
+import { prng } from '../test/helpers/prng.js';
 
 export interface LookupDbSpec {
   families: number;

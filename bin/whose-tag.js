@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Thin launcher. Runs the compiled program (npm ci builds it through "prepare"); from a source checkout
 // without a build, or with WHOSE_TAG_FROM_SOURCE=1 (the tests: they must never run a stale build), runs the
-// TypeScript through tsx. `whose-tag TAG` takes a fast path that skips yargs.
+// TypeScript through tsx. `whose-tag TAG` and plain `whose-tag scan …` take a fast path that skips yargs.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -20,8 +20,10 @@ if (!compiled) {
 const dir = compiled ? '../dist/cli/' : '../src/cli/';
 const ext = compiled ? '.js' : '.ts';
 const args = process.argv.slice(2);
-const { tryFastLookup } = await import(new URL(`${dir}fast-lookup${ext}`, import.meta.url).href);
-if (!(await tryFastLookup(args))) {
+// Each fast path is its own module so that one does not load the other's imports.
+const [fastModule, fastEntry] = args[0] === 'scan' ? ['scan', 'tryFastScan'] : ['fast-lookup', 'tryFastLookup'];
+const fast = await import(new URL(`${dir}${fastModule}${ext}`, import.meta.url).href);
+if (!(await fast[fastEntry](args))) {
   const { main } = await import(new URL(`${dir}main${ext}`, import.meta.url).href);
   await main(args);
 }

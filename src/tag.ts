@@ -162,13 +162,6 @@ export function tagMatches(q: TagQuery, tag: number): boolean {
   return q.regex.test(formatTag(t));
 }
 
-/** Case-insensitive variant used where poolmon's own matching is case-insensitive. */
-export function tagMatchesIgnoreCase(q: TagQuery, tag: number): boolean {
-  if (tagMatches(q, tag)) return true;
-  const re = new RegExp(q.regex.source, 'si');
-  return re.test(formatTag(withoutProtectedBit(tag)));
-}
-
 /**
  * Heuristic: could this u32 be a pool tag a programmer chose? Used for the `code` tier, where an
  * immediate is not proven to reach an API. Tags are printable ASCII, usually letters first.

@@ -2,7 +2,7 @@
 // and diff read. koffi and the query code load only on win32.
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT, UserError } from './common.js';
-import { dbOption, pooltagOption } from './options.js';
+import { checkWholeNumber, dbOption, pooltagOption } from './options.js';
 
 interface CaptureArgv {
   out?: string;
@@ -22,7 +22,7 @@ const MAX_INTERVAL = 86_400;
 export function checkCaptureArgs(argv: Pick<CaptureArgv, 'count' | 'interval' | 'top'>): void {
   if (!Number.isInteger(argv.count) || argv.count < 1 || argv.count > MAX_COUNT) throw new UserError(`--count ${argv.count}: expected a whole number from 1 to ${MAX_COUNT}`);
   if (!(argv.interval > 0 && argv.interval <= MAX_INTERVAL)) throw new UserError(`--interval ${argv.interval}: expected seconds, more than 0 and at most ${MAX_INTERVAL}`);
-  if (argv.top !== undefined && (!Number.isInteger(argv.top) || argv.top < 0)) throw new UserError(`--top ${argv.top}: expected a whole number >= 0 (0 = all)`);
+  if (argv.top !== undefined) checkWholeNumber('--top', argv.top, ' (0 = all)');
 }
 
 export function unsupportedPlatform(platform: string): UserError {
@@ -106,10 +106,8 @@ async function liveRanking(argv: CaptureArgv) {
   return {
     render(snapshot: import('../reports/snapshot.js').SnapshotInput, index: number): string {
       const tags = top.rankTags(snapshot.rows, owners.source, opts);
-      const cut = <T>(xs: T[]) => (n > 0 ? xs.slice(0, n) : xs);
       const drivers = argv.by === 'driver' ? top.rankDrivers(tags, opts) : undefined;
-      const grid = drivers ? views.driverGrid(cut(drivers), opts.pool, 'human') : views.tagGrid(cut(tags), opts.pool, 'human');
-      grid.footer = views.totalsLines(top.totals(tags), opts.pool, { rows: grid.rows.length, of: drivers ? drivers.length : tags.length, what: drivers ? 'drivers' : 'tags' });
+      const grid = views.rankGrid(tags, drivers, top.totals(tags), opts.pool, 'human', n);
       const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
       return `${clear}${snapshot.host ?? ''} ${snapshot.time ?? ''} (snapshot ${index} of ${argv.count})\n${renderGrid(grid, 'table')}\n`;
     },

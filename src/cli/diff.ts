@@ -2,20 +2,15 @@
 // snapshots, steady growers are flagged as leak suspects.
 import type { Argv, CommandModule } from 'yargs';
 import { UserError, outputFormat } from './common.js';
-import { formatOptions, poolOption, reportOptions } from './options.js';
+import { type FormatArgv, type ReportArgv, checkWholeNumber, formatOptions, poolOption, reportOptions } from './options.js';
 import { renderGrid } from '../render/grid.js';
 
-interface DiffArgv {
+interface DiffArgv extends ReportArgv, FormatArgv {
   reports: string[];
   by: 'tag' | 'driver' | 'both';
   sort: 'bytes' | 'outstanding';
   pool: string;
   n: number;
-  format?: string;
-  json?: boolean;
-  inputFormat: string;
-  db?: string;
-  pooltag?: string;
 }
 
 export const diffCommand: CommandModule<object, DiffArgv> = {
@@ -29,7 +24,7 @@ export const diffCommand: CommandModule<object, DiffArgv> = {
       .option('n', { type: 'number', default: 20, describe: 'rows to show per table, 0 = all' })
       .options({ ...reportOptions, ...poolOption, ...formatOptions }) as unknown as Argv<DiffArgv>,
   handler: async (argv) => {
-    if (!Number.isInteger(argv.n) || argv.n < 0) throw new UserError(`-n ${argv.n}: expected a whole number >= 0`);
+    checkWholeNumber('-n', argv.n);
     const [{ readSeries }, { loadOwnerSource }, { growth, isSuspect, MIN_SERIES }, views] = await Promise.all([
       import('../rank/input.js'),
       import('../rank/owner-source.js'),
@@ -56,11 +51,10 @@ export const diffCommand: CommandModule<object, DiffArgv> = {
         return;
       }
       const style = format === 'csv' ? 'exact' : 'human';
-      const cut = <T>(xs: T[]) => (argv.n > 0 ? xs.slice(0, argv.n) : xs);
       const out: string[] = [];
       if (format !== 'csv') out.push(`${snapshots.length} snapshots: ${labels[0]} … ${labels[labels.length - 1]}`, '');
       if (argv.by !== 'driver') {
-        const grid = views.tagGrowthGrid(cut(result.tags), style);
+        const grid = views.tagGrowthGrid(views.firstRows(result.tags, argv.n), style);
         if (format !== 'csv') {
           const suspects = result.tags.filter(isSuspect);
           grid.footer =
@@ -70,7 +64,7 @@ export const diffCommand: CommandModule<object, DiffArgv> = {
         }
         out.push(renderGrid(grid, format));
       }
-      if (argv.by !== 'tag') out.push(renderGrid(views.driverGrowthGrid(cut(result.drivers), style), format));
+      if (argv.by !== 'tag') out.push(renderGrid(views.driverGrowthGrid(views.firstRows(result.drivers, argv.n), style), format));
       process.stdout.write(out.join(format === 'csv' ? '' : '\n'));
     } finally {
       owners.close();

@@ -1,14 +1,11 @@
 // `whose-tag enrich REPORT`: the report as it was, each row with its owner and description appended.
 import type { Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
-import { reportOptions } from './options.js';
+import { type ReportArgv, reportOptions } from './options.js';
 
-interface EnrichArgv {
+interface EnrichArgv extends ReportArgv {
   report: string;
-  inputFormat: string;
   json?: boolean;
-  db?: string;
-  pooltag?: string;
 }
 
 export const enrichCommand: CommandModule<object, EnrichArgv> = {

@@ -3,15 +3,14 @@
 import type { Argv, CommandModule } from 'yargs';
 import { readFile } from 'node:fs/promises';
 import { UserError, outputFormat } from './common.js';
-import { formatOptions } from './options.js';
+import { type FormatArgv, formatOptions } from './options.js';
+import { kindText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, tagHex } from '../tag.js';
 import type { DriverReport } from '../extract/types.js';
 
-interface InspectArgv {
+interface InspectArgv extends FormatArgv {
   file: string;
-  json?: boolean;
-  format?: string;
 }
 
 const hex = (n: number | undefined) => (n === undefined ? '' : '0x' + n.toString(16));
@@ -25,7 +24,7 @@ export function inspectGrid(r: DriverReport): Grid {
         tier: f.tier,
         tag: formatTag(f.tag),
         value: tagHex(f.tag),
-        kind: f.kind + (f.protected ? ' (protected)' : ''),
+        kind: kindText(f),
         sites: f.sites,
         seen: e.tier,
         section: e.section,

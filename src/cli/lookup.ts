@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { EXIT, OUTPUT_FORMATS, UserError, defaultDbPath, outputFormat } from './common.js';
 import { dbOption, pooltagOption } from './options.js';
+import { evidenceText, kindText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, parseTagQuery, tagHex } from '../tag.js';
 import type { TagKind, Tier } from '../extract/types.js';
@@ -25,12 +26,7 @@ const MAX_HOSTS_SHOWN = 3;
 const MAX_EVIDENCE_SHOWN = 2;
 
 function evidenceCell(h: DbOwnerHit): string {
-  const shown = h.evidence.slice(0, MAX_EVIDENCE_SHOWN).map((e) => {
-    let s = `${e.section}+0x${e.rva.toString(16)}`;
-    if (e.api) s += ` ${e.api}`;
-    if (e.via !== undefined) s += ` via 0x${e.via.toString(16)}`;
-    return s;
-  });
+  const shown = h.evidence.slice(0, MAX_EVIDENCE_SHOWN).map(evidenceText);
   const more = h.sites - shown.length;
   if (shown.length === 0) return `${h.sites} site${h.sites === 1 ? '' : 's'}`;
   return shown.join('; ') + (more > 0 ? ` (+${more} more)` : '');
@@ -45,7 +41,7 @@ function ownerRow(h: DbOwnerHit) {
   return {
     tag: formatTag(h.tag),
     tier: h.tier,
-    kind: h.kind + (h.protected ? ' (protected)' : ''),
+    kind: kindText(h),
     driver: h.name,
     arch: h.machine,
     sites: h.sites,

@@ -1,5 +1,5 @@
 // Options several commands share, defined once so their names, defaults and help read the same everywhere.
-import { OUTPUT_FORMATS } from './common.js';
+import { OUTPUT_FORMATS, UserError } from './common.js';
 import type { ReportFormat } from '../reports/types.js';
 
 /** Kept in step with src/reports/detect.ts by test/cli/options.test.ts (importing it here would load every parser). */
@@ -29,6 +29,12 @@ export const formatOptions = {
   json: { type: 'boolean', describe: 'same as --format json' },
 } as const;
 
+/** What formatOptions put in argv. */
+export interface FormatArgv {
+  format?: string;
+  json?: boolean;
+}
+
 export const poolOption = {
   pool: { choices: ['nonpaged', 'paged', 'all'], default: 'all', describe: 'which pool to count' },
 } as const;
@@ -39,3 +45,15 @@ export const reportOptions = {
   ...dbOption,
   ...pooltagOption,
 } as const;
+
+/** What reportOptions put in argv. */
+export interface ReportArgv {
+  inputFormat: string;
+  db?: string;
+  pooltag?: string;
+}
+
+/** A count option (`-n`, `--processes`, …) must be a whole number >= 0; `note` says what 0 means where it matters. */
+export function checkWholeNumber(flag: string, value: number, note = ''): void {
+  if (!Number.isInteger(value) || value < 0) throw new UserError(`${flag} ${value}: expected a whole number >= 0${note}`);
+}

@@ -3,20 +3,15 @@
 import type { Argv, CommandModule } from 'yargs';
 import { readFileSync, statSync } from 'node:fs';
 import { UserError, outputFormat } from './common.js';
-import { formatOptions, poolOption, reportOptions } from './options.js';
+import { type FormatArgv, type ReportArgv, checkWholeNumber, formatOptions, poolOption, reportOptions } from './options.js';
 import { renderGrid } from '../render/grid.js';
 
-interface TopArgv {
+interface TopArgv extends ReportArgv, FormatArgv {
   report: string;
   by: 'tag' | 'driver';
   sort: string;
   pool: string;
   n: number;
-  format?: string;
-  json?: boolean;
-  inputFormat: string;
-  db?: string;
-  pooltag?: string;
   processes?: number;
   pslist?: string;
 }
@@ -38,10 +33,8 @@ export const topCommand: CommandModule<object, TopArgv> = {
       .option('processes', { type: 'number', describe: 'process count to compare with outstanding Proc allocations' })
       .option('pslist', { type: 'string', describe: 'a pslist/tasklist output whose rows are counted (and threads, if it has Thds)' }) as unknown as Argv<TopArgv>,
   handler: async (argv) => {
-    if (!Number.isInteger(argv.n) || argv.n < 0) throw new UserError(`-n ${argv.n}: expected a whole number >= 0`);
-    if (argv.processes !== undefined && (!Number.isInteger(argv.processes) || argv.processes < 0)) {
-      throw new UserError(`--processes ${argv.processes}: expected a whole number >= 0`);
-    }
+    checkWholeNumber('-n', argv.n);
+    if (argv.processes !== undefined) checkWholeNumber('--processes', argv.processes);
     const [{ readReportFile }, { loadOwnerSource }, top, views] = await Promise.all([
       import('../rank/input.js'),
       import('../rank/owner-source.js'),
@@ -59,17 +52,15 @@ export const topCommand: CommandModule<object, TopArgv> = {
       for (const note of owners.notes) process.stderr.write(`whose-tag: ${note}\n`);
       const opts = { pool: argv.pool as 'all', sort: argv.sort as 'bytes' };
       const tags = top.rankTags(snapshot.rows, owners.source, opts);
-      const limit = <T>(xs: T[]) => (argv.n > 0 ? xs.slice(0, argv.n) : xs);
       const format = outputFormat(argv);
       const style = format === 'csv' ? 'exact' : 'human';
       const drivers = argv.by === 'driver' ? top.rankDrivers(tags, opts) : undefined;
       if (format === 'json') {
-        const body = drivers ? views.driverJson(report.format, limit(drivers)) : views.tagJson(report.format, limit(tags));
+        const body = drivers ? views.driverJson(report.format, views.firstRows(drivers, argv.n)) : views.tagJson(report.format, views.firstRows(tags, argv.n));
         process.stdout.write(JSON.stringify(body, null, 2) + '\n');
       } else {
-        const grid = drivers ? views.driverGrid(limit(drivers), opts.pool, style) : views.tagGrid(limit(tags), opts.pool, style);
-        const shown = { rows: grid.rows.length, of: drivers ? drivers.length : tags.length, what: drivers ? 'drivers' : 'tags' };
-        grid.footer = [...views.totalsLines(top.totals(tags), opts.pool, shown), ...warnings.map((w) => `Warning: ${w}`)];
+        const grid = views.rankGrid(tags, drivers, top.totals(tags), opts.pool, style, argv.n);
+        grid.footer = [...(grid.footer ?? []), ...warnings.map((w) => `Warning: ${w}`)];
         process.stdout.write(renderGrid(grid, format));
       }
       if (format === 'json' || format === 'csv') for (const w of warnings) process.stderr.write(`whose-tag: warning: ${w}\n`);

@@ -1,12 +1,13 @@
 // The database out again: pooltag.txt / localtag.txt for poolmon and WinDbg, NDJSON and CSV for people's
 // own tools. Rows are produced one at a time so a fleet database is never held in memory as text.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { Db } from './schema.js';
 import type { TagKind, Tier } from '../extract/types.js';
 import { TIER_RANK } from '../extract/types.js';
 import { formatTag, tagHex } from '../tag.js';
 import { exportLocaltag, exportPooltag, type ExportEntry } from '../pooltag/export.js';
+import { evidencePlace } from '../render/evidence.js';
+import { writeAtomically } from '../util/atomic-write.js';
+import { FILES_OF_CONTENT, FINDING_COLUMNS, type FindingRow, driverName } from './findings.js';
 
 export type ExportFormat = 'pooltag' | 'localtag' | 'ndjson' | 'csv';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['pooltag', 'localtag', 'ndjson', 'csv'];
@@ -37,26 +38,13 @@ export interface ExportRow {
   evidence: string;
 }
 
-interface Row {
-  sha256: string;
-  tag: number;
-  kind: TagKind;
-  tier: Tier;
-  protected: number;
-  sites: number;
-  apis: string;
-  machine: string;
-  company_name: string | null;
-  file_version: string | null;
-}
-
 export function defaultMinTier(format: ExportFormat): Tier {
   return format === 'pooltag' || format === 'localtag' ? 'code' : 'data';
 }
 
 function evidenceText(e: { tier: string; section: string; rva: number; api: string | null } | undefined): string {
   if (!e) return '';
-  const where = `${e.section}+0x${e.rva.toString(16)}`;
+  const where = evidencePlace(e);
   return e.api ? `${e.tier} ${e.api} ${where}` : `${e.tier} ${where}`;
 }
 
@@ -68,12 +56,9 @@ export function* exportRows(db: Db, opts: { minTier?: Tier; includeMicrosoft?: b
   const contents = db
     .prepare<[], { sha256: string }>(`SELECT c.sha256 FROM contents c WHERE 1 ${vendor} ORDER BY c.sha256`)
     .all();
-  const files = db.prepare<[string], { host: string; path: string }>(
-    'SELECT host, path FROM files WHERE sha256 = ? ORDER BY path, host',
-  );
-  const findings = db.prepare<string[], Row>(
-    `SELECT f.sha256, f.tag, f.kind, f.tier, f.protected, f.sites, f.apis, c.machine, c.company_name, c.file_version
-     FROM findings f JOIN contents c ON c.sha256 = f.sha256
+  const files = db.prepare<[string], { host: string; path: string }>(FILES_OF_CONTENT);
+  const findings = db.prepare<string[], FindingRow>(
+    `SELECT ${FINDING_COLUMNS} FROM findings f JOIN contents c ON c.sha256 = f.sha256
      WHERE f.sha256 = ? AND f.tier IN (${tiers.map(() => '?').join(', ')}) ORDER BY f.tag, f.kind`,
   );
   const best = db.prepare<[string, number, string], { tier: string; section: string; rva: number; api: string | null }>(
@@ -111,10 +96,6 @@ export function* exportRows(db: Db, opts: { minTier?: Tier; includeMicrosoft?: b
       };
     }
   }
-}
-
-function driverName(path: string): string {
-  return basename(path.replace(/\\/g, '/'));
 }
 
 /**
@@ -180,18 +161,5 @@ export function exportDb(db: Db, format: ExportFormat, sink: (chunk: string) => 
 
 /** Export to a file that readers never see half-written: a sibling temp file, fsync, rename. */
 export function exportToFile(db: Db, format: ExportFormat, path: string, opts: ExportOptions = {}): ExportSummary {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  let fd = openSync(tmp, 'w');
-  try {
-    const summary = exportDb(db, format, (chunk) => writeSync(fd, chunk), opts);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
-    return summary;
-  } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  return writeAtomically(path, (write) => exportDb(db, format, write, opts));
 }

@@ -1,6 +1,5 @@
 // Who owns a tag, from the database: owners ranked by tier of evidence, then by how many sites use the tag,
 // with their evidence, hosts and version info; plus the pooltag.txt entries (file or imported) that name it.
-import { basename } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './schema.js';
 import type { Evidence, TagKind, Tier } from '../extract/types.js';
@@ -10,6 +9,7 @@ import { bigEndianToTag, literalPrefix, tagMatches, withoutProtectedBit, type Ta
 import type { PooltagIndex } from '../pooltag/lookup.js';
 import type { PooltagEntry } from '../pooltag/parse.js';
 import { storedPooltagIndex } from './pooltag-store.js';
+import { FILES_OF_CONTENT, FINDING_COLUMNS, type FindingRow, driverName } from './findings.js';
 
 export interface VersionSummary {
   CompanyName?: string;
@@ -60,21 +60,6 @@ export interface LookupOptions {
   pooltagOrigin?: string;
 }
 
-interface FindingRow {
-  sha256: string;
-  tag: number;
-  kind: TagKind;
-  tier: Tier;
-  protected: number;
-  sites: number;
-  apis: string;
-  machine: string;
-  company_name: string | null;
-  file_version: string | null;
-  file_description: string | null;
-  product_name: string | null;
-}
-
 interface EvidenceRow {
   tier: Tier;
   section: string;
@@ -85,9 +70,6 @@ interface EvidenceRow {
   protected: number;
 }
 
-const FINDING_COLUMNS = `f.sha256, f.tag, f.kind, f.tier, f.protected, f.sites, f.apis, c.machine, c.company_name,
-  c.file_version, c.file_description, c.product_name`;
-
 /** Prepared statements for one database, reused across tags. */
 class OwnerQueries {
   private readonly byTag;
@@ -95,7 +77,7 @@ class OwnerQueries {
   private readonly files;
   private readonly tagRange: Statement<[number, number], number>;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.byTag = db.prepare<[number], FindingRow>(
       `SELECT ${FINDING_COLUMNS} FROM findings f JOIN contents c ON c.sha256 = f.sha256 WHERE f.tag = ?`,
     );
@@ -104,9 +86,7 @@ class OwnerQueries {
        WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq`,
     );
     this.tagRange = db.prepare<[number, number], number>('SELECT be FROM tag_values WHERE be BETWEEN ? AND ?').pluck();
-    this.files = db.prepare<[string], { host: string; path: string }>(
-      'SELECT host, path FROM files WHERE sha256 = ? ORDER BY path, host',
-    );
+    this.files = db.prepare<[string], { host: string; path: string }>(FILES_OF_CONTENT);
   }
 
   /** Tags in the database a query names: exact → itself; wildcard → the key range of its literal prefix. */
@@ -134,7 +114,7 @@ class OwnerQueries {
       const paths = [...new Set(files.map((f) => f.path))].sort();
       hits.push({
         tag: r.tag,
-        name: basename(paths[0].replace(/\\/g, '/')),
+        name: driverName(paths[0]),
         sha256: r.sha256,
         machine: r.machine,
         kind: r.kind,

@@ -1,9 +1,11 @@
 // Fleet databases: the union of per-host databases. Contents are keyed by hash, so a driver on 10,000 hosts
 // is one contents row with 10,000 files rows. The output is built in a temp file and renamed into place.
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { UserError } from '../cli/common.js';
+import { siblingTempPath } from '../util/atomic-write.js';
 import { openDb } from './schema.js';
+import { rowCounts } from './stats.js';
 
 export interface MergeSummary {
   inputs: number;
@@ -33,7 +35,7 @@ export function mergeDatabases(inputs: string[], out: string): MergeSummary {
     openDb(input, { readonly: true }).close();
   }
   const target = resolve(out);
-  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = siblingTempPath(target);
   const db = openDb(tmp);
   try {
     // One file to rename: no WAL beside the temp database.
@@ -66,14 +68,7 @@ export function mergeDatabases(inputs: string[], out: string): MergeSummary {
     }
     // A (host, path) replaced by a later input may leave its old content unreferenced.
     db.exec('DELETE FROM contents WHERE sha256 NOT IN (SELECT sha256 FROM files)');
-    const count = (sql: string) => (db.prepare(sql).pluck().get() as number) ?? 0;
-    const summary: MergeSummary = {
-      inputs: inputs.length,
-      hosts: count('SELECT COUNT(DISTINCT host) FROM files'),
-      files: count('SELECT COUNT(*) FROM files'),
-      contents: count('SELECT COUNT(*) FROM contents'),
-      findings: count('SELECT COUNT(*) FROM findings'),
-    };
+    const summary: MergeSummary = { inputs: inputs.length, ...rowCounts(db) };
     db.close();
     // A stale WAL beside the old output would be replayed into the new file.
     rmSync(`${target}-wal`, { force: true });

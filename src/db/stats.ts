@@ -20,6 +20,17 @@ export interface DbStats {
   pooltagEntries: { origin: string; entries: number }[];
 }
 
+/** Hosts, files, contents and findings: the size of a database as `db stats` and `db merge` report it. */
+export function rowCounts(db: Db): { hosts: number; files: number; contents: number; findings: number } {
+  const count = (sql: string) => db.prepare(sql).pluck().get() as number;
+  return {
+    hosts: count('SELECT COUNT(DISTINCT host) FROM files'),
+    files: count('SELECT COUNT(*) FROM files'),
+    contents: count('SELECT COUNT(*) FROM contents'),
+    findings: count('SELECT COUNT(*) FROM findings'),
+  };
+}
+
 function fileSize(path: string): number {
   try {
     return statSync(path).size;
@@ -36,10 +47,7 @@ export function dbStats(db: Db, path: string): DbStats {
     path,
     schemaVersion: schemaVersion(db),
     bytes: fileSize(path) + fileSize(`${path}-wal`),
-    hosts: count('SELECT COUNT(DISTINCT host) FROM files'),
-    files: count('SELECT COUNT(*) FROM files'),
-    contents: count('SELECT COUNT(*) FROM contents'),
-    findings: count('SELECT COUNT(*) FROM findings'),
+    ...rowCounts(db),
     distinctTags: count('SELECT COUNT(DISTINCT tag) FROM findings'),
     findingsByTier: grouped('SELECT tier AS k, COUNT(*) AS n FROM findings GROUP BY tier ORDER BY tier'),
     findingsByKind: grouped('SELECT kind AS k, COUNT(*) AS n FROM findings GROUP BY kind ORDER BY kind'),

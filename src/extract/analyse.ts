@@ -3,7 +3,8 @@
 // then (as the wrapper fixpoint needs them) those that branch to a wrapper or jump into a decoded function.
 // Every other function could add nothing: its calls reach neither a tag-taking API nor a wrapper.
 import { type Branches, immediateCandidates, scanBranches, slotReferences } from './prescan.js';
-import { type Range, Starts } from './regions.js';
+import { type Range, normalise, rangeIndexAt } from './ranges.js';
+import { Starts } from './regions.js';
 import { type CallEvidence, type Wrapper, resolveCalls } from './resolve.js';
 import { callTargets } from './starts.js';
 import { type CallSite, type CodeInput, type ImmediateSite, sweep } from './sweep.js';
@@ -58,31 +59,7 @@ class BranchIndex {
 
 type Planned = Range & { landFrom?: number };
 
-/** Sort by begin and join touching ranges, so one walk decodes them as the full sweep would. */
-function merged(ranges: Planned[]): Planned[] {
-  const out: Planned[] = [];
-  for (const r of [...ranges].sort((a, b) => a.begin - b.begin)) {
-    const last = out[out.length - 1];
-    if (last && r.begin <= last.end) last.end = Math.max(last.end, r.end);
-    else out.push({ ...r });
-  }
-  return out;
-}
-
 const inside = (rva: number, r: Range) => rva >= r.begin && rva < r.end;
-
-/** Is `rva` inside one of `ranges` (sorted, disjoint)? */
-function insideAny(rva: number, ranges: readonly Range[]): boolean {
-  let lo = 0;
-  let hi = ranges.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (rva < ranges[mid].begin) hi = mid - 1;
-    else if (rva >= ranges[mid].end) lo = mid + 1;
-    else return true;
-  }
-  return false;
-}
 
 /**
  * The same call sites, wrappers and immediates as decoding every function with the full model (checked
@@ -123,7 +100,8 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
     }
     callWanted = [];
     if (batch.length === 0) break;
-    const ranges = merged(batch);
+    // Touching regions joined, so one walk decodes them as the full sweep would.
+    const ranges = normalise(batch);
     const found = sweep(code, { starts, ranges });
     budget -= ranges.reduce((n, r) => n + r.end - r.begin, 0);
     sites.push(...found.sites);
@@ -135,9 +113,9 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
     for (const t of tails) starts.add(t);
     for (const r of split) callWanted.push(r.begin, ...tails.filter((t) => inside(t, r)));
     if (split.length > 0) {
-      const redone = merged(split);
-      sites = sites.filter((s) => !insideAny(s.at, redone));
-      immediates = immediates.filter((im) => !insideAny(im.at, redone));
+      const redone = normalise(split);
+      sites = sites.filter((s) => rangeIndexAt(redone, s.at) < 0);
+      immediates = immediates.filter((im) => rangeIndexAt(redone, im.at) < 0);
     }
 
     // Callers of a newly found wrapper carry its tag: decode them.
@@ -154,7 +132,7 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
     const r = starts.regionAt(rva);
     if (r && !decoded.has(r.begin)) skim.set(r.begin, r);
   }
-  if (skim.size > 0) immediates.push(...sweep(code, { starts, ranges: merged([...skim.values()]), immediatesAt: candidates }).immediates);
+  if (skim.size > 0) immediates.push(...sweep(code, { starts, ranges: normalise([...skim.values()]), immediatesAt: candidates }).immediates);
   sites.sort((a, b) => a.at - b.at);
   immediates.sort((a, b) => a.at - b.at);
   const resolved = resolveCalls(sites, code.apis, code.bitness);

@@ -1,8 +1,8 @@
 // The `data` tier and raw byte search: tag values stored outside code, and findstr-style occurrences.
 import type { PeImage, Section } from '../pe/types.js';
 import { looksLikeTag } from '../tag.js';
-import { type Metadata, metadataRanges, normalise, subtract } from './metadata.js';
-import type { Range } from './regions.js';
+import { type Metadata, metadataRanges } from './metadata.js';
+import { type Range, normalise, subtract } from './ranges.js';
 
 /** Cheap first test before looksLikeTag (which is precise but slow): printable bytes, bit 31 allowed. */
 export function mayBeTag(v: number): boolean {

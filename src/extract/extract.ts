@@ -1,18 +1,22 @@
 // The public entry of tag extraction: one driver image in, every tag with its evidence out.
 import { createHash } from 'node:crypto';
-import iced from 'iced-x86';
+import { createRequire } from 'node:module';
+import type * as Iced from 'iced-x86';
 import { readPe } from '../pe/read.js';
 import type { PeImage } from '../pe/types.js';
-import { PROTECTED_BIT, tagBytes, withoutProtectedBit } from '../tag.js';
+import { isProtected, tagBytes, withoutProtectedBit } from '../tag.js';
 import { type TagApi, tagApis } from './apis.js';
 import { dataTags, findBytes, locateOffset } from './data.js';
 import { analyseCode } from './analyse.js';
 import { analyseArm64 } from './arm64/analyse.js';
-import { type Metadata, metadataRanges, subtract } from './metadata.js';
+import { type Metadata, metadataRanges } from './metadata.js';
+import { subtract } from './ranges.js';
 import type { CallEvidence, Wrapper } from './resolve.js';
 import type { CodeInput, ImmediateSite } from './sweep.js';
 import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier } from './types.js';
 
+// iced-x86 is CommonJS: an ESM `import` makes node scan its 924 KB for export names (~90 ms per start).
+const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
 const { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction } = iced;
 
 /**
@@ -131,6 +135,20 @@ interface Pending {
   ev: Evidence;
 }
 
+/** The evidence for `value` seen at `rva`: the tag drops the protected bit, the evidence remembers it. */
+function evidenceOf(tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via'>): Evidence {
+  const ev: Evidence = { tier, section, rva };
+  if (call) ev.api = call.api;
+  if (call?.via !== undefined) ev.via = call.via;
+  if (isProtected(value)) ev.protected = true;
+  return ev;
+}
+
+/** Disassembly for evidence: the analyser's own text where it has one (ARM64), else iced-x86's. */
+function instructionAt(a: Analysis, rva: number): string | undefined {
+  return a.instructions?.get(rva) ?? instructionText(a.code, rva);
+}
+
 function sectionName(pe: PeImage, rva: number): string {
   return pe.sectionAt(rva)?.name ?? '';
 }
@@ -145,10 +163,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     proven.add(c.at);
     if (!callKinds.has(tag)) callKinds.set(tag, new Set());
     callKinds.get(tag)!.add(c.kind);
-    const ev: Evidence = { tier: 'call', section: sectionName(pe, c.at), rva: c.at, api: c.api };
-    if (c.via !== undefined) ev.via = c.via;
-    if (c.value & PROTECTED_BIT) ev.protected = true;
-    all.push({ tag, kind: c.kind, ev });
+    all.push({ tag, kind: c.kind, ev: evidenceOf('call', sectionName(pe, c.at), c.at, c.value, c) });
   }
   // Unproven evidence belongs with the tag's proven kind when it only has object-reference uses.
   const kindOf = (tag: number): TagKind => {
@@ -158,15 +173,11 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
   for (const im of a.immediates) {
     if (proven.has(im.at)) continue;
     const tag = withoutProtectedBit(im.v);
-    const ev: Evidence = { tier: 'code', section: sectionName(pe, im.at), rva: im.at };
-    if (im.v & PROTECTED_BIT) ev.protected = true;
-    all.push({ tag, kind: kindOf(tag), ev });
+    all.push({ tag, kind: kindOf(tag), ev: evidenceOf('code', sectionName(pe, im.at), im.at, im.v) });
   }
   for (const d of dataHits) {
     const tag = withoutProtectedBit(d.value);
-    const ev: Evidence = { tier: 'data', section: d.section, rva: d.rva };
-    if (d.value & PROTECTED_BIT) ev.protected = true;
-    all.push({ tag, kind: kindOf(tag), ev });
+    all.push({ tag, kind: kindOf(tag), ev: evidenceOf('data', d.section, d.rva, d.value) });
   }
 
   const byKey = new Map<number, { tag: number; kind: TagKind; evs: Evidence[]; seen: Set<string> }>();
@@ -189,7 +200,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     const evidence = g.evs.slice(0, MAX_EVIDENCE);
     for (const ev of evidence) {
       if (ev.tier === 'data') continue;
-      const t = a.instructions?.get(ev.rva) ?? instructionText(a.code, ev.rva);
+      const t = instructionAt(a, ev.rva);
       if (t) ev.instruction = t;
     }
     const apis = [...new Set(g.evs.filter((e) => e.api).map((e) => e.api!))].sort();
@@ -273,11 +284,8 @@ export function scanTagInFile(buf: Uint8Array, tag: number, pe?: PeImage): ScanH
     const im = loc.rva !== undefined ? immAt.get(loc.rva) : undefined;
     if (!a || !im || !loc.executable) return hit;
     const call = a.calls.find((c) => c.at === im.at && withoutProtectedBit(c.value) === withoutProtectedBit(im.v));
-    const ev: Evidence = { tier: call ? 'call' : 'code', section: loc.section!, rva: im.at };
-    if (call) ev.api = call.api;
-    if (call?.via !== undefined) ev.via = call.via;
-    if (im.v & PROTECTED_BIT) ev.protected = true;
-    const t = a.instructions?.get(im.at) ?? instructionText(a.code, im.at);
+    const ev = evidenceOf(call ? 'call' : 'code', loc.section!, im.at, im.v, call);
+    const t = instructionAt(a, im.at);
     if (t) ev.instruction = t;
     hit.tier = ev.tier;
     hit.evidence = ev;

@@ -3,7 +3,7 @@
 // tier looks at them. MSVC puts the import directory and its name strings inside the executable INIT
 // section, where "KeBugCheckEx" decodes as `push 456B6365h`; a CodeView record starts with "RSDS".
 import type { PeImage, Section } from '../pe/types.js';
-import type { Range } from './regions.js';
+import { type Range, normalise } from './ranges.js';
 
 export interface Metadata {
   /** RVA ranges, sorted and disjoint. */
@@ -21,31 +21,6 @@ const MAX_DESCRIPTORS = 10_000;
 const MAX_THUNKS = 100_000;
 const MAX_NAME = 512;
 const MAX_DEBUG_ENTRIES = 1_000;
-
-/** Sorted, disjoint union of `ranges` (empty ones dropped). */
-export function normalise(ranges: Range[]): Range[] {
-  const out: Range[] = [];
-  for (const r of ranges.filter((x) => x.end > x.begin).sort((a, b) => a.begin - b.begin)) {
-    const last = out[out.length - 1];
-    if (last && r.begin <= last.end) last.end = Math.max(last.end, r.end);
-    else out.push({ begin: r.begin, end: r.end });
-  }
-  return out;
-}
-
-/** [begin, end) minus `holes` (sorted, disjoint), as sorted pieces. */
-export function subtract(begin: number, end: number, holes: readonly Range[]): Range[] {
-  const out: Range[] = [];
-  let at = begin;
-  for (const h of holes) {
-    if (h.end <= at) continue;
-    if (h.begin >= end) break;
-    if (h.begin > at) out.push({ begin: at, end: h.begin });
-    at = Math.max(at, h.end);
-  }
-  if (at < end) out.push({ begin: at, end });
-  return out;
-}
 
 /** Bounds-checked little-endian reads by RVA; undefined when the bytes are not in the file. */
 class RvaReader {

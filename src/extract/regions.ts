@@ -1,26 +1,7 @@
 // Function starts per code section, and the decoding regions they cut the sections into: a region runs
 // from one start to the next, the unit the sweep decodes and the unit whose results are kept or dropped.
+import { type Range, lastAtOrBelow } from './ranges.js';
 import type { CodeSection } from './sweep.js';
-
-export interface Range {
-  begin: number;
-  end: number;
-}
-
-/** Index of the last element <= x in an ascending array, or -1. */
-function lastAtOrBelow(xs: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = xs.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] <= x) {
-      found = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return found;
-}
 
 interface SectionStarts {
   begin: number;

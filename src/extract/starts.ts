@@ -1,5 +1,6 @@
 // Function starts: call targets found by a raw byte scan, and .pdata extents.
 import type { Branches } from './prescan.js';
+import { rangeIndexAt } from './ranges.js';
 import type { CodeInput } from './sweep.js';
 
 /** End of the .pdata function that begins at `begin`, if any (ranges are sorted by begin). */
@@ -15,16 +16,10 @@ export function rangeEnd(ranges: { begin: number; end: number }[], begin: number
   return undefined;
 }
 
-function insideRange(ranges: { begin: number; end: number }[], rva: number): boolean {
-  let lo = 0;
-  let hi = ranges.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (rva < ranges[mid].begin) hi = mid - 1;
-    else if (rva >= ranges[mid].end) lo = mid + 1;
-    else return rva !== ranges[mid].begin;
-  }
-  return false;
+/** Is `rva` inside one of `ranges` but not where it begins? */
+function strictlyInside(ranges: { begin: number; end: number }[], rva: number): boolean {
+  const i = rangeIndexAt(ranges, rva);
+  return i >= 0 && rva !== ranges[i].begin;
 }
 
 /**
@@ -37,7 +32,7 @@ export function callTargets(input: CodeInput, branches: Branches): Set<number> {
   const ranges = input.functionRanges && input.functionRanges.length > 0 ? input.functionRanges : undefined;
   for (let i = 0; i < branches.to.length; i++) {
     const t = branches.to[i];
-    if (branches.isCall[i] && !(ranges && insideRange(ranges, t))) out.add(t);
+    if (branches.isCall[i] && !(ranges && strictlyInside(ranges, t))) out.add(t);
   }
   return out;
 }

@@ -2,15 +2,19 @@
 // hold known constants, incoming parameters or IAT pointers). Records every call that may carry a tag
 // (to a tag-taking import or to one of the driver's own functions) with the argument values at the call,
 // plus every tag-like immediate for the `code` tier. Interpreting the call sites is resolve.ts's job.
-import iced from 'iced-x86';
+import { createRequire } from 'node:module';
+import type * as Iced from 'iced-x86';
 import { looksLikeTag } from '../tag.js';
 import { mayBeTag } from './data.js';
 import { type TagApi, x64ParamLocation, x86PoppedBytes } from './apis.js';
 import { scanBranches } from './prescan.js';
-import { type Range, Starts } from './regions.js';
+import type { Range } from './ranges.js';
+import { Starts } from './regions.js';
 import { callTargets, rangeEnd } from './starts.js';
 import { type Atom, type State, type Value, constant, mapConstants, mergeState, stackOffset, union } from './values.js';
 
+// iced-x86 is CommonJS: an ESM `import` makes node scan its 924 KB for export names (~90 ms per start).
+const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
 const { Decoder, DecoderOptions, Instruction, Mnemonic: M, OpKind, Register: R } = iced;
 
 export interface CodeSection {

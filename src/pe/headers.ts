@@ -1,5 +1,5 @@
 import { Bytes } from './bytes.js';
-import { type Machine, type Section } from './types.js';
+import { type Machine, type PeImage, type Section } from './types.js';
 
 export interface DataDirectory {
   rva: number;
@@ -7,15 +7,9 @@ export interface DataDirectory {
 }
 
 /** What the file and optional headers and the section table say; both header readers produce this. */
-export interface PeHeaders {
-  machineCode: number;
-  is64: boolean;
-  imageBase: bigint;
-  entryRva: number;
-  subsystem: number;
-  timeDateStamp: number;
+export interface PeHeaders
+  extends Pick<PeImage, 'machineCode' | 'is64' | 'imageBase' | 'entryRva' | 'subsystem' | 'timeDateStamp' | 'sections'> {
   sizeOfHeaders: number;
-  sections: Section[];
   /** Always 16 entries; those past NumberOfRvaAndSizes are zero. */
   directories: DataDirectory[];
 }

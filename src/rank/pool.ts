@@ -2,7 +2,6 @@
 import { emptyCounters, type PoolCounters, type UsageRow } from '../reports/types.js';
 
 export type PoolChoice = 'nonpaged' | 'paged' | 'all';
-export const POOL_CHOICES: readonly PoolChoice[] = ['nonpaged', 'paged', 'all'];
 
 export function addCounters(a: PoolCounters, b: PoolCounters): PoolCounters {
   return { allocs: a.allocs + b.allocs, frees: a.frees + b.frees, outstanding: a.outstanding + b.outstanding, bytes: a.bytes + b.bytes };

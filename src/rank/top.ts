@@ -7,7 +7,6 @@ import { addCounters, mergeByTag, poolCounters, type PoolChoice } from './pool.j
 
 /** `diff` is poolmon's Diff column (allocs - frees), i.e. outstanding allocations. */
 export type SortKey = 'bytes' | 'outstanding' | 'allocs' | 'frees' | 'diff' | 'tag';
-export const SORT_KEYS: readonly SortKey[] = ['bytes', 'outstanding', 'allocs', 'frees', 'diff', 'tag'];
 
 export interface RankOptions {
   pool: PoolChoice;

@@ -15,15 +15,20 @@ export type Style = 'human' | 'exact';
 /** How many tags a driver row names in its MADE OF cell. */
 export const TAGS_EXPLAINED = 3;
 
+/** The first `n` rows; 0 means all, as `-n 0` does. */
+export function firstRows<T>(xs: readonly T[], n: number): readonly T[] {
+  return n > 0 ? xs.slice(0, n) : xs;
+}
+
 function bytesCell(n: number, style: Style): Cell {
   return style === 'human' ? humanBytes(n) : n;
 }
 
 const right = 'right' as const;
 
-export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Style): Grid {
-  const columns = [
-    { key: 'tag', title: 'TAG' },
+/** OUTSTANDING and BYTES of the chosen pool, then each pool's bytes when both are shown. */
+function sizeColumns(pool: PoolChoice) {
+  return [
     { key: 'outstanding', title: 'OUTSTANDING', align: right },
     { key: 'bytes', title: 'BYTES', align: right },
     ...(pool === 'all'
@@ -32,6 +37,22 @@ export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Styl
           { key: 'paged', title: 'PAGED', align: right },
         ]
       : []),
+  ];
+}
+
+function sizeCells(chosen: PoolCounters, nonpaged: PoolCounters, paged: PoolCounters, style: Style) {
+  return {
+    outstanding: chosen.outstanding,
+    bytes: bytesCell(chosen.bytes, style),
+    nonpaged: bytesCell(nonpaged.bytes, style),
+    paged: bytesCell(paged.bytes, style),
+  };
+}
+
+export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Style): Grid {
+  const columns = [
+    { key: 'tag', title: 'TAG' },
+    ...sizeColumns(pool),
     { key: 'allocs', title: 'ALLOCS', align: right },
     { key: 'frees', title: 'FREES', align: right },
     { key: 'owner', title: 'OWNER' },
@@ -40,10 +61,7 @@ export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Styl
   ];
   const rows = ranks.map((t) => ({
     tag: formatTag(t.tag),
-    outstanding: t.counters.outstanding,
-    bytes: bytesCell(t.counters.bytes, style),
-    nonpaged: bytesCell(t.row.nonpaged.bytes, style),
-    paged: bytesCell(t.row.paged.bytes, style),
+    ...sizeCells(t.counters, t.row.nonpaged, t.row.paged, style),
     allocs: t.counters.allocs,
     frees: t.counters.frees,
     owner: driverLabel(t.attribution.claimants),
@@ -64,26 +82,26 @@ export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style
   const columns = [
     { key: 'driver', title: 'DRIVER' },
     { key: 'tags', title: 'TAGS', align: right },
-    { key: 'outstanding', title: 'OUTSTANDING', align: right },
-    { key: 'bytes', title: 'BYTES', align: right },
-    ...(pool === 'all'
-      ? [
-          { key: 'nonpaged', title: 'NONPAGED', align: right },
-          { key: 'paged', title: 'PAGED', align: right },
-        ]
-      : []),
+    ...sizeColumns(pool),
     { key: 'madeOf', title: style === 'human' ? 'MADE OF (largest tags)' : 'MADE OF (tag:bytes)' },
   ];
   const rows = ranks.map((d) => ({
     driver: d.driver,
     tags: d.tags.length,
-    outstanding: d.counters.outstanding,
-    bytes: bytesCell(d.counters.bytes, style),
-    nonpaged: bytesCell(d.nonpaged.bytes, style),
-    paged: bytesCell(d.paged.bytes, style),
+    ...sizeCells(d.counters, d.nonpaged, d.paged, style),
     madeOf: madeOf(d, style),
   }));
   return { columns, rows };
+}
+
+/** The ranking table: the first `n` tags, or drivers when given, with the totals of all the tags under it. */
+export function rankGrid(
+  tags: readonly TagRank[], drivers: readonly DriverRank[] | undefined, totals: Totals, pool: PoolChoice, style: Style, n: number,
+): Grid {
+  const grid = drivers ? driverGrid(firstRows(drivers, n), pool, style) : tagGrid(firstRows(tags, n), pool, style);
+  const shown = { rows: grid.rows.length, of: drivers ? drivers.length : tags.length, what: drivers ? 'drivers' : 'tags' };
+  grid.footer = totalsLines(totals, pool, shown);
+  return grid;
 }
 
 /** Like poolmon's totals: everything the report holds in the chosen pool, and how much of it has an owner. */
@@ -187,12 +205,11 @@ function growthJsonOf(g: TagGrowth | DriverGrowth) {
 }
 
 export function growthJson(report: GrowthReport, labels: readonly string[], limit: number) {
-  const cut = <T>(xs: readonly T[]) => (limit > 0 ? xs.slice(0, limit) : xs);
   return {
     format: 'diff',
     snapshots: labels,
-    tags: cut(report.tags).map((t) => ({ tag: formatTag(t.tag), ...growthJsonOf(t), owners: t.attribution.owners })),
-    drivers: cut(report.drivers).map((d) => ({ driver: d.driver, owners: d.claimants, tags: d.tags.map((t) => formatTag(t.tag)), ...growthJsonOf(d) })),
+    tags: firstRows(report.tags, limit).map((t) => ({ tag: formatTag(t.tag), ...growthJsonOf(t), owners: t.attribution.owners })),
+    drivers: firstRows(report.drivers, limit).map((d) => ({ driver: d.driver, owners: d.claimants, tags: d.tags.map((t) => formatTag(t.tag)), ...growthJsonOf(d) })),
   };
 }
 

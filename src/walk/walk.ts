@@ -1,9 +1,8 @@
 // Turns the user's PATH arguments (folders, files, globs) into a deduplicated list of files.
 // Shared by `index` and `scan`; knows nothing about PE files or tags.
-import fg from 'fast-glob';
-import picomatch from 'picomatch';
-import { realpathSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import type FastGlob from 'fast-glob';
+import { type Dirent, readdirSync, realpathSync, statSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 
 /** Driver and kernel-image patterns `index` uses by default (matched case-insensitively: .SYS exists). */
 export const DRIVER_PATTERNS = ['**/*.sys', '**/ntoskrnl*.exe', '**/ntkrnl*.exe', '**/ntkrpamp.exe', '**/hal*.dll'];
@@ -29,11 +28,62 @@ export interface WalkProblem {
   message: string;
 }
 
-function isGlob(arg: string): boolean {
-  return fg.isDynamicPattern(arg.replace(/\\/g, '/'));
+const GLOB_BASE = { caseSensitiveMatch: false, dot: true, suppressErrors: true } as const;
+
+/** fast-glob takes ~40 ms to load: only globs and exclude patterns need it, so it is loaded for them alone. */
+let fastGlob: typeof FastGlob | undefined;
+async function loadFastGlob(): Promise<typeof FastGlob> {
+  return (fastGlob ??= (await import('fast-glob')).default);
 }
 
-const GLOB_BASE = { caseSensitiveMatch: false, dot: true, suppressErrors: true } as const;
+/** Every glob needs one of these characters; an argument without any is a plain path (no fast-glob load). */
+const GLOB_CHARS = /[*?[\]{}()!+@]/;
+
+async function isGlob(arg: string): Promise<boolean> {
+  return GLOB_CHARS.test(arg) && (await loadFastGlob()).isDynamicPattern(arg.replace(/\\/g, '/'));
+}
+
+interface TreeEntry {
+  /** Relative to the folder walked, with `/` separators. */
+  path: string;
+  dirent: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean };
+  /** Present when the lister had them at no extra cost. */
+  stats?: { size: number; mtimeMs: number };
+}
+
+/** `base` (absolute, normalised) joined with a normalised `/`-separated path, without path.join's re-normalising. */
+function under(base: string, rel: string): string {
+  return (base.endsWith(sep) ? base : base + sep) + (sep === '/' ? rel : rel.replaceAll('/', sep));
+}
+
+/**
+ * Everything below `dir`, links listed but not followed: fast-glob's listing with followSymbolicLinks off,
+ * without its module load. Unreadable folders are skipped, as suppressErrors does there.
+ */
+function listTree(dir: string): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  const pending = [''];
+  for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
+    let dirents: Dirent[];
+    try {
+      dirents = readdirSync(rel ? under(dir, rel) : dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const d of dirents) {
+      const path = rel ? `${rel}/${d.name}` : d.name;
+      if (d.isDirectory()) pending.push(path);
+      out.push({ path, dirent: d });
+    }
+  }
+  return out;
+}
+
+/** The same listing through fast-glob, whose `ignore` prunes excluded folders with its own semantics. */
+async function globTree(dir: string, exclude: string[]): Promise<TreeEntry[]> {
+  const fg = await loadFastGlob();
+  return fg(['**/*'], { ...GLOB_BASE, cwd: dir, onlyFiles: false, followSymbolicLinks: false, objectMode: true, stats: true, ignore: exclude });
+}
 
 /**
  * Expand arguments: a folder is searched with the patterns, a file is taken as is (whatever its name),
@@ -47,8 +97,12 @@ export async function walk(args: string[], opts: WalkOptions): Promise<{ files: 
   const files: WalkedFile[] = [];
   const problems: WalkProblem[] = [];
   const matchOpts = { nocase: true, dot: true };
-  const included = picomatch(opts.patterns, matchOpts);
-  const excluded = opts.exclude?.length ? picomatch(opts.exclude, matchOpts) : () => false;
+  const everything = () => true;
+  const nothing = () => false;
+  // picomatch is loaded only for patterns that can reject a file (scan's default takes every file).
+  const matcher = async (patterns: string[]) => (await import('picomatch')).default(patterns, matchOpts);
+  const included = opts.patterns.length > 0 && opts.patterns.every((p) => p === '**/*') ? everything : await matcher(opts.patterns);
+  const excluded = opts.exclude?.length ? await matcher(opts.exclude) : nothing;
 
   /** Keeps a file once; `real` is its resolved path when the caller already knows it. */
   const take = (path: string, real?: string, size?: number, mtimeMs?: number) => {
@@ -74,22 +128,14 @@ export async function walk(args: string[], opts: WalkOptions): Promise<{ files: 
     }
     if (seenDirs.has(real)) return;
     seenDirs.add(real);
-    const entries = await fg(['**/*'], {
-      ...GLOB_BASE,
-      cwd: dir,
-      onlyFiles: false,
-      followSymbolicLinks: false,
-      objectMode: true,
-      stats: true,
-      ignore: opts.exclude ?? [],
-    });
+    const entries = opts.exclude?.length ? await globTree(dir, opts.exclude) : listTree(dir);
     const linkedDirs: [string, string][] = [];
     for (const e of entries) {
       const rel = prefix ? `${prefix}/${e.path}` : e.path;
-      const abs = join(dir, e.path);
+      const abs = under(dir, e.path);
       if (e.dirent.isFile()) {
         // No link is followed below `real`, so this file's real path is known without asking the OS.
-        if (included(rel) && !excluded(rel)) take(abs, join(real, e.path), e.stats!.size, e.stats!.mtimeMs);
+        if (included(rel) && !excluded(rel)) take(abs, under(real, e.path), e.stats?.size, e.stats?.mtimeMs);
       } else if (e.dirent.isSymbolicLink()) {
         let st;
         try {
@@ -105,7 +151,8 @@ export async function walk(args: string[], opts: WalkOptions): Promise<{ files: 
   };
 
   for (const arg of args) {
-    if (isGlob(arg)) {
+    if (await isGlob(arg)) {
+      const fg = await loadFastGlob();
       const entries = await fg(arg.replace(/\\/g, '/'), { ...GLOB_BASE, absolute: true, onlyFiles: true, followSymbolicLinks: false, ignore: opts.exclude ?? [] });
       for (const p of entries) take(p);
       continue;

@@ -13,6 +13,7 @@ import { findBytes } from '../../src/extract/data.js';
 import { readPe } from '../../src/pe/read.js';
 import { PROTECTED_BIT, formatTag, tagFromText, withoutProtectedBit } from '../../src/tag.js';
 import { RDATA, TEXT, buildPe, importData } from '../pe/synth.js';
+import { prngWords } from '../helpers/prng.js';
 
 const DRIVERS = fileURLToPath(new URL('../fixtures/drivers-arm64/', import.meta.url));
 const MACHINE_ARM64 = 0xaa64;
@@ -126,22 +127,10 @@ test('decodeBitmask: every valid encoding matches a bit-string reference; reserv
   assert.equal(valid, 1302 + 5334);
 });
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
 const REGISTER_FIELDS: (keyof Insn | string)[] = ['rd', 'rn', 'rm', 'rt'];
 
 test('decode: 100,000 random words never throw and stay in range', () => {
-  const next = prng(0x5eed);
+  const next = prngWords(0x5eed);
   const ops = new Set<string>();
   for (let k = 0; k < 100_000; k++) {
     const w = next();
@@ -328,7 +317,7 @@ test('analyseArm64: excluded ranges (PE metadata in a code section) are not deco
 });
 
 test('analyseArm64: random code in a real PE layout never throws', () => {
-  const next = prng(0xa64);
+  const next = prngWords(0xa64);
   for (let round = 0; round < 4; round++) {
     const buf = image(['ExAllocatePoolWithTag', 'ExFreePoolWithTag'], () => Array.from({ length: 16384 }, () => next()));
     const a = analyse(buf);

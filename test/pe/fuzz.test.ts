@@ -7,18 +7,7 @@ import { addressMap } from '../../src/pe/layout.js';
 import { PeFormatError } from '../../src/pe/types.js';
 import { wine, wineMissing } from './wine.js';
 import { RDATA, TEXT, buildPe, importData, versionBlob, versionResource } from './synth.js';
-
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed and index. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 interface Seed {
   label: string;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { binaryNames, decodePooltagBytes, isCommentOrBlank, parsePooltag, type PooltagFile } from '../../src/pooltag/parse.js';
 import { formatTag, tagFromText } from '../../src/tag.js';
+import { prng } from '../helpers/prng.js';
 
 // Microsoft's files are read from the sibling shared/ folder, never copied into the project.
 const shared = (name: string) => new URL(`../../../shared/pooltag/${name}`, import.meta.url);
@@ -201,22 +202,10 @@ test('decoding: UTF-8, Latin-1 fallback, UTF-16LE with BOM', () => {
   assert.deepEqual(parsePooltag(decodePooltagBytes(utf16), 'u16').entries.map((e) => e.binary), ['nt!ps']);
 });
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('fuzz: mutated real lines never throw; one entry or warning per content line; warnings carry line numbers', () => {
   const source = (TEXT_2003 + TEXT_2023).split('\n');
   const alphabet = [' ', ' ', '-', ' - ', '?', '*', '\t', '\x1a', '\r', '\\', '\\x4', 'x', '!', '<', '>', '/', 'rem ', '//', '\u20ac', '\u0000', 'A', '\ufeff'];
-  const random = rng(0x5eed);
+  const random = prng(0x5eed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
   for (let c = 0; c < 3000; c++) {
     const lines: string[] = [];

@@ -7,6 +7,7 @@ import { parsePoolused } from '../../src/reports/poolused.js';
 import { parsePoolmon } from '../../src/reports/poolmon.js';
 import { parseVerifier } from '../../src/reports/verifier.js';
 import { ReportParseError, type PoolCounters, type Report } from '../../src/reports/types.js';
+import { prng } from '../helpers/prng.js';
 
 const SAMPLES = [
   'poolused-1.txt', 'poolused-2.txt', 'poolused-3.txt',
@@ -19,18 +20,6 @@ const MUTATIONS_PER_SAMPLE = 400;
 
 const texts = SAMPLES.map((f) => readFileSync(new URL(`../../../shared/reports/${f}`, import.meta.url), 'utf8'));
 const allLines = texts.flatMap((t) => t.split('\n'));
-
-/** mulberry32: small, seedable, good enough to pick mutations reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FLIPS = ['x', '0', '9', '-', '(', ')', '.', ' ', '\t', '\r', '`', '\u00ff', '\u2026', '\u4e2d', '\0', '/', ':', 'K'];
 const GARBAGE = ['...', '0: kd> !poolused 8', ' Tag  Type     Allocs            Frees            Diff   Bytes       Per Alloc',

@@ -5,20 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseReport, serializeSnapshot, ReportParseError, type Report, type ReportFormat } from '../../src/reports/index.js';
 import { FORMATS } from '../../src/reports/detect.js';
+import { prng } from '../helpers/prng.js';
 
 const sample = (name: string) => readFileSync(new URL(`../../../shared/reports/${name}`, import.meta.url), 'utf8');
-
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['0', '9', ' ', '  ', '(', ')', '-', '"', '[', ']', '{', '}', ',', ':', '\n', '\\', '\\x', '\0', '\u00ff', '\u0100', '\ufffd', '\t', '.', 'e', '%', 'MB', 'Tag', '["x"]', '99999999999999999999', '-1'];
 
@@ -87,7 +76,7 @@ test('the unmutated corpus parses', () => {
 
 for (const [name, format, text] of CORPUS) {
   test(`fuzz ${name}: ${CASES} seeded mutations, with the ${format} parser and with detection`, () => {
-    const r = rng(0xb0b + name.length * 7919);
+    const r = prng(0xb0b + name.length * 7919);
     let parsed = 0;
     let refused = 0;
     for (let i = 0; i < CASES; i++) {

