@@ -11,19 +11,15 @@ export interface ScanArgv {
   paths: string[];
   include?: string[];
   exclude?: string[];
-  jobs?: number;
   raw?: boolean;
   json?: boolean;
   multichar?: boolean;
 }
 
-const DEFAULT_JOBS = 4;
-
 /** The options of the yargs builder, for parseArgs; test/cli/scan-args.test.ts keeps the two in step. */
 export const FAST_SCAN_OPTIONS = {
   include: { type: 'string', multiple: true },
   exclude: { type: 'string', multiple: true },
-  jobs: { type: 'string' },
   raw: { type: 'boolean' },
   json: { type: 'boolean' },
   multichar: { type: 'boolean' },
@@ -36,7 +32,6 @@ export function toScanOptions(a: ScanArgv): ScanOptions {
     paths: a.paths,
     include: a.include,
     exclude: a.exclude,
-    jobs: a.jobs ?? DEFAULT_JOBS,
     raw: Boolean(a.raw),
     json: Boolean(a.json),
     multichar: Boolean(a.multichar),
@@ -45,7 +40,7 @@ export function toScanOptions(a: ScanArgv): ScanOptions {
 
 /**
  * `scan` arguments when they are plainly well-formed, else undefined: the full yargs program then takes
- * over, so help, errors and odd spellings (`--no-raw`, `--jobs=x`, `--`) behave exactly as documented.
+ * over, so help, errors and odd spellings (`--no-raw`, `--raw=true`, `--`) behave exactly as documented.
  */
 export function parseFastScan(argv: string[]): ScanOptions | undefined {
   let parsed;
@@ -61,13 +56,11 @@ export function parseFastScan(argv: string[]): ScanOptions | undefined {
     // yargs lets an array option swallow the words after it (`--include *.sys dir`): leave that to yargs.
     if (t.kind === 'option' && (t.name === 'include' || t.name === 'exclude') && tokens[i + 1]?.kind === 'positional') return undefined;
   }
-  if (values.jobs !== undefined && !/^[1-9][0-9]{0,5}$/.test(values.jobs)) return undefined;
   return toScanOptions({
     tag: positionals[1],
     paths: positionals.slice(2),
     include: values.include,
     exclude: values.exclude,
-    jobs: values.jobs === undefined ? undefined : Number(values.jobs),
     raw: values.raw,
     json: values.json,
     multichar: values.multichar,
@@ -83,11 +76,6 @@ export const scanCommand: CommandModule<object, ScanArgv> = {
       .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'files, folders or globs' })
       .option('include', { type: 'string', array: true, describe: 'patterns searched inside folders (default: every file)' })
       .option('exclude', { type: 'string', array: true, describe: 'patterns to skip' })
-      .option('jobs', {
-        type: 'number',
-        describe: 'accepted for older scripts: files are read one at a time, which is fastest from the page cache',
-        default: DEFAULT_JOBS,
-      })
       .option('raw', { type: 'boolean', describe: 'print only the paths, exactly as grep -rlF -a does' })
       .option('json', { type: 'boolean', describe: 'one JSON object per matching file (NDJSON)' })
       .option('multichar', { type: 'boolean', describe: "read 'corP' as the C constant, reversed" }) as unknown as Argv<ScanArgv>,

@@ -13,7 +13,6 @@ export interface ScanOptions {
   paths: string[];
   include?: string[];
   exclude?: string[];
-  jobs: number;
   raw: boolean;
   json: boolean;
   multichar: boolean;
@@ -59,7 +58,6 @@ export async function runScan(opts: ScanOptions): Promise<void> {
   const q = parseTagQuery(opts.tag, { multichar: opts.multichar });
   if (q.exact === undefined) throw new UserError(`scan needs an exact tag, not the pattern ${JSON.stringify(opts.tag)}`);
   const tag = q.exact;
-  if (!Number.isInteger(opts.jobs) || opts.jobs < 1) throw new UserError(`--jobs must be a positive whole number, got ${opts.jobs}`);
 
   let problems = 0;
   const problem = (path: string, message: string) => {

@@ -1,7 +1,7 @@
 // Turns the user's PATH arguments (folders, files, globs) into a deduplicated list of files.
 // Shared by `index` and `scan`; knows nothing about PE files or tags.
 import type FastGlob from 'fast-glob';
-import { type Dirent, readdirSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 
 /** Driver and kernel-image patterns `index` uses by default (matched case-insensitively: .SYS exists). */
@@ -57,30 +57,11 @@ function under(base: string, rel: string): string {
 }
 
 /**
- * Everything below `dir`, links listed but not followed: fast-glob's listing with followSymbolicLinks off,
- * without its module load. Unreadable folders are skipped, as suppressErrors does there.
+ * Everything below `dir`, links listed but not followed; fast-glob's `ignore` prunes excluded folders.
+ * (A hand-written readdir walk measured ~40 ms faster per run, mostly fast-glob's module load; fast-glob
+ * stays the one walker, as the project asked.)
  */
-function listTree(dir: string): TreeEntry[] {
-  const out: TreeEntry[] = [];
-  const pending = [''];
-  for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
-    let dirents: Dirent[];
-    try {
-      dirents = readdirSync(rel ? under(dir, rel) : dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const d of dirents) {
-      const path = rel ? `${rel}/${d.name}` : d.name;
-      if (d.isDirectory()) pending.push(path);
-      out.push({ path, dirent: d });
-    }
-  }
-  return out;
-}
-
-/** The same listing through fast-glob, whose `ignore` prunes excluded folders with its own semantics. */
-async function globTree(dir: string, exclude: string[]): Promise<TreeEntry[]> {
+async function globTree(dir: string, exclude: string[] = []): Promise<TreeEntry[]> {
   const fg = await loadFastGlob();
   return fg(['**/*'], { ...GLOB_BASE, cwd: dir, onlyFiles: false, followSymbolicLinks: false, objectMode: true, stats: true, ignore: exclude });
 }
@@ -128,7 +109,7 @@ export async function walk(args: string[], opts: WalkOptions): Promise<{ files: 
     }
     if (seenDirs.has(real)) return;
     seenDirs.add(real);
-    const entries = opts.exclude?.length ? await globTree(dir, opts.exclude) : listTree(dir);
+    const entries = await globTree(dir, opts.exclude);
     const linkedDirs: [string, string][] = [];
     for (const e of entries) {
       const rel = prefix ? `${prefix}/${e.path}` : e.path;
