@@ -32,8 +32,13 @@ interface Options {
   runs: number;
   only: Set<Group>;
   tag: string;
-  jobs: number;
+  /** Worker threads for index; undefined = the program's default. */
+  jobs?: number;
   json: boolean;
+}
+
+function jobsArgs(opts: { jobs?: number }): string[] {
+  return opts.jobs === undefined ? [] : ['--jobs', String(opts.jobs)];
 }
 
 function fail(message: string): never {
@@ -51,7 +56,7 @@ function parseOptions(argv: string[]): Options {
         runs: { type: 'string', default: '5' },
         only: { type: 'string', default: GROUPS.join(',') },
         tag: { type: 'string', default: 'DrA1' },
-        jobs: { type: 'string', default: String(availableParallelism()) },
+        jobs: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -67,8 +72,9 @@ function parseOptions(argv: string[]): Options {
   if (parsed.positionals.length > 1) fail(`one corpus folder at most, got ${parsed.positionals.join(' ')}`);
   const runs = Number(v.runs);
   if (!Number.isInteger(runs) || runs < 1) fail(`--runs must be a positive whole number, got ${v.runs}`);
-  const jobs = Number(v.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) fail(`--jobs must be a positive whole number, got ${v.jobs}`);
+  // Default: no --jobs, so the program's own default (one worker per spare core) is what gets measured.
+  const jobs = v.jobs === undefined ? undefined : Number(v.jobs);
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) fail(`--jobs must be a positive whole number, got ${v.jobs}`);
   const only = new Set<Group>();
   for (const g of String(v.only).split(',').filter(Boolean)) {
     if (!(GROUPS as readonly string[]).includes(g)) fail(`--only takes ${GROUPS.join(',')}; got ${g}`);
@@ -278,10 +284,10 @@ function indexRows(opts: Options, corpus: Corpus, unavailable: string | undefine
   mkdirSync(tmp, { recursive: true });
   const db = join(tmp, 'index.db');
   const removeDb = () => ['', '-wal', '-shm'].forEach((s) => rmSync(db + s, { force: true }));
-  const args = wt('index', corpus.dir, '--db', db, '--host', 'bench', '--jobs', String(opts.jobs), '--json');
+  const args = wt('index', corpus.dir, '--db', db, '--host', 'bench', ...jobsArgs(opts), '--json');
   const rows: Row[] = [];
 
-  log(`index cold (fresh database each run, --jobs ${opts.jobs}):`);
+  log(`index cold (fresh database each run, ${jobsArgs(opts).join(' ') || 'default --jobs'}):`);
   const cold = timeSeries(...args, { runs: opts.runs, cwd: ROOT, env: ENV, before: removeDb, measureRss: true });
   const coldSummary = summaryOf(cold.runs[cold.runs.length - 1]);
   const bytes = coldSummary?.bytesRead || corpus.bytes;
@@ -344,7 +350,7 @@ function indexRows(opts: Options, corpus: Corpus, unavailable: string | undefine
   // The corpus is mostly overlay; the source drivers alone show the rate on bytes that are all real images.
   const sources = ['drivers', 'wine'].map((g) => join(ROOT, 'test', 'fixtures', g));
   log('index cold, source drivers only:');
-  const pure = timeSeries(...wt('index', ...sources, '--db', db, '--host', 'bench', '--jobs', String(opts.jobs), '--json'), {
+  const pure = timeSeries(...wt('index', ...sources, '--db', db, '--host', 'bench', ...jobsArgs(opts), '--json'), {
     runs: opts.runs, cwd: ROOT, env: ENV, before: removeDb,
   });
   const pureSummary = summaryOf(pure.runs[pure.runs.length - 1]);
