@@ -71,9 +71,14 @@ export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Styl
   return { columns, rows };
 }
 
+/** In a list of "tag size" pairs a padded tag (`Io  `) would read as a gap: show it unpadded there. */
+function shortTag(tag: number): string {
+  return formatTag(tag).trimEnd();
+}
+
 function madeOf(d: DriverRank, style: Style): string {
   if (style === 'exact') return d.tags.map((t) => `${formatTag(t.tag)}:${t.counters.bytes}`).join(' ');
-  const shown = d.tags.slice(0, TAGS_EXPLAINED).map((t) => `${formatTag(t.tag)} ${humanBytes(t.counters.bytes)}`);
+  const shown = d.tags.slice(0, TAGS_EXPLAINED).map((t) => `${shortTag(t.tag)} ${humanBytes(t.counters.bytes)}`);
   const more = d.tags.length - shown.length;
   return shown.join(', ') + (more > 0 ? ` (+${more} more)` : '');
 }
@@ -189,7 +194,7 @@ export function driverGrowthGrid(drivers: readonly DriverGrowth[], style: Style)
       madeOf: d.tags
         .filter((t) => t.bytes > 0)
         .slice(0, TAGS_EXPLAINED)
-        .map((t) => `${formatTag(t.tag)} ${style === 'human' ? signedBytes(t.bytes) : t.bytes}`)
+        .map((t) => (style === 'human' ? `${shortTag(t.tag)} ${signedBytes(t.bytes)}` : `${formatTag(t.tag)} ${t.bytes}`))
         .join(', '),
     })),
   };
