@@ -4,6 +4,7 @@
 import type { ScanHit } from '../extract/extract.js';
 import type { Tier } from '../extract/types.js';
 import type { ByteSearcher } from './search.js';
+import { evidenceText } from '../render/evidence.js';
 
 /** Files larger than this are searched as bytes only (no PE analysis, bounded memory). */
 const MAX_ANALYSED_BYTES = 256 * 1024 * 1024;
@@ -51,9 +52,7 @@ export function resultLine(r: FileResult): string {
   let detail = `${r.count} hit${r.count === 1 ? '' : 's'}`;
   if (best?.evidence) {
     const e = best.evidence;
-    detail += `; ${e.section}+0x${e.rva.toString(16)}`;
-    if (e.api) detail += ` ${e.api}`;
-    if (e.via !== undefined) detail += ` via 0x${e.via.toString(16)}`;
+    detail += `; ${evidenceText(e)}`;
     if (e.instruction) detail += `: ${e.instruction}`;
   } else if (best) {
     detail += `; first at offset 0x${best.offset.toString(16)}` + (best.section ? ` (${best.section})` : '');
