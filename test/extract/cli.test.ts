@@ -1,6 +1,7 @@
-// The `inspect` and `scan` command modules, run through yargs with stdout captured.
+// The `inspect` and `scan` commands as a user runs them, with stdout captured.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { runCli } from '../helpers/cli.js';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -8,11 +9,9 @@ import { fileURLToPath } from 'node:url';
 const FIXTURES = fileURLToPath(new URL('../fixtures/drivers/', import.meta.url));
 const missing = existsSync(`${FIXTURES}x64/direct.sys`) ? false : `fixture drivers absent from ${FIXTURES}`;
 
-const RUNNER = fileURLToPath(new URL('./run-cli.ts', import.meta.url));
-
 function run(args: string[]): { out: string; err: string; code: number | null } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, ...args], { encoding: 'utf8' });
-  return { out: r.stdout, err: r.stderr, code: r.status };
+  const r = runCli(args);
+  return { out: r.stdout, err: r.stderr, code: r.code };
 }
 
 function grepAvailable(): boolean {
