@@ -115,7 +115,9 @@ export function pooltagEntries(db: Db, opts: ExportOptions = {}): ExportEntry[] 
     .sort((a, b) => (a.tagHex < b.tagHex ? -1 : a.tagHex > b.tagHex ? 1 : driverName(a.path) < driverName(b.path) ? -1 : 1))
     .map((r) => {
       const version = [r.companyName, r.fileVersion].filter(Boolean).join(' ');
-      const description = `[${r.tier}] ${r.evidence}${version ? ` (${version})` : ''}`;
+      // The evidence text starts with its own tier: said once, in brackets, when it is the finding's.
+      const where = r.evidence.startsWith(`${r.tier} `) ? r.evidence.slice(r.tier.length + 1) : r.evidence;
+      const description = `[${r.tier}] ${where}${version ? ` (${version})` : ''}`;
       return { tag: parseInt(r.tagHex, 16), binary: driverName(r.path), description };
     });
 }

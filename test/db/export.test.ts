@@ -38,9 +38,9 @@ test('pooltag export: third-party pool tags at code tier or better, round-trips 
   assert.deepEqual(
     back.entries.map((e) => [e.query.exact, e.binary, e.description]),
     [
-      [tagFromText('Acm1'), 'acme.sys', '[call] call ExAllocatePoolWithTag .text+0x1000 (Acme Corp 1.0.0.0)'],
-      [tagFromText('Acm2'), 'acme.sys', '[code] code .text+0x1100 (Acme Corp 1.0.0.0)'],
-      [tagFromText('Io'), 'io.sys', '[call] call ExAllocatePoolWithTag .text+0x1000 (Acme Corp 1.0.0.0)'],
+      [tagFromText('Acm1'), 'acme.sys', '[call] ExAllocatePoolWithTag .text+0x1000 (Acme Corp 1.0.0.0)'],
+      [tagFromText('Acm2'), 'acme.sys', '[code] .text+0x1100 (Acme Corp 1.0.0.0)'],
+      [tagFromText('Io'), 'io.sys', '[call] ExAllocatePoolWithTag .text+0x1000 (Acme Corp 1.0.0.0)'],
     ].sort((a, b) => (a[0] as number) - (b[0] as number)),
   );
   assert.ok(text.includes('\r\nIo   - io.sys'), 'short tags keep their padding column');
