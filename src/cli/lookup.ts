@@ -166,7 +166,17 @@ export const lookupCommand: CommandModule<object, LookupOptions> = {
  * (yargs alone costs ~100 ms of start-up).
  */
 export async function runLookup(argv: LookupOptions): Promise<void> {
-  const queries = argv.tags.map((t) => parseTagQuery(String(t), { multichar: argv.multichar }));
+  const queries = argv.tags.map((t, i) => {
+    try {
+      return parseTagQuery(String(t), { multichar: argv.multichar });
+    } catch (e) {
+      // `whose-tag indx DIR` is a mistyped command far more often than a five-byte tag.
+      if (i === 0 && /^[a-z][a-z-]{4,}$/.test(String(t))) {
+        throw new UserError(`${t}: not a command (whose-tag --help lists them) and not a tag (${(e as Error).message})`);
+      }
+      throw e;
+    }
+  });
   const dbPath = argv.db ?? defaultDbPath();
   if (argv.db && !existsSync(dbPath)) throw new UserError(`${dbPath}: no such database (whose-tag index DIR --db ${dbPath} builds it)`);
   const [{ openDb }, { lookup }] = await Promise.all([import('../db/schema.js'), import('../db/lookup.js')]);

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { COMMAND_NAMES, parseFastLookup } from '../../src/cli/fast-lookup.js';
+import { runCli } from '../helpers/cli.js';
 import { COMMAND_MODULES, commandName } from '../../src/cli/main.js';
 
 test('the fast path knows every command name main.ts registers', () => {
@@ -27,4 +30,13 @@ test('commands, help, unknown options and bad choices go to the full program', (
   assert.equal(parseFastLookup(['Proc', '--bogus']), undefined);
   assert.equal(parseFastLookup(['Proc', '--format', 'xml']), undefined);
   assert.equal(parseFastLookup([]), undefined);
+});
+
+test('a mistyped command is named as such, a five-byte tag as a bad tag', () => {
+  const typo = runCli(['inedx', 'C:/drivers'], { WHOSE_TAG_DB: join(tmpdir(), 'whose-tag-no-such.db') });
+  assert.equal(typo.code, 2);
+  assert.equal(typo.stderr, 'whose-tag: inedx: not a command (whose-tag --help lists them) and not a tag (invalid tag "inedx": a tag has at most 4 bytes)\n');
+  const long = runCli(['Process'], { WHOSE_TAG_DB: join(tmpdir(), 'whose-tag-no-such.db') });
+  assert.equal(long.code, 2);
+  assert.equal(long.stderr, 'whose-tag: invalid tag "Process": a tag has at most 4 bytes\n');
 });
