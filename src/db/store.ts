@@ -14,6 +14,8 @@ export interface KnownFile {
   size: number;
   mtimeMs: number;
   sha256: string;
+  /** Version of the extractor that analysed the file's content. */
+  extractorVersion: string;
 }
 
 export interface KnownFailure {
@@ -64,11 +66,14 @@ export class IndexStore {
 
   knownFiles(host: string): Map<string, KnownFile> {
     const rows = this.db
-      .prepare<[string], { path: string; size: number; mtime_ms: number; sha256: string }>(
-        'SELECT path, size, mtime_ms, sha256 FROM files WHERE host = ?',
+      .prepare<[string], { path: string; size: number; mtime_ms: number; sha256: string; extractor_version: string }>(
+        `SELECT f.path, f.size, f.mtime_ms, f.sha256, c.extractor_version
+         FROM files f JOIN contents c ON c.sha256 = f.sha256 WHERE f.host = ?`,
       )
       .all(host);
-    return new Map(rows.map((r) => [r.path, { size: r.size, mtimeMs: r.mtime_ms, sha256: r.sha256 }]));
+    return new Map(
+      rows.map((r) => [r.path, { size: r.size, mtimeMs: r.mtime_ms, sha256: r.sha256, extractorVersion: r.extractor_version }]),
+    );
   }
 
   knownFailures(host: string): Map<string, KnownFailure> {

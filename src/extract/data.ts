@@ -79,11 +79,20 @@ function dataPieces(s: Section, size: number, meta: Metadata): Range[] {
  * tables and single tags in globals. Bytes inside a longer printable run are text, not tags (strings are
  * not reported).
  */
+/**
+ * Debug and unwind sections: DWARF and stabs (mingw and clang builds keep them unless stripped) and the
+ * exception/unwind tables (.pdata, .xdata, .eh_frame) hold packed records, never tag tables; on wine's
+ * DLLs they yielded ~140 false tag-like words per file.
+ */
+function isDebugSection(name: string): boolean {
+  return /^\.(z?debug|stab|eh_frame|pdata|xdata)/.test(name);
+}
+
 export function dataTags(buf: Uint8Array, pe: PeImage, meta = metadataRanges(buf, pe)): DataTag[] {
   const out: DataTag[] = [];
   const b = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   for (const s of pe.sections) {
-    if (s.executable) continue;
+    if (s.executable || isDebugSection(s.name)) continue;
     const start = s.rawOffset;
     const size = Math.min(s.rawSize, s.virtualSize || s.rawSize, Math.max(0, buf.length - start));
     for (const piece of dataPieces(s, size, meta)) {

@@ -19,13 +19,7 @@ import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFind
 const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
 const { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction } = iced;
 
-/**
- * Identifies what extractTags reports for a given file: the database analyses again any content stored
- * under another version. Bump it whenever any result can change (tiers, evidence, sets of tags).
- * 2: PE metadata (import/export/resource/debug/relocation data, signature) excluded from the code and data tiers.
- * 3: ARM64 code analysed (call and code tiers), no longer data tier only.
- */
-export const EXTRACTOR_VERSION = '3';
+export { EXTRACTOR_VERSION } from './version.js';
 
 export interface ExtractOptions {
   path?: string;

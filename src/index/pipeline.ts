@@ -11,6 +11,7 @@ import { DRIVER_PATTERNS, walk } from '../walk/walk.js';
 import type { Db } from '../db/schema.js';
 import { IndexStore, type FileStat } from '../db/store.js';
 import type { DriverReport } from '../extract/types.js';
+import { EXTRACTOR_VERSION } from '../extract/version.js';
 import { ExtractWorkerPool, WorkerStartError, type OpenedFile } from './worker-pool.js';
 
 export type Extractor = (buf: Uint8Array, opts?: { path?: string }) => DriverReport | Promise<DriverReport>;
@@ -159,7 +160,9 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
   const knownFailures = store.knownFailures(host);
 
   let extractor = opts.extractor;
-  let extractorVersion = opts.extractorVersion ?? (opts.extractor ? '1' : undefined);
+  // Known before any worker starts, except with a test's own worker module, which reports its version.
+  const versionUpFront = opts.extractorVersion ?? (opts.extractor ? '1' : opts.workerModule ? undefined : EXTRACTOR_VERSION);
+  let extractorVersion = versionUpFront;
   const summary: IndexSummary = {
     host, files: files.length, new: 0, changed: 0, unchanged: 0, reused: 0, analysed: 0,
     failed: problems.map((p) => ({ path: p.path, message: p.message, known: false })),
@@ -175,7 +178,10 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
   for (const f of files) {
     const known = knownFiles.get(f.path);
     const failedBefore = knownFailures.get(f.path);
-    if (known && known.size === f.size && known.mtimeMs === f.mtimeMs) {
+    // An unchanged file analysed by an older extractor is read again (and counted as changed): an upgrade
+    // must not leave old answers behind.
+    const current = versionUpFront === undefined || known?.extractorVersion === versionUpFront;
+    if (known && known.size === f.size && known.mtimeMs === f.mtimeMs && current) {
       summary.unchanged++;
       progress.done++;
       continue;

@@ -194,3 +194,22 @@ test('files above the size limit are recorded as failures without being read', a
   assert.deepEqual(c.reads, []);
   assert.match(s.failed[0].message, /^\d+ bytes is larger than the 10-byte limit$/);
 });
+
+test('a new extractor version analyses unchanged files again; the next run skips them unread', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'a.sys'), fakeDriver([{ tag: 'AaaA', tier: 'call' }]));
+  writeFileSync(join(dir, 'b.sys'), fakeDriver([{ tag: 'BbbB', tier: 'code' }]));
+  const db = openDb(join(dir, 'tags.db'));
+  t.after(() => db.close());
+  await indexPaths(db, [dir], { ...counting(), extractorVersion: 'v1' });
+
+  const upgraded = counting();
+  const s = await indexPaths(db, [dir], { ...upgraded, extractorVersion: 'v2' });
+  assert.deepEqual([s.unchanged, s.changed, s.analysed], [0, 2, 2]);
+  assert.equal(upgraded.extracts.length, 2);
+  assert.deepEqual(db.prepare('SELECT DISTINCT extractor_version FROM contents').pluck().all(), ['v2']);
+
+  const again = counting();
+  const s2 = await indexPaths(db, [dir], { ...again, extractorVersion: 'v2' });
+  assert.deepEqual([s2.unchanged, s2.changed, again.reads.length], [2, 0, 0]);
+});

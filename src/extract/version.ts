@@ -1,0 +1,10 @@
+// Its own module so the index can tell stale analyses apart without loading the extractor and its WASM.
+
+/**
+ * Identifies what extractTags reports for a given file: the database analyses again any content stored
+ * under another version. Bump it whenever any result can change (tiers, evidence, sets of tags).
+ * 2: PE metadata (import/export/resource/debug/relocation data, signature) excluded from the code and data tiers.
+ * 3: ARM64 code analysed (call and code tiers), no longer data tier only.
+ * 4: debug and unwind sections (DWARF, stabs, .pdata/.xdata/.eh_frame) left out of the data tier.
+ */
+export const EXTRACTOR_VERSION = '4';
