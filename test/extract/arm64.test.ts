@@ -386,16 +386,15 @@ test('fixture evidence text: the instructions that build the constant, derived o
 });
 
 test('extractTags on the ARM64 fixtures: exact call, protected, object-ref and code sets', () => {
-  const truth = JSON.parse(readFileSync(new URL('../fixtures/drivers-arm64/truth.json', import.meta.url), 'utf8'));
-  for (const [name, entry] of Object.entries<{ arm64: Record<string, string[]> }>(truth.drivers)) {
-    const report = extractTags(readFileSync(new URL(`../fixtures/drivers-arm64/${name}.sys`, import.meta.url)));
+  for (const [name, d] of Object.entries(truth.drivers)) {
+    const report = extractTags(readFileSync(`${DRIVERS}${name}.sys`));
     const tags = (pred: (f: TagFinding) => boolean) => report.findings.filter(pred).map((f) => formatTag(f.tag)).sort();
-    const want = entry.arm64;
+    const want = d.arm64;
     assert.equal(report.machine, 'arm64');
-    assert.deepEqual(tags((f) => f.tier === 'call' && f.kind === 'pool'), [...want.call].sort(), `${name} call`);
-    assert.deepEqual(tags((f) => f.protected), [...want.protected].sort(), `${name} protected`);
-    assert.deepEqual(tags((f) => f.kind === 'object-ref'), [...want.objectRef].sort(), `${name} object-ref`);
-    assert.deepEqual(tags((f) => f.tier === 'code' && f.kind === 'pool'), [...want.code].sort(), `${name} code`);
+    assert.deepEqual(tags((f) => f.tier === 'call' && f.kind === 'pool'), sorted(want.call), `${name} call`);
+    assert.deepEqual(tags((f) => f.protected), sorted(want.protected), `${name} protected`);
+    assert.deepEqual(tags((f) => f.kind === 'object-ref'), sorted(want.objectRef), `${name} object-ref`);
+    assert.deepEqual(tags((f) => f.tier === 'code' && f.kind === 'pool'), sorted(want.code), `${name} code`);
     assert.ok(!report.warnings.some((w) => /not decoded/.test(w)), `${name}: ARM64 code is decoded`);
   }
 });
