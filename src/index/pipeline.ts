@@ -83,8 +83,7 @@ export function anyDepth(pattern: string): string {
 
 async function defaultExtractor(): Promise<{ extractor: Extractor; version: string }> {
   const mod = await import('../extract/extract.js');
-  const version = (mod as { EXTRACTOR_VERSION?: string }).EXTRACTOR_VERSION ?? '1';
-  return { extractor: mod.extractTags, version };
+  return { extractor: mod.extractTags, version: mod.EXTRACTOR_VERSION };
 }
 
 type Opener = (path: string) => Promise<OpenedFile>;
@@ -196,8 +195,8 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
     toRead.push(file);
   }
 
-  // The workers say which extractor version they run, so the main thread loads the extractor (and its WASM)
-  // only when it extracts in-process, or when it has no workers to ask.
+  // The main thread loads the extractor (and its WASM) only when it extracts in-process; a test's own worker
+  // module says which version it runs.
   let pool: ExtractWorkerPool | undefined;
   const startPool = () => {
     const bytes = toRead.reduce((n, f) => n + f.size, 0);
