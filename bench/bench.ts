@@ -2,7 +2,7 @@
 // Times the compiled whose-tag (node start included, as a user runs it) against grep and ripgrep on one
 // corpus, checks every command's answer, and prints each median with min/max and its target.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,10 +16,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, 'bench', 'corpus');
 /**
  * A private build (bin/, dist/, data/ laid out as in the package): a `dist/` removed or rebuilt by someone
- * else mid-run would make bin/whose-tag.js fall back to tsx and silently change what is measured.
+ * else mid-run would make bin/whose-tag.cjs fall back to tsx and silently change what is measured.
  */
 const BUILD = join(WORK, 'build');
-const CLI = join(BUILD, 'bin', 'whose-tag.js');
+const CLI = join(BUILD, 'bin', 'whose-tag.cjs');
 const GROUPS = ['scan', 'index', 'lookup'] as const;
 type Group = (typeof GROUPS)[number];
 
@@ -105,18 +105,14 @@ function firstLine(s: string): string {
   return s.trim().split('\n')[0]?.slice(0, 160) ?? '';
 }
 
-/** Compile the program into BUILD, so `bin/whose-tag.js` there runs the compiled code, not tsx. */
+/** Build the program into BUILD (scripts/build.mjs --into), so `bin/whose-tag.cjs` there runs the compiled code and its bundles, not tsx. */
 function build(): void {
-  log(`building: npx tsc -p tsconfig.json --outDir ${join(BUILD, 'dist')}`);
-  rmSync(BUILD, { recursive: true, force: true });
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.json', '--outDir', join(BUILD, 'dist')], { cwd: ROOT, encoding: 'utf8', env: ENV });
-  if (r.status !== 0) {
-    // tsc still emits when it finds type errors; the commands that do not work fail their own rows.
-    log(`  tsc exited ${r.status}: ${firstLine(r.stdout || r.stderr)}`);
+  log(`building: node scripts/build.mjs --into ${BUILD}`);
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--into', BUILD], { cwd: ROOT, encoding: 'utf8', env: ENV });
+  if (r.status !== 0) fail(`the build failed: ${firstLine(r.stderr || r.stdout)}`);
+  for (const f of ['main.js', 'fast-lookup.cjs', 'fast-scan.cjs']) {
+    if (!existsSync(join(BUILD, 'dist', 'cli', f))) fail(`dist/cli/${f} was not built; the benchmark measures the compiled program`);
   }
-  if (!existsSync(join(BUILD, 'dist', 'cli', 'main.js'))) fail('dist/cli/main.js was not built; the benchmark measures the compiled program');
-  cpSync(join(ROOT, 'bin'), join(BUILD, 'bin'), { recursive: true });
-  cpSync(join(ROOT, 'data'), join(BUILD, 'data'), { recursive: true });
 }
 
 /** Which commands this build has: `whose-tag CMD --help` exits 0; otherwise why not. */

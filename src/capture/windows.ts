@@ -1,5 +1,5 @@
 // Live pool counters on Windows: NtQuerySystemInformation through koffi. koffi is imported here only,
-// and this module is imported only on win32, so other platforms never load a native addon.
+// and the CLI imports this module only on win32, so other platforms never load a native addon.
 import { hostname, release } from 'node:os';
 import { decodePoolTagInformation, decodeSessionPoolTagInformation, mergeSessions, type Bitness } from './decode.js';
 import { NtQueryError, STATUS_INVALID_INFO_CLASS, queryGrowing, type Attempt } from './query.js';
@@ -28,14 +28,19 @@ export function processBitness(arch: string = process.arch): Bitness {
   return arch === 'ia32' || arch === 'arm' ? 32 : 64;
 }
 
-async function loadNative(): Promise<Native> {
+/**
+ * `library` is a parameter so a test can bind these exact declarations to a stand-in built from C
+ * (test/capture/fake-ntdll.c): the binding then runs for real off Windows, where the calling
+ * convention is ignored.
+ */
+async function loadNative(library: string): Promise<Native> {
   let koffi: typeof import('koffi');
   try {
     koffi = (await import('koffi')).default as unknown as typeof import('koffi');
   } catch (e) {
     throw new NtQueryError(`capture needs the optional koffi package, which did not load: ${(e as Error).message}`);
   }
-  const ntdll = koffi.load('ntdll.dll');
+  const ntdll = koffi.load(library);
   const query = ntdll.func('__stdcall', 'NtQuerySystemInformation', 'uint32', ['uint32', 'void *', 'uint32', koffi.out(koffi.pointer('uint32'))]) as unknown as NtQuerySystemInformation;
   return {
     query,
@@ -82,8 +87,8 @@ export interface CaptureOptions {
 }
 
 /** One snapshot of the running system (and its session pool with `session`). */
-export async function captureLive(opts: CaptureOptions): Promise<SnapshotInput> {
-  const native = await loadNative();
+export async function captureLive(opts: CaptureOptions, library = 'ntdll.dll'): Promise<SnapshotInput> {
+  const native = await loadNative(library);
   const bitness = processBitness();
   const time = new Date().toISOString();
   const system = decodePoolTagInformation(queryGrowing('SystemPoolTagInformation (class 22)', systemAttempt(native)), bitness);

@@ -4,7 +4,7 @@
 import { join, relative, resolve, sep } from 'node:path';
 import { EXIT, UserError } from '../cli/common.js';
 import { formatTag, parseTagQuery, tagBytes, tagHex } from '../tag.js';
-import { ALL_FILES, walk } from '../walk/walk.js';
+import { ALL_FILES, walkPaths } from '../walk/walk.js';
 import { classifyFile, resultLine } from './classify.js';
 import { ByteSearcher } from './search.js';
 
@@ -32,7 +32,7 @@ async function targets(opts: ScanOptions, problem: (path: string, message: strin
   const seen = new Set<string>();
   // Each argument is walked on its own so every path prints the way the user wrote it.
   for (const arg of opts.paths) {
-    const w = await walk([arg], { patterns: opts.include ?? ALL_FILES, exclude: opts.exclude });
+    const w = await walkPaths([arg], { patterns: opts.include ?? ALL_FILES, exclude: opts.exclude });
     for (const p of w.problems) problem(p.path, p.message);
     const root = resolve(arg);
     const inRoot = root.endsWith(sep) ? root : root + sep;

@@ -16,9 +16,12 @@ export interface WalkOptions {
   exclude?: string[];
 }
 
-export interface WalkedFile {
+export interface WalkedPath {
   /** Absolute path as reached (not resolved through symlinks: users know this name). */
   path: string;
+}
+
+export interface WalkedFile extends WalkedPath {
   size: number;
   mtimeMs: number;
 }
@@ -61,9 +64,9 @@ function under(base: string, rel: string): string {
  * (A hand-written readdir walk measured ~40 ms faster per run, mostly fast-glob's module load; fast-glob
  * stays the one walker, as the project asked.)
  */
-async function globTree(dir: string, exclude: string[] = []): Promise<TreeEntry[]> {
+async function globTree(dir: string, exclude: string[] = [], stats: boolean): Promise<TreeEntry[]> {
   const fg = await loadFastGlob();
-  return fg(['**/*'], { ...GLOB_BASE, cwd: dir, onlyFiles: false, followSymbolicLinks: false, objectMode: true, stats: true, ignore: exclude });
+  return fg(['**/*'], { ...GLOB_BASE, cwd: dir, onlyFiles: false, followSymbolicLinks: false, objectMode: true, stats, ignore: exclude });
 }
 
 /**
@@ -73,9 +76,25 @@ async function globTree(dir: string, exclude: string[] = []): Promise<TreeEntry[
  * folder is entered once, by its real path, as a root of its own. Every file is kept once, by real path.
  */
 export async function walk(args: string[], opts: WalkOptions): Promise<{ files: WalkedFile[]; problems: WalkProblem[] }> {
+  return collect(args, opts, true) as Promise<{ files: WalkedFile[]; problems: WalkProblem[] }>;
+}
+
+/**
+ * The same files as walk(), without their size and time: `scan` opens every file anyway, and not asking
+ * for an lstat per entry saved ~20 ms of a 600-file scan.
+ */
+export async function walkPaths(args: string[], opts: WalkOptions): Promise<{ files: WalkedPath[]; problems: WalkProblem[] }> {
+  return collect(args, opts, false);
+}
+
+async function collect(
+  args: string[],
+  opts: WalkOptions,
+  stats: boolean,
+): Promise<{ files: (WalkedPath & Partial<WalkedFile>)[]; problems: WalkProblem[] }> {
   const seenFiles = new Set<string>();
   const seenDirs = new Set<string>();
-  const files: WalkedFile[] = [];
+  const files: (WalkedPath & Partial<WalkedFile>)[] = [];
   const problems: WalkProblem[] = [];
   const matchOpts = { nocase: true, dot: true };
   const everything = () => true;
@@ -90,9 +109,9 @@ export async function walk(args: string[], opts: WalkOptions): Promise<{ files: 
     try {
       real ??= realpathSync(path);
       if (seenFiles.has(real)) return;
-      if (size === undefined || mtimeMs === undefined) ({ size, mtimeMs } = statSync(real));
+      if (stats && (size === undefined || mtimeMs === undefined)) ({ size, mtimeMs } = statSync(real));
       seenFiles.add(real);
-      files.push({ path, size, mtimeMs });
+      files.push(stats ? { path, size, mtimeMs } : { path });
     } catch (e) {
       problems.push({ path, message: (e as Error).message });
     }
@@ -109,7 +128,7 @@ export async function walk(args: string[], opts: WalkOptions): Promise<{ files: 
     }
     if (seenDirs.has(real)) return;
     seenDirs.add(real);
-    const entries = await globTree(dir, opts.exclude);
+    const entries = await globTree(dir, opts.exclude, stats);
     const linkedDirs: [string, string][] = [];
     for (const e of entries) {
       const rel = prefix ? `${prefix}/${e.path}` : e.path;

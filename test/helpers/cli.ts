@@ -1,10 +1,10 @@
-// Runs the real program, out of process, the way a user does: bin/whose-tag.js, forced onto the TypeScript
+// Runs the real program, out of process, the way a user does: bin/whose-tag.cjs, forced onto the TypeScript
 // sources so a test never exercises a stale dist/ build.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const BIN = fileURLToPath(new URL('../../bin/whose-tag.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/whose-tag.cjs', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -13,10 +13,15 @@ export interface CliResult {
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  return runProgram(BIN, args, { WHOSE_TAG_FROM_SOURCE: '1', ...env }, cwd);
+}
+
+/** Runs a launcher as it is, compiled build and bundles included (test/cli/launcher.test.ts). */
+export function runProgram(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): CliResult {
+  const r = spawnSync(process.execPath, [bin, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, WHOSE_TAG_FROM_SOURCE: '1', ...env },
+    env: { ...process.env, ...env },
     maxBuffer: 64 * 1024 * 1024,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

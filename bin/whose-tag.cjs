@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Thin launcher, CommonJS because node starts a CommonJS entry sooner than an ES module one. Runs the
+// compiled program (npm ci builds it through "prepare"); from a source checkout without a build, or with
+// WHOSE_TAG_FROM_SOURCE=1 (the tests: they must never run a stale build), runs the TypeScript through tsx.
+// `whose-tag TAG` and plain `whose-tag scan …` take a fast path that skips yargs, from single-file bundles
+// (scripts/build.mjs) when they are there.
+'use strict';
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+const { pathToFileURL } = require('node:url');
+
+// `whose-tag db export --format ndjson | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
+const args = process.argv.slice(2);
+const dist = join(__dirname, '..', 'dist', 'cli');
+const compiled = process.env.WHOSE_TAG_FROM_SOURCE !== '1' && existsSync(join(dist, 'main.js'));
+const dir = compiled ? dist : join(__dirname, '..', 'src', 'cli');
+const ext = compiled ? '.js' : '.ts';
+const esm = (name) => import(pathToFileURL(join(dir, name + ext)).href);
+
+// Each fast path is its own module so that one does not load the other's imports.
+const [fastModule, bundle, fastEntry] =
+  args[0] === 'scan' ? ['scan', 'fast-scan.cjs', 'tryFastScan'] : ['fast-lookup', 'fast-lookup.cjs', 'tryFastLookup'];
+
+async function run() {
+  let fast;
+  if (compiled && existsSync(join(dist, bundle))) fast = require(join(dist, bundle));
+  else {
+    if (!compiled) (await import('tsx/esm/api')).register();
+    fast = await esm(fastModule);
+  }
+  if (!(await fast[fastEntry](args))) await (await esm('main')).main(args);
+}
+
+run().catch((err) => {
+  process.stderr.write(`whose-tag: internal error: ${err && err.stack ? err.stack : err}\n`);
+  process.exitCode = 70;
+});
