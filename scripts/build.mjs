@@ -10,7 +10,7 @@
 //                                       nor tests a dist/ that someone may be rebuilding
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -27,23 +27,11 @@ export const BUNDLES = [
 const NATIVE = ['better-sqlite3', 'iced-x86', 'koffi'];
 
 /**
- * Modules reached only by a dynamic import (the extractor, on scan's first labelled hit) stay the compiled
- * ES modules beside the bundle: they read data/ through import.meta.url, which CommonJS output cannot
- * keep, and a --raw scan or a lookup never loads them.
+ * CommonJS has no import.meta: the bundles get the URL of their own file instead. Modules use it to find
+ * packages (createRequire) and data/ (two folders up); each bundle sits two folders below the project
+ * root like the modules it contains, so both resolve as they do unbundled.
  */
-const stayCompiled = {
-  name: 'stay-compiled',
-  setup(build) {
-    build.onResolve({ filter: /^\.\.?\// }, (args) => {
-      if (args.kind !== 'dynamic-import') return undefined;
-      const target = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
-      const inSrc = relative(SRC, target);
-      if (!/^(extract|pe)[/\\]/.test(inSrc)) return undefined;
-      // The bundle sits where its entry module's compiled file sits, so the same relative path works.
-      return { path: args.path, external: true };
-    });
-  },
-};
+const OWN_URL = { define: { 'import.meta.url': '__bundleUrl' }, banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" } };
 
 async function bundle(distDir) {
   const esbuild = await import('esbuild');
@@ -56,7 +44,7 @@ async function bundle(distDir) {
       format: 'cjs',
       target: 'node20',
       external: NATIVE,
-      plugins: [stayCompiled],
+      ...OWN_URL,
       logLevel: 'silent',
       legalComments: 'none',
     });
