@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { ensureCorpus, fixtureDrivers, folderStats } from './corpus.js';
 import { DEFAULT_LOOKUP_SPEC, ensureLookupDb } from './lookup-db.js';
 import { formatMs, renderRows, rowsJson, verdict, type Row } from './report.js';
-import { peakRssAvailable, runOnce, timeSeries, type Run, type Series } from './timing.js';
+import { peakRssAvailable, runOnce, timeSeries, type Run, type Series, type Stats } from './timing.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, 'bench', 'corpus');
@@ -110,7 +110,7 @@ function build(): void {
   log(`building: node scripts/build.mjs --into ${BUILD}`);
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--into', BUILD], { cwd: ROOT, encoding: 'utf8', env: ENV });
   if (r.status !== 0) fail(`the build failed: ${firstLine(r.stderr || r.stdout)}`);
-  for (const f of ['main.js', 'fast-lookup.cjs', 'fast-scan.cjs']) {
+  for (const f of ['main.js', 'main.cjs', 'fast-lookup.cjs', 'fast-scan.cjs']) {
     if (!existsSync(join(BUILD, 'dist', 'cli', f))) fail(`dist/cli/${f} was not built; the benchmark measures the compiled program`);
   }
 }
@@ -196,11 +196,21 @@ function prepareCorpus(opts: Options): Corpus {
   };
 }
 
-/** `unavailable`: why `whose-tag scan` cannot be measured, if it cannot. */
-/** Milliseconds a whose-tag run took beyond node's own start, which no node program can avoid. */
-const afterStart = (ms: number, nodeStart: number) => `${Math.max(0, Math.round(ms - nodeStart))} ms after node's start`;
+/** Node's own start, which no node program can avoid: the median of `node -e 0` runs. */
+function nodeStart(runs: number): Stats {
+  return timeSeries(process.execPath, ['-e', '0'], { runs, warmup: 1, env: ENV }).time;
+}
 
-function scanRows(opts: Options, corpus: Corpus, unavailable: string | undefined, hasRg: boolean, nodeStart: number): Row[] {
+/**
+ * How long a whose-tag row took beyond node's start, measured again right after the row: on a shared
+ * virtual machine node's start drifts by tens of milliseconds within one benchmark run.
+ */
+function afterStart(ms: number, opts: Options): string {
+  return `${Math.max(0, Math.round(ms - nodeStart(opts.runs).median))} ms after node's start`;
+}
+
+/** `unavailable`: why `whose-tag scan` cannot be measured, if it cannot. */
+function scanRows(opts: Options, corpus: Corpus, unavailable: string | undefined, hasRg: boolean): Row[] {
   const rows: Row[] = [];
   const series = (label: string, cmd: string, args: string[]): Series => {
     log(`  ${label}`);
@@ -229,7 +239,7 @@ function scanRows(opts: Options, corpus: Corpus, unavailable: string | undefined
         measurement,
         stats: s.time,
         unit: 'ms',
-        figure: `${ratio.toFixed(2)}× grep` + (ours ? `; ${afterStart(s.time.median, nodeStart)}` : ''),
+        figure: `${ratio.toFixed(2)}× grep` + (ours ? `; ${afterStart(s.time.median, opts)}` : ''),
         target: ours ? `≤ ${TARGET.scanRatio}× grep` : undefined,
         verdict: ours && !problem ? verdict(ratio <= TARGET.scanRatio) : undefined,
         check: problem ?? sameSet(pathSet(s.runs[0].stdout), grepSet) + note,
@@ -370,7 +380,7 @@ function indexRows(opts: Options, corpus: Corpus, unavailable: string | undefine
   return rows;
 }
 
-function lookupRows(opts: Options, unavailable: string | undefined, nodeStart: number): Row[] {
+function lookupRows(opts: Options, unavailable: string | undefined): Row[] {
   const rows: Row[] = [];
   if (unavailable) {
     rows.push({ group: 'lookup', measurement: 'whose-tag TAG', unit: 'ms', check: unavailable });
@@ -402,7 +412,7 @@ function lookupRows(opts: Options, unavailable: string | undefined, nodeStart: n
       measurement: `whose-tag ${c.query} --db (1M rows; ${c.label})`,
       stats: s.time,
       unit: 'ms',
-      figure: `${c.owners} owners of ${c.tags} tag${c.tags === 1 ? '' : 's'}; ${afterStart(s.time.median, nodeStart)}`,
+      figure: `${c.owners} owners of ${c.tags} tag${c.tags === 1 ? '' : 's'}; ${afterStart(s.time.median, opts)}`,
       target: `≤ ${formatMs(TARGET.lookupMs)}`,
       verdict: check.startsWith('FAILED') ? undefined : verdict(s.time.median <= TARGET.lookupMs),
       check,
@@ -421,11 +431,10 @@ function main(): void {
   if (corpus) warmPageCache(corpus.dir);
 
   log('node start (node -e 0):');
-  const nodeStart = timeSeries(process.execPath, ['-e', '0'], { runs: opts.runs, warmup: 1, env: ENV }).time;
-  const rows: Row[] = [{ group: 'node', measurement: 'node -e 0 (node start alone, for reference)', stats: nodeStart, unit: 'ms', check: 'reference' }];
-  if (corpus && opts.only.has('scan')) rows.push(...scanRows(opts, corpus, unavailable.scan, hasRg, nodeStart.median));
+  const rows: Row[] = [{ group: 'node', measurement: 'node -e 0 (node start alone, for reference)', stats: nodeStart(opts.runs), unit: 'ms', check: 'reference' }];
+  if (corpus && opts.only.has('scan')) rows.push(...scanRows(opts, corpus, unavailable.scan, hasRg));
   if (corpus && opts.only.has('index')) rows.push(...indexRows(opts, corpus, unavailable.index));
-  if (opts.only.has('lookup')) rows.push(...lookupRows(opts, unavailable.lookup, nodeStart.median));
+  if (opts.only.has('lookup')) rows.push(...lookupRows(opts, unavailable.lookup));
   load.push(loadavg()[0]);
 
   const context = {

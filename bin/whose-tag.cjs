@@ -2,8 +2,8 @@
 // Thin launcher, CommonJS because node starts a CommonJS entry sooner than an ES module one. Runs the
 // compiled program (npm ci builds it through "prepare"); from a source checkout without a build, or with
 // WHOSE_TAG_FROM_SOURCE=1 (the tests: they must never run a stale build), runs the TypeScript through tsx.
-// `whose-tag TAG` and plain `whose-tag scan …` take a fast path that skips yargs, from single-file bundles
-// (scripts/build.mjs) when they are there.
+// `whose-tag TAG` and plain `whose-tag scan …` take a fast path that skips yargs; every path runs from a
+// single-file bundle (scripts/build.mjs) when the build made one.
 'use strict';
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
@@ -33,7 +33,10 @@ async function run() {
     if (!compiled) (await import('tsx/esm/api')).register();
     fast = await esm(fastModule);
   }
-  if (!(await fast[fastEntry](args))) await (await esm('main')).main(args);
+  if (await fast[fastEntry](args)) return;
+  const bundledMain = join(dist, 'main.cjs');
+  const { main } = compiled && existsSync(bundledMain) ? require(bundledMain) : await esm('main');
+  await main(args);
 }
 
 run().catch((err) => {

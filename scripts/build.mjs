@@ -1,8 +1,9 @@
-// Builds the program: tsc compiles src/ to dist/, then esbuild packs the two commands people type most
-// (`whose-tag TAG` and `whose-tag scan`) into one CommonJS file each. node loads a single CommonJS file
-// ~35 ms sooner than the dozen ES modules it replaces (resolve, read, link each), and the launcher is
-// CommonJS for the same reason; on this project's 2-core machines node itself takes ~90-120 ms to start,
-// so that is a third of a lookup's time.
+// Builds the program: tsc compiles src/ to dist/, then esbuild packs the CLI into single CommonJS files:
+// the full program (yargs and every command) and the two commands people type most, `whose-tag TAG` and
+// `whose-tag scan`, which skip yargs. node loads one CommonJS file 35–100 ms sooner than the dozens of ES
+// modules it stands for (each resolved, read and linked on its own), and the launcher is CommonJS for the
+// same reason; on this project's 2-core machines node itself takes ~80-130 ms to start. The worker
+// threads of `index` start from their own bundle.
 //
 //   node scripts/build.mjs              dist/ in the project (npm run build, npm ci through "prepare")
 //   node scripts/build.mjs --into DIR   a runnable copy in DIR (dist/, bin/, data/, a link to node_modules),
@@ -17,10 +18,12 @@ import { parseArgs } from 'node:util';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(ROOT, 'src');
 
-/** Bundled fast paths: source module → output, relative to dist/. Each lives beside the module it replaces. */
+/** Bundles: source module → output, relative to dist/. Each lives beside the module it replaces. */
 export const BUNDLES = [
   { entry: 'cli/fast-lookup.ts', out: 'cli/fast-lookup.cjs' },
   { entry: 'cli/scan.ts', out: 'cli/fast-scan.cjs' },
+  { entry: 'cli/main.ts', out: 'cli/main.cjs' },
+  { entry: 'index/extract-worker.ts', out: 'index/extract-worker.cjs' },
 ];
 
 /** Native and WebAssembly packages load their binaries relative to themselves: never bundled. */
@@ -31,7 +34,15 @@ const NATIVE = ['better-sqlite3', 'iced-x86', 'koffi'];
  * packages (createRequire) and data/ (two folders up); each bundle sits two folders below the project
  * root like the modules it contains, so both resolve as they do unbundled.
  */
-const OWN_URL = { define: { 'import.meta.url': '__bundleUrl' }, banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" } };
+const OWN_URL = {
+  define: { 'import.meta.url': '__bundleUrl', 'import.meta.resolve': '__bundleResolve' },
+  banner: {
+    js: [
+      "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;",
+      "const __bundleResolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;",
+    ].join('\n'),
+  },
+};
 
 async function bundle(distDir) {
   const esbuild = await import('esbuild');

@@ -66,8 +66,11 @@ function workerFor(module: URL, options: WorkerOptions): Worker {
 }
 
 function defaultModule(): URL {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./extract-worker${ext}`, import.meta.url);
+  // The worker is what this module is: TypeScript under tsx, a compiled ES module, or (inside the bundle
+  // dist/cli/main.cjs, whose import.meta.url is the bundle's) the bundle dist/index/extract-worker.cjs.
+  // Hence the path by way of ../index/, right from both dist/index/ and dist/cli/.
+  const ext = import.meta.url.match(/\.(ts|cjs)$/)?.[0] ?? '.js';
+  return new URL(`../index/extract-worker${ext}`, import.meta.url);
 }
 
 function describeDeath(value: unknown): string {

@@ -23,13 +23,24 @@ const source = (args: string[]): CliResult => runCli(args, env);
 after(() => rmSync(work, { recursive: true, force: true }));
 
 // Built in the first test, not a before() hook: a failing hook only cancels tests, and `# fail 0` would hide it.
-test('the build leaves both bundles beside the modules they stand for, and a launcher that uses them', () => {
+test('the build leaves the bundles beside the modules they stand for, and a launcher that uses them', () => {
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--into', copy], { encoding: 'utf8' });
   assert.equal(r.status, 0, `build failed: ${r.stderr}`);
   writeFileSync(pooltag, 'DrA1 - direct.sys     - the fixture driver that allocates directly\r\nProc - nt!ps         - Process objects\r\n');
-  const index = built(['index', drivers, '--db', db, '--host', 'lab1']);
+  // The bundled full program indexes through worker threads that run the compiled extractor: the same
+  // database content as the sources give.
+  const index = built(['index', drivers, '--db', db, '--host', 'lab1', '--json']);
   assert.equal(index.code, 0, index.stderr);
-  for (const f of ['main.js', 'fast-lookup.cjs', 'fast-scan.cjs']) assert.ok(existsSync(join(copy, 'dist', 'cli', f)), f);
+  const fromSource = source(['index', drivers, '--db', join(work, 'source.db'), '--host', 'lab1', '--json']);
+  const counts = (r: CliResult) => {
+    const { files, new: added, analysed, failed } = JSON.parse(r.stdout) as Record<string, unknown>;
+    return { files, added, analysed, failed };
+  };
+  assert.deepEqual(counts(index), counts(fromSource));
+  assert.equal(counts(index).analysed, 12);
+  const exported = (path: string) => runCli(['db', 'export', '--format', 'ndjson', '--db', path]).stdout;
+  assert.equal(exported(db), exported(join(work, 'source.db')));
+  for (const f of ['main.js', 'main.cjs', 'fast-lookup.cjs', 'fast-scan.cjs']) assert.ok(existsSync(join(copy, 'dist', 'cli', f)), f);
   // Loaded on its own, each bundle needs nothing of dist/ for a lookup: proof that it is self-contained.
   const probe = spawnSync(
     process.execPath,
@@ -58,6 +69,11 @@ const SAME_AS_SOURCE: [string, string[]][] = [
   ['a scan as JSON lines', ['scan', 'DrA1', drivers, '--json']],
   ['a scan with a missing folder (exit 3)', ['scan', 'DrA1', drivers, join(work, 'missing')]],
   ['a command that is no fast path', ['db', 'stats', '--json']],
+  ['yargs help, from the bundled full program', ['--help']],
+  ['a yargs usage error (exit 2)', ['index', '--bogus']],
+  ['a report ranked by driver', ['top', join(ROOT, 'data', 'examples', 'poolused-demo.txt'), '--by', 'driver']],
+  ['a report enriched with owners', ['enrich', join(ROOT, 'data', 'examples', 'poolused-demo.txt')]],
+  ['inspect, which loads the extractor inside the bundle', ['inspect', join(drivers, 'x64', 'wrappers.sys')]],
 ];
 
 const exitCodes = new Set<number | null>();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { walk, DRIVER_PATTERNS, ALL_FILES } from '../../src/walk/walk.js';
+import { walk, walkPaths, DRIVER_PATTERNS, ALL_FILES } from '../../src/walk/walk.js';
 
 function tree(): string {
   const root = mkdtempSync(join(tmpdir(), 'wt-walk-'));
@@ -57,6 +57,23 @@ test('globs and excludes', async () => {
     assert.equal(files.length, 2);
     const ex = await walk([root], { patterns: DRIVER_PATTERNS, exclude: ['**/b/**'] });
     assert.deepEqual(ex.files.map((f) => f.path.slice(root.length + 1)).sort(), ['a/x.sys', 'ntoskrnl.exe']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('walkPaths finds the same files as walk, through links and loops, and leaves size and time out', async () => {
+  const root = tree();
+  symlinkSync(join(root, 'a', 'x.sys'), join(root, 'link-to-x.sys'));
+  try {
+    for (const args of [[root], [root, join(root, 'alias')], [join(root, 'a', '**', '*.sys')]]) {
+      const full = await walk(args, { patterns: ALL_FILES });
+      const bare = await walkPaths(args, { patterns: ALL_FILES });
+      assert.deepEqual(bare.files.map((f) => f.path), full.files.map((f) => f.path));
+      assert.ok(bare.files.every((f) => Object.keys(f).join() === 'path'));
+      assert.ok(full.files.every((f) => f.size === 1 && f.mtimeMs > 0));
+    }
+    assert.equal((await walkPaths([root], { patterns: ALL_FILES })).files.length, 4);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
