@@ -136,3 +136,18 @@ test('timing: runs a child N times, keeps its output, exit status and peak RSS',
   if (peakRssAvailable()) assert.ok(r.peakRssKb! > 64 * 1024, `peak ${r.peakRssKb} KB`);
   else assert.equal(r.peakRssKb, undefined);
 });
+
+test('timing: a baseline command runs right before each timed run, and the pairwise differences are kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'whose-tag-bench-baseline-'));
+  try {
+    const log = join(dir, 'order.txt');
+    const append = (word: string): string[] => ['-e', `require('fs').appendFileSync(${JSON.stringify(log)}, '${word} ')`];
+    const s = timeSeries(process.execPath, append('run'), { runs: 3, warmup: 1, baseline: [process.execPath, append('base')] });
+    assert.equal(readFileSync(log, 'utf8'), 'run base run base run base run ');
+    assert.ok(s.overBaseline);
+    assert.ok(s.overBaseline.min <= s.overBaseline.median && s.overBaseline.median <= s.overBaseline.max);
+    assert.equal(timeSeries(process.execPath, ['-e', '0'], { runs: 1 }).overBaseline, undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { ensureCorpus, fixtureDrivers, folderStats } from './corpus.js';
 import { DEFAULT_LOOKUP_SPEC, ensureLookupDb } from './lookup-db.js';
 import { formatMs, renderRows, rowsJson, verdict, type Row } from './report.js';
-import { peakRssAvailable, runOnce, timeSeries, type Run, type Series, type Stats } from './timing.js';
+import { peakRssAvailable, runOnce, timeSeries, type Run, type Series } from './timing.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, 'bench', 'corpus');
@@ -196,17 +196,16 @@ function prepareCorpus(opts: Options): Corpus {
   };
 }
 
-/** Node's own start, which no node program can avoid: the median of `node -e 0` runs. */
-function nodeStart(runs: number): Stats {
-  return timeSeries(process.execPath, ['-e', '0'], { runs, warmup: 1, env: ENV }).time;
-}
+/** Node's own start, which no node program can avoid. */
+const NODE_START: [string, string[]] = [process.execPath, ['-e', '0']];
 
 /**
- * How long a whose-tag row took beyond node's start, measured again right after the row: on a shared
- * virtual machine node's start drifts by tens of milliseconds within one benchmark run.
+ * How long a whose-tag row took beyond node's start: the median of its runs' differences from a
+ * `node -e 0` run just before each (a shared virtual machine's speed drifts within one benchmark run).
  */
-function afterStart(ms: number, opts: Options): string {
-  return `${Math.max(0, Math.round(ms - nodeStart(opts.runs).median))} ms after node's start`;
+function afterStart(s: Series): string {
+  const over = s.overBaseline?.median;
+  return over === undefined ? '' : `; ${Math.max(0, Math.round(over))} ms after node's start`;
 }
 
 /** `unavailable`: why `whose-tag scan` cannot be measured, if it cannot. */
@@ -214,7 +213,9 @@ function scanRows(opts: Options, corpus: Corpus, unavailable: string | undefined
   const rows: Row[] = [];
   const series = (label: string, cmd: string, args: string[]): Series => {
     log(`  ${label}`);
-    return timeSeries(cmd, args, { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV });
+    // whose-tag's runs (node) are each paired with a node start; grep and ripgrep need none.
+    const baseline = cmd === process.execPath ? NODE_START : undefined;
+    return timeSeries(cmd, args, { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV, baseline });
   };
   for (const tag of [...new Set([opts.tag, COMMON_TAG])]) {
     log(`scan ${tag}:`);
@@ -239,7 +240,7 @@ function scanRows(opts: Options, corpus: Corpus, unavailable: string | undefined
         measurement,
         stats: s.time,
         unit: 'ms',
-        figure: `${ratio.toFixed(2)}× grep` + (ours ? `; ${afterStart(s.time.median, opts)}` : ''),
+        figure: `${ratio.toFixed(2)}× grep` + (ours ? afterStart(s) : ''),
         target: ours ? `≤ ${TARGET.scanRatio}× grep` : undefined,
         verdict: ours && !problem ? verdict(ratio <= TARGET.scanRatio) : undefined,
         check: problem ?? sameSet(pathSet(s.runs[0].stdout), grepSet) + note,
@@ -396,7 +397,7 @@ function lookupRows(opts: Options, unavailable: string | undefined): Row[] {
   ];
   for (const c of cases) {
     log(`  whose-tag ${c.query}`);
-    const s = timeSeries(...wt(c.query, '--db', path), { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV });
+    const s = timeSeries(...wt(c.query, '--db', path), { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV, baseline: NODE_START });
     const json = runOnce(...wt(c.query, '--db', path, '--json'), { cwd: ROOT, env: ENV });
     let check = failed(s.runs) ?? 'ok';
     if (check === 'ok') {
@@ -412,7 +413,7 @@ function lookupRows(opts: Options, unavailable: string | undefined): Row[] {
       measurement: `whose-tag ${c.query} --db (1M rows; ${c.label})`,
       stats: s.time,
       unit: 'ms',
-      figure: `${c.owners} owners of ${c.tags} tag${c.tags === 1 ? '' : 's'}; ${afterStart(s.time.median, opts)}`,
+      figure: `${c.owners} owners of ${c.tags} tag${c.tags === 1 ? '' : 's'}${afterStart(s)}`,
       target: `≤ ${formatMs(TARGET.lookupMs)}`,
       verdict: check.startsWith('FAILED') ? undefined : verdict(s.time.median <= TARGET.lookupMs),
       check,
@@ -431,7 +432,7 @@ function main(): void {
   if (corpus) warmPageCache(corpus.dir);
 
   log('node start (node -e 0):');
-  const rows: Row[] = [{ group: 'node', measurement: 'node -e 0 (node start alone, for reference)', stats: nodeStart(opts.runs), unit: 'ms', check: 'reference' }];
+  const rows: Row[] = [{ group: 'node', measurement: 'node -e 0 (node start alone, for reference)', stats: timeSeries(...NODE_START, { runs: opts.runs, warmup: 1, env: ENV }).time, unit: 'ms', check: 'reference' }];
   if (corpus && opts.only.has('scan')) rows.push(...scanRows(opts, corpus, unavailable.scan, hasRg));
   if (corpus && opts.only.has('index')) rows.push(...indexRows(opts, corpus, unavailable.index));
   if (opts.only.has('lookup')) rows.push(...lookupRows(opts, unavailable.lookup));

@@ -93,12 +93,19 @@ export interface SeriesOptions extends RunOptions {
   warmup?: number;
   /** Called before every run, warm-up included, outside the timed span (e.g. delete the database). */
   before?: () => void;
+  /**
+   * A command timed right before each timed run (`node -e 0`): the differences, pair by pair, are what
+   * the command costs beyond it, and a machine whose speed drifts during the series moves both alike.
+   */
+  baseline?: [cmd: string, args: string[]];
 }
 
 export interface Series {
   runs: Run[];
   time: Stats;
   rss?: Stats;
+  /** Each run's time minus its baseline run's, when a baseline was given. */
+  overBaseline?: Stats;
 }
 
 export function timeSeries(cmd: string, args: string[], opts: SeriesOptions): Series {
@@ -107,10 +114,19 @@ export function timeSeries(cmd: string, args: string[], opts: SeriesOptions): Se
     runOnce(cmd, args, { ...opts, measureRss: false });
   }
   const runs: Run[] = [];
+  const over: number[] = [];
   for (let i = 0; i < opts.runs; i++) {
+    const base = opts.baseline && runOnce(...opts.baseline, { env: opts.env });
     opts.before?.();
-    runs.push(runOnce(cmd, args, opts));
+    const run = runOnce(cmd, args, opts);
+    runs.push(run);
+    if (base) over.push(run.ms - base.ms);
   }
   const rss = runs.flatMap((r) => (r.peakRssKb === undefined ? [] : [r.peakRssKb]));
-  return { runs, time: stats(runs.map((r) => r.ms)), rss: rss.length ? stats(rss) : undefined };
+  return {
+    runs,
+    time: stats(runs.map((r) => r.ms)),
+    rss: rss.length ? stats(rss) : undefined,
+    overBaseline: over.length ? stats(over) : undefined,
+  };
 }
