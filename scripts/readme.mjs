@@ -33,7 +33,8 @@ function run(argText) {
   const env = { ...process.env, WHOSE_TAG_DB: join(ROOT, 'no-default.db'), COLUMNS: '110', WHOSE_TAG_FROM_SOURCE: '0' };
   delete env.WHOSE_TAG_POOLTAG;
   const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'whose-tag.cjs'), ...args], { cwd: ROOT, encoding: 'utf8', env });
-  const output = (r.stdout + r.stderr).trimEnd();
+  // Windows-format outputs (localtag.txt, pooltag.txt) end lines with CRLF; the README is LF throughout.
+  const output = (r.stdout + r.stderr).replace(/\r\n/g, '\n').trimEnd();
   const shown = args.map((a) => (a === POOLTAG ? 'pooltag.txt' : quoted(a))).join(' ');
   const exit = r.status ? `\n(exit code ${r.status})` : '';
   return '```console\n$ whose-tag ' + shown + '\n' + output + exit + '\n```';
