@@ -2,7 +2,7 @@
 // Times the compiled whose-tag (node start included, as a user runs it) against grep and ripgrep on one
 // corpus, checks every command's answer, and prints each median with min/max and its target.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +135,62 @@ function warmPageCache(dir: string): void {
   for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (e.isFile()) readFileSync(join(e.parentPath, e.name));
   }
+}
+
+const DROP_CACHES = '/proc/sys/vm/drop_caches';
+
+/** Whether this process may empty the kernel's page cache (Linux, as root): the cold-cache rows need it. */
+function canDropCaches(): boolean {
+  try {
+    accessSync(DROP_CACHES, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function dropCaches(): void {
+  spawnSync('sync');
+  writeFileSync(DROP_CACHES, '3\n');
+}
+
+/**
+ * The same scan, grep against `whose-tag scan --raw`, each run after the page cache is emptied: the
+ * first search of a mounted image or a freshly copied drivers folder. node then reads its own ~100 MB
+ * binary from disk too, so "after node's start" is counted from a cold `node -e 0`.
+ */
+function coldScanRows(opts: Options, corpus: Corpus, unavailable: string | undefined): Row[] {
+  const tag = opts.tag;
+  log(`scan ${tag}, cold page cache:`);
+  const cold = { runs: opts.runs, cwd: ROOT, env: ENV, before: dropCaches };
+  const grep = timeSeries('grep', ['-rlF', '-a', tag, corpus.dir], cold);
+  const grepSet = pathSet(grep.runs[0].stdout);
+  const rows: Row[] = [
+    {
+      group: 'scan',
+      measurement: `grep -rlF -a ${tag}, cold cache`,
+      stats: grep.time,
+      unit: 'ms',
+      figure: '1.00× (reference)',
+      check: failed(grep.runs) ?? sameSet(grepSet, corpus.hits[tag] ?? grepSet),
+    },
+  ];
+  if (unavailable) return rows;
+  const raw = timeSeries(...wt('scan', '--raw', tag, corpus.dir), { ...cold, baseline: NODE_START });
+  const ratio = raw.time.median / grep.time.median;
+  const problem = failed(raw.runs);
+  rows.push({
+    group: 'scan',
+    measurement: `whose-tag scan --raw ${tag}, cold cache`,
+    stats: raw.time,
+    unit: 'ms',
+    figure: `${ratio.toFixed(2)}× grep${afterStart(raw)}`,
+    target: `≤ ${TARGET.scanRatio}× grep`,
+    verdict: problem ? undefined : verdict(ratio <= TARGET.scanRatio),
+    check: problem ?? sameSet(pathSet(raw.runs[0].stdout), grepSet),
+    numbers: { ratio },
+  });
+  return rows;
 }
 
 /** Absolute paths from output whose lines start with a path (`path` or `path<TAB>…`). */
@@ -434,6 +490,12 @@ function main(): void {
   log('node start (node -e 0):');
   const rows: Row[] = [{ group: 'node', measurement: 'node -e 0 (node start alone, for reference)', stats: timeSeries(...NODE_START, { runs: opts.runs, warmup: 1, env: ENV }).time, unit: 'ms', check: 'reference' }];
   if (corpus && opts.only.has('scan')) rows.push(...scanRows(opts, corpus, unavailable.scan, hasRg));
+  if (corpus && opts.only.has('scan')) {
+    if (canDropCaches()) {
+      rows.push(...coldScanRows(opts, corpus, unavailable.scan));
+      warmPageCache(corpus.dir);
+    } else rows.push({ group: 'scan', measurement: 'scan, cold cache', unit: 'ms', check: `not measured: ${DROP_CACHES} is not writable (Linux, as root)` });
+  }
   if (corpus && opts.only.has('index')) rows.push(...indexRows(opts, corpus, unavailable.index));
   if (opts.only.has('lookup')) rows.push(...lookupRows(opts, unavailable.lookup));
   load.push(loadavg()[0]);

@@ -116,6 +116,8 @@ export function timeSeries(cmd: string, args: string[], opts: SeriesOptions): Se
   const runs: Run[] = [];
   const over: number[] = [];
   for (let i = 0; i < opts.runs; i++) {
+    // `before` also precedes the baseline run, so both start from the same state (a dropped page cache, say).
+    if (opts.baseline) opts.before?.();
     const base = opts.baseline && runOnce(...opts.baseline, { env: opts.env });
     opts.before?.();
     const run = runOnce(cmd, args, opts);
