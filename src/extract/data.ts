@@ -23,25 +23,6 @@ export function findBytes(buf: Uint8Array, needle: Uint8Array | readonly number[
   return out;
 }
 
-export interface FileLocation {
-  offset: number;
-  /** Section holding the offset; absent for headers, overlay (e.g. an appended signature) or non-PE files. */
-  section?: string;
-  rva?: number;
-  executable?: boolean;
-}
-
-/** Map a file offset to its section and RVA. */
-export function locateOffset(pe: PeImage | undefined, offset: number): FileLocation {
-  if (!pe) return { offset };
-  for (const s of pe.sections) {
-    if (offset >= s.rawOffset && offset < s.rawOffset + Math.min(s.rawSize, s.virtualSize || s.rawSize)) {
-      return { offset, section: s.name, rva: s.rva + (offset - s.rawOffset), executable: s.executable };
-    }
-  }
-  return { offset };
-}
-
 export interface DataTag {
   /** The u32 as stored (protected bit included). */
   value: number;

@@ -26,6 +26,11 @@ export const PE32_MAGIC = 0x10b;
 export const PE32_PLUS_MAGIC = 0x20b;
 const SECTION_HEADER_SIZE = 40;
 const COFF_SYMBOL_SIZE = 18;
+
+/** Where the COFF string table (mingw's long section names) starts, if the image has a symbol table. */
+export function coffStringTableOffset(nt: NtLayout): number | undefined {
+  return nt.symbolTable === 0 ? undefined : nt.symbolTable + nt.symbolCount * COFF_SYMBOL_SIZE;
+}
 const SCN_CNT_CODE = 0x20;
 const SCN_MEM_EXECUTE = 0x20000000;
 
@@ -103,8 +108,12 @@ export function ntLayout(b: Bytes): NtLayout {
   };
 }
 
-/** The project's own header reader: used for every image pe-library refuses (e.g. mingw images with COFF symbols). */
-export function readHeaders(b: Bytes): PeHeaders {
+/**
+ * The project's own header reader: used for every image pe-library refuses (e.g. mingw images with COFF
+ * symbols). `strings`, when given, is the COFF string table read on its own (its offset 0 is the table's
+ * start): a caller that holds only the file's first bytes still gets long section names.
+ */
+export function readHeaders(b: Bytes, strings?: Bytes): PeHeaders {
   const nt = ntLayout(b);
   const is64 = nt.magic === PE32_PLUS_MAGIC;
   const opt = nt.optOffset;
@@ -128,7 +137,7 @@ export function readHeaders(b: Bytes): PeHeaders {
   for (let i = 0; i < nt.sectionCount; i++) {
     const at = nt.sectionTable + i * SECTION_HEADER_SIZE;
     sections.push(makeSection(
-      sectionName(b, at, nt),
+      sectionName(b, at, nt, strings),
       b.u32(at + 12, 'section VirtualAddress'),
       b.u32(at + 8, 'section VirtualSize'),
       b.u32(at + 20, 'section PointerToRawData'),
@@ -150,14 +159,15 @@ export function readHeaders(b: Bytes): PeHeaders {
 }
 
 /** mingw writes names longer than 8 bytes (".debug_info") as "/N", an offset into the COFF string table. */
-function sectionName(b: Bytes, at: number, nt: NtLayout): string {
+function sectionName(b: Bytes, at: number, nt: NtLayout, strings?: Bytes): string {
   const raw = b.paddedString(at, 8, 'section name');
   const m = /^\/(\d{1,7})$/.exec(raw);
-  if (!m || nt.symbolTable === 0) return raw;
-  const at2 = nt.symbolTable + nt.symbolCount * COFF_SYMBOL_SIZE + Number(m[1]);
-  if (!b.has(at2, 1)) return raw;
+  const table = coffStringTableOffset(nt);
+  if (!m || table === undefined) return raw;
+  const [source, at2] = strings ? [strings, Number(m[1])] : [b, table + Number(m[1])];
+  if (!source.has(at2, 1)) return raw;
   try {
-    return b.cstring(at2, 256, 'COFF string table');
+    return source.cstring(at2, 256, 'COFF string table');
   } catch {
     return raw;
   }

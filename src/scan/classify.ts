@@ -1,8 +1,15 @@
 // The tier of each hit in a file already known to contain the tag's bytes, and the one line scan prints
-// for it. The extractor (iced-x86 and its WebAssembly) is loaded on the first such file, never before:
-// a scan that matches nothing, or a --raw scan, does not pay for it.
+// for it. Only a hit inside an executable section can be an instruction's immediate, and the section
+// table is in the file's first bytes: a file whose hits all lie elsewhere (strings, data, an overlay —
+// most hits of a common tag) is classified from its headers. Only files with a hit in code are decoded,
+// and the extractor (iced-x86 and its WebAssembly) is loaded on the first of them, never before.
 import type { ScanHit } from '../extract/extract.js';
 import type { Tier } from '../extract/types.js';
+import { Bytes } from '../pe/bytes.js';
+import { coffStringTableOffset, ntLayout, readHeaders } from '../pe/headers.js';
+import { locateOffset } from '../pe/locate.js';
+import { readPe } from '../pe/read.js';
+import type { PeImage, Section } from '../pe/types.js';
 import type { ByteSearcher } from './search.js';
 import { evidenceText } from '../render/evidence.js';
 
@@ -23,18 +30,72 @@ const TIER_ORDER: Tier[] = ['call', 'code', 'data'];
 
 const dataHit = (offset: number): ScanHit => ({ offset, tier: 'data' });
 
+/** Enough for the DOS stub, NT headers and a 96-section table of any image seen in the wild. */
+const HEAD_BYTES = 64 * 1024;
+
+/** Each hit in its section; undefined when one lies in code, where only the decoder can tell its tier. */
+function placeDataHits(sections: readonly Section[], offsets: number[]): ScanHit[] | undefined {
+  const hits: ScanHit[] = [];
+  for (const offset of offsets) {
+    const loc = locateOffset({ sections }, offset);
+    if (loc.executable) return undefined;
+    const hit: ScanHit = { offset, tier: 'data' };
+    if (loc.section !== undefined) hit.section = loc.section;
+    if (loc.rva !== undefined) hit.rva = loc.rva;
+    hits.push(hit);
+  }
+  return hits;
+}
+
+/** Bytes of the COFF string table read on their own: mingw's long section names (".debug_str") live there. */
+const STRING_TABLE_BYTES = 64 * 1024;
+
+/**
+ * Data hits placed in their sections from the file's first bytes (and, for long section names, the COFF
+ * string table read through `readAt`); undefined when that is not enough: a hit in code, headers that do
+ * not parse from the head alone, or a section name that stays unresolved.
+ */
+export function dataHitsFromHead(head: Buffer, offsets: number[], readAt: (offset: number, length: number) => Buffer): ScanHit[] | undefined {
+  // Without "MZ" no reader takes the file for a PE image: its hits are bytes, as the full path says too.
+  if (head.length < 2 || head[0] !== 0x4d || head[1] !== 0x5a) return offsets.map(dataHit);
+  let sections: Section[];
+  try {
+    const b = new Bytes(head);
+    const table = coffStringTableOffset(ntLayout(b));
+    const strings = table === undefined || table < head.length ? undefined : new Bytes(readAt(table, STRING_TABLE_BYTES));
+    sections = readHeaders(b, strings).sections;
+  } catch {
+    return undefined;
+  }
+  const hits = placeDataHits(sections, offsets);
+  return hits?.some((h) => h.section?.startsWith('/')) ? undefined : hits;
+}
+
 /** Every hit of `tag` in the file at `path`, each with its tier; `shown` is the path as printed. */
 export async function classifyFile(searcher: ByteSearcher, path: string, shown: string, tag: number): Promise<FileResult> {
-  const bytesOnly = (): FileResult => {
-    const { count, offsets } = searcher.occurrences(path, MAX_OFFSETS);
-    return { path: shown, tier: 'data', count, hits: offsets.map(dataHit) };
-  };
+  const found = searcher.occurrences(path, MAX_OFFSETS);
+  const bytesOnly = (): FileResult => ({ path: shown, tier: 'data', count: found.count, hits: found.offsets.map(dataHit) });
+  if (found.count === 0) return bytesOnly();
+  if (found.count <= MAX_OFFSETS) {
+    const hits = dataHitsFromHead(searcher.readHead(path, HEAD_BYTES), found.offsets, (at, n) => searcher.readAt(path, at, n));
+    if (hits) return { path: shown, tier: 'data', count: hits.length, hits };
+  }
   const whole = searcher.readWhole(path, MAX_ANALYSED_BYTES);
   if (!whole) return bytesOnly();
+  let pe: PeImage | undefined;
+  try {
+    pe = readPe(whole);
+  } catch {
+    // Not an image after all: its hits are bytes (found.offsets are complete only up to MAX_OFFSETS).
+  }
+  if (pe && found.count <= MAX_OFFSETS) {
+    const hits = placeDataHits(pe.sections, found.offsets);
+    if (hits) return { path: shown, tier: 'data', count: hits.length, hits };
+  }
   const { scanTagInFile } = await import('../extract/extract.js');
   let hits: ScanHit[];
   try {
-    hits = scanTagInFile(whole, tag);
+    hits = scanTagInFile(whole, tag, pe);
   } catch {
     // A damaged image the decoder cannot walk still contains the bytes: report them as data.
     const { findBytes } = await import('../extract/data.js');

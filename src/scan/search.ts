@@ -76,6 +76,21 @@ export class ByteSearcher {
     }
   }
 
+  /** Grown on demand for readAt(); separate so that a head read and a later part of the file coexist. */
+  private part = Buffer.alloc(0);
+
+  /** The file's first `maxBytes` bytes (fewer if it is shorter), in a buffer the next readHead reuses. */
+  readHead(path: string, maxBytes: number): Buffer {
+    if (this.whole.length < maxBytes) this.whole = Buffer.allocUnsafe(maxBytes);
+    return readRange(path, this.whole, 0, maxBytes);
+  }
+
+  /** Up to `length` bytes from `offset` (fewer at the end of the file), in a buffer the next readAt reuses. */
+  readAt(path: string, offset: number, length: number): Buffer {
+    if (this.part.length < length) this.part = Buffer.allocUnsafe(length);
+    return readRange(path, this.part, offset, length);
+  }
+
   /**
    * The whole file, or undefined when it is larger than `maxBytes`. The bytes live in a buffer reused by
    * the next call: callers must be done with them (and keep no views of them) before reading another file.
@@ -97,5 +112,20 @@ export class ByteSearcher {
     } finally {
       closeSync(fd);
     }
+  }
+}
+
+function readRange(path: string, into: Buffer, offset: number, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    let len = 0;
+    while (len < length) {
+      const n = readSync(fd, into, len, length - len, offset + len);
+      if (n === 0) break;
+      len += n;
+    }
+    return into.subarray(0, len);
+  } finally {
+    closeSync(fd);
   }
 }

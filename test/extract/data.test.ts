@@ -1,7 +1,8 @@
 // The data tier and the raw byte search behind `scan`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dataTags, findBytes, locateOffset, mayBeTag } from '../../src/extract/data.js';
+import { dataTags, findBytes, mayBeTag } from '../../src/extract/data.js';
+import { locateOffset } from '../../src/pe/locate.js';
 import { readPe } from '../../src/pe/read.js';
 import { formatTag, looksLikeTag, tagFromText } from '../../src/tag.js';
 import { DATA, RDATA, TEXT, buildPe } from '../pe/synth.js';

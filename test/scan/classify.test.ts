@@ -1,0 +1,82 @@
+// scan's labelled mode places most hits from a file's headers alone (classify.ts). That shortcut must give
+// exactly what the full analysis gives: the same hits, sections, RVAs, tiers and counts, on every fixture
+// image (mingw x64/x86 with COFF symbols, clang ARM64, libwine, MSVC) and on tags drawn from their bytes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { scanTagInFile } from '../../src/extract/extract.js';
+import { classifyFile, dataHitsFromHead } from '../../src/scan/classify.js';
+import { ByteSearcher } from '../../src/scan/search.js';
+import { findBytes } from '../../src/extract/data.js';
+import { readPe } from '../../src/pe/read.js';
+import { locateOffset } from '../../src/pe/locate.js';
+import { tagBytes } from '../../src/tag.js';
+import { ROOT } from '../helpers/cli.js';
+import { prngWords } from '../helpers/prng.js';
+
+const images = readdirSync(join(ROOT, 'test', 'fixtures'), { recursive: true, withFileTypes: true })
+  .filter((e) => e.isFile() && /\.(sys|dll)$/i.test(e.name))
+  .map((e) => join(e.parentPath, e.name))
+  .sort();
+
+/** Tags worth asking of one image: a few common ones, and windows of its own bytes at seeded offsets. */
+function tagsFor(buf: Buffer, seed: number): number[] {
+  const next = prngWords(seed);
+  const tags = ['Proc', 'Io  ', 'Mm  ', 'WDiv', 'DrA1', 'RSDS'].map((t) => Buffer.from(t, 'latin1').readUInt32LE(0));
+  for (let i = 0; i < 40; i++) tags.push(buf.readUInt32LE(next() % (buf.length - 3)));
+  return [...new Set(tags)];
+}
+
+test('the fixtures give the shortcut real work: dozens of images, thousands of tags', () => {
+  assert.ok(images.length >= 50, `${images.length} images`);
+});
+
+test('hits placed from the headers are exactly the full analysis\'s; only hits in code need the full analysis', () => {
+  let fromHead = 0;
+  let viaStringTable = 0;
+  let full = 0;
+  let pairs = 0;
+  for (const [i, path] of images.entries()) {
+    const buf = readFileSync(path);
+    for (const tag of tagsFor(buf, i + 1)) {
+      const offsets = findBytes(buf, tagBytes(tag));
+      if (offsets.length === 0 || offsets.length > 1000) continue;
+      pairs++;
+      const reference = scanTagInFile(buf, tag);
+      const quick = dataHitsFromHead(buf.subarray(0, 64 * 1024), offsets, (at, n) => buf.subarray(at, at + n));
+      if (quick === undefined) {
+        // Every fixture's headers and long section names resolve from the head and the string table, so
+        // the only reason left to decline is a hit in code.
+        const pe = readPe(buf);
+        assert.ok(offsets.some((o) => locateOffset(pe, o).executable), `${path} ${tag.toString(16)}: shortcut refused`);
+        full++;
+        continue;
+      }
+      fromHead++;
+      if (quick.some((h) => h.section?.startsWith('.debug'))) viaStringTable++;
+      assert.deepEqual(quick, reference, `${path} ${tag.toString(16)}`);
+    }
+  }
+  assert.ok(pairs > 1000, `${pairs} pairs`);
+  assert.ok(fromHead > 200 && full > 200, `${fromHead} from the headers, ${full} fully analysed`);
+  // mingw's long section names, resolved from the COFF string table read on its own.
+  assert.ok(viaStringTable > 20, `${viaStringTable} hits in .debug* sections`);
+});
+
+test('classifyFile, shortcut or not, reports what the full analysis reports', async () => {
+  for (const [i, path] of images.entries()) {
+    if (i % 3 !== 0) continue; // a third of the images: each classification reads the file from disk
+    const buf = readFileSync(path);
+    for (const tag of tagsFor(buf, 1000 + i).slice(0, 12)) {
+      const searcher = new ByteSearcher(Buffer.from(tagBytes(tag)));
+      const offsets = findBytes(buf, tagBytes(tag));
+      if (offsets.length === 0 || offsets.length > 1000) continue;
+      const reference = scanTagInFile(buf, tag);
+      const r = await classifyFile(searcher, path, 'shown', tag);
+      assert.deepEqual(r.hits, reference, `${path} ${tag.toString(16)}`);
+      assert.equal(r.count, reference.length);
+      assert.equal(r.tier, ['call', 'code', 'data'].find((t) => reference.some((h) => h.tier === t)));
+    }
+  }
+});
