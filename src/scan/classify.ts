@@ -10,7 +10,7 @@ import { coffStringTableOffset, ntLayout, readHeaders } from '../pe/headers.js';
 import { locateOffset } from '../pe/locate.js';
 import { readPe } from '../pe/read.js';
 import type { PeImage, Section } from '../pe/types.js';
-import type { ByteSearcher } from './search.js';
+import type { ByteSearcher, Occurrences } from './search.js';
 import { evidenceText } from '../render/evidence.js';
 
 /** Files larger than this are searched as bytes only (no PE analysis, bounded memory). */
@@ -71,11 +71,17 @@ export function dataHitsFromHead(head: Buffer, offsets: number[], readAt: (offse
   return hits?.some((h) => h.section?.startsWith('/')) ? undefined : hits;
 }
 
-/** Every hit of `tag` in the file at `path`, each with its tier; `shown` is the path as printed. */
-export async function classifyFile(searcher: ByteSearcher, path: string, shown: string, tag: number): Promise<FileResult> {
-  const found = searcher.occurrences(path, MAX_OFFSETS);
+/** The one pass over a file that classifyFile() starts from: every occurrence (up to MAX_OFFSETS kept). */
+export function survey(searcher: ByteSearcher, path: string): Occurrences {
+  return searcher.occurrences(path, MAX_OFFSETS);
+}
+
+/**
+ * Every hit of `tag` in the file at `path`, each with its tier, from `found` = survey(path) (count > 0);
+ * `shown` is the path as printed. Only a file with a hit in code is read whole a second time.
+ */
+export async function classifyFile(searcher: ByteSearcher, path: string, shown: string, tag: number, found: Occurrences): Promise<FileResult> {
   const bytesOnly = (): FileResult => ({ path: shown, tier: 'data', count: found.count, hits: found.offsets.map(dataHit) });
-  if (found.count === 0) return bytesOnly();
   if (found.count <= MAX_OFFSETS) {
     const hits = dataHitsFromHead(searcher.readHead(path, HEAD_BYTES), found.offsets, (at, n) => searcher.readAt(path, at, n));
     if (hits) return { path: shown, tier: 'data', count: hits.length, hits };

@@ -5,7 +5,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { EXIT, UserError } from '../cli/common.js';
 import { formatTag, parseTagQuery, tagBytes, tagHex } from '../tag.js';
 import { ALL_FILES, walkPaths } from '../walk/walk.js';
-import { classifyFile, resultLine } from './classify.js';
+import { classifyFile, resultLine, survey } from './classify.js';
 import { ByteSearcher } from './search.js';
 
 export interface ScanOptions {
@@ -72,10 +72,15 @@ export async function runScan(opts: ScanOptions): Promise<void> {
   for (const f of files) {
     let line: string;
     try {
-      if (!searcher.contains(f.path)) continue;
-      if (opts.raw) line = f.shown;
-      else {
-        const r = await classifyFile(searcher, f.path, f.shown, tag);
+      if (opts.raw) {
+        // grep -l: the first match settles the file.
+        if (!searcher.contains(f.path)) continue;
+        line = f.shown;
+      } else {
+        // Labelled: every match counts, so the file is read to its end once, keeping what classifying needs.
+        const found = survey(searcher, f.path);
+        if (found.count === 0) continue;
+        const r = await classifyFile(searcher, f.path, f.shown, tag, found);
         line = opts.json ? JSON.stringify({ tag: formatTag(tag), value: tagHex(tag), ...r }) : resultLine(r);
       }
     } catch (e) {

@@ -76,14 +76,17 @@ export class ByteSearcher {
     }
   }
 
-  /** Grown on demand for readAt(); separate so that a head read and a later part of the file coexist. */
-  private part = Buffer.alloc(0);
+  /** Grown on demand for readHead(). */
+  private head = Buffer.alloc(0);
 
   /** The file's first `maxBytes` bytes (fewer if it is shorter), in a buffer the next readHead reuses. */
   readHead(path: string, maxBytes: number): Buffer {
-    if (this.whole.length < maxBytes) this.whole = Buffer.allocUnsafe(maxBytes);
-    return readRange(path, this.whole, 0, maxBytes);
+    if (this.head.length < maxBytes) this.head = Buffer.allocUnsafe(maxBytes);
+    return readRange(path, this.head, 0, maxBytes);
   }
+
+  /** Grown on demand for readAt(). */
+  private part = Buffer.alloc(0);
 
   /** Up to `length` bytes from `offset` (fewer at the end of the file), in a buffer the next readAt reuses. */
   readAt(path: string, offset: number, length: number): Buffer {

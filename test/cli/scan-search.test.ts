@@ -37,6 +37,16 @@ test('a match split across two reads is found, at its exact offset, and counted 
   });
 });
 
+test('readHead gives the file\'s first bytes, across read sizes and past the end of short files', () => {
+  const s = new ByteSearcher(Buffer.from('DrA1'));
+  const bytes = Buffer.alloc(READ_CHUNK * 3);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 9)) & 0xff;
+  withFile(bytes, (path) => {
+    for (const n of [16, READ_CHUNK + 5, READ_CHUNK * 2 + 1]) assert.ok(s.readHead(path, n).equals(bytes.subarray(0, n)), `head of ${n}`);
+  });
+  withFile(Buffer.from('xxDrA1y'), (path) => assert.equal(s.readHead(path, 64).toString('latin1'), 'xxDrA1y'));
+});
+
 test('overlapping matches count like findstr; absent bytes, empty and tiny files are no match', () => {
   const s = new ByteSearcher(Buffer.from('aaaa'));
   withFile(Buffer.from('xaaaaaay'), (path) => assert.deepEqual(s.occurrences(path, 10), { count: 3, offsets: [1, 2, 3] }));

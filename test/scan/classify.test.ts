@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanTagInFile } from '../../src/extract/extract.js';
-import { classifyFile, dataHitsFromHead } from '../../src/scan/classify.js';
+import { classifyFile, dataHitsFromHead, survey } from '../../src/scan/classify.js';
 import { ByteSearcher } from '../../src/scan/search.js';
 import { findBytes } from '../../src/extract/data.js';
 import { readPe } from '../../src/pe/read.js';
@@ -73,7 +73,7 @@ test('classifyFile, shortcut or not, reports what the full analysis reports', as
       const offsets = findBytes(buf, tagBytes(tag));
       if (offsets.length === 0 || offsets.length > 1000) continue;
       const reference = scanTagInFile(buf, tag);
-      const r = await classifyFile(searcher, path, 'shown', tag);
+      const r = await classifyFile(searcher, path, 'shown', tag, survey(searcher, path));
       assert.deepEqual(r.hits, reference, `${path} ${tag.toString(16)}`);
       assert.equal(r.count, reference.length);
       assert.equal(r.tier, ['call', 'code', 'data'].find((t) => reference.some((h) => h.tier === t)));
