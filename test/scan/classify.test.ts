@@ -80,3 +80,23 @@ test('classifyFile, shortcut or not, reports what the full analysis reports', as
     }
   }
 });
+
+test('fuzz: mutated headers and string tables never throw; each answer is a data hit per offset or a refusal', () => {
+  const next = prngWords(0x5ca7);
+  const seeds = images.filter((_, i) => i % 9 === 0).map((p) => readFileSync(p));
+  let answered = 0;
+  for (let n = 0; n < 3000; n++) {
+    const src = seeds[n % seeds.length];
+    const head = Buffer.from(src.subarray(0, Math.min(src.length, 1 + (next() % (64 * 1024)))));
+    // Mutate the headers' bytes: DOS header, e_lfanew, file header, section table.
+    for (let k = 1 + (next() % 8); k > 0; k--) head[next() % Math.min(head.length, 1024)] = next() & 0xff;
+    const tail = Buffer.alloc(next() % 300, next() & 0xff);
+    const offsets = Array.from({ length: 1 + (next() % 20) }, () => next() % (src.length * 2));
+    const hits = dataHitsFromHead(head, offsets, () => tail);
+    if (hits === undefined) continue;
+    answered++;
+    assert.equal(hits.length, offsets.length);
+    assert.ok(hits.every((h, i) => h.offset === offsets[i] && h.tier === 'data'), `case ${n}`);
+  }
+  assert.ok(answered > 300, `${answered} of 3000 mutated heads answered`);
+});
