@@ -13,7 +13,7 @@ import type { PeImage, Section } from '../pe/types.js';
 import type { ByteSearcher, Occurrences } from './search.js';
 import { evidenceText } from '../render/evidence.js';
 
-/** Files larger than this are searched as bytes only (no PE analysis, bounded memory). */
+/** Files larger than this are never read whole (bounded memory): hits the headers cannot place stay bytes. */
 const MAX_ANALYSED_BYTES = 256 * 1024 * 1024;
 /** Offsets kept per file beyond that size; the count stays exact. */
 const MAX_OFFSETS = 1000;
