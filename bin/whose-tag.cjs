@@ -5,7 +5,7 @@
 // `whose-tag TAG` and plain `whose-tag scan …` take a fast path that skips yargs; every path runs from a
 // single-file bundle (scripts/build.mjs) when the build made one.
 'use strict';
-const { existsSync } = require('node:fs');
+const { statSync } = require('node:fs');
 const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');
 
@@ -17,7 +17,12 @@ process.stdout.on('error', (err) => {
 
 const args = process.argv.slice(2);
 const dist = join(__dirname, '..', 'dist', 'cli');
-const compiled = process.env.WHOSE_TAG_FROM_SOURCE !== '1' && existsSync(join(dist, 'main.js'));
+const modifiedAt = (file) => statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+// tsc writes main.js on every build; scripts/build.mjs bundles after it. A bundle older than main.js is
+// left from an earlier build (someone ran tsc alone): the fresh ES modules are used instead.
+const builtAt = process.env.WHOSE_TAG_FROM_SOURCE === '1' ? undefined : modifiedAt(join(dist, 'main.js'));
+const compiled = builtAt !== undefined;
+const bundled = (name) => compiled && (modifiedAt(join(dist, name)) ?? -Infinity) >= builtAt;
 const dir = compiled ? dist : join(__dirname, '..', 'src', 'cli');
 const ext = compiled ? '.js' : '.ts';
 const esm = (name) => import(pathToFileURL(join(dir, name + ext)).href);
@@ -28,14 +33,13 @@ const [fastModule, bundle, fastEntry] =
 
 async function run() {
   let fast;
-  if (compiled && existsSync(join(dist, bundle))) fast = require(join(dist, bundle));
+  if (bundled(bundle)) fast = require(join(dist, bundle));
   else {
     if (!compiled) (await import('tsx/esm/api')).register();
     fast = await esm(fastModule);
   }
   if (await fast[fastEntry](args)) return;
-  const bundledMain = join(dist, 'main.cjs');
-  const { main } = compiled && existsSync(bundledMain) ? require(bundledMain) : await esm('main');
+  const { main } = bundled('main.cjs') ? require(join(dist, 'main.cjs')) : await esm('main');
   await main(args);
 }
 

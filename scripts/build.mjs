@@ -19,7 +19,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(ROOT, 'src');
 
 /** Bundles: source module → output, relative to dist/. Each lives beside the module it replaces. */
-export const BUNDLES = [
+const BUNDLES = [
   { entry: 'cli/fast-lookup.ts', out: 'cli/fast-lookup.cjs' },
   { entry: 'cli/scan.ts', out: 'cli/fast-scan.cjs' },
   { entry: 'cli/main.ts', out: 'cli/main.cjs' },
@@ -74,7 +74,7 @@ function tsc(outDir) {
   if (r.status !== 0) throw new Error(`tsc exited with ${r.status ?? r.signal}`);
 }
 
-export async function build(into) {
+async function build(into) {
   if (!into) {
     tsc(join(ROOT, 'dist'));
     await bundle(join(ROOT, 'dist'));

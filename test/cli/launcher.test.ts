@@ -4,7 +4,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runCli, runProgram, type CliResult } from '../helpers/cli.js';
@@ -90,4 +90,17 @@ for (const [what, args] of SAME_AS_SOURCE) {
 
 test('the cases above cover every exit a fast path gives', () => {
   assert.deepEqual([...exitCodes].sort(), [0, 1, 2, 3]);
+});
+
+test('a bundle older than the compiled modules (tsc run alone) is passed over; a fresh one is used', () => {
+  const bundle = join(copy, 'dist', 'cli', 'fast-lookup.cjs');
+  const mainJs = join(copy, 'dist', 'cli', 'main.js');
+  writeFileSync(bundle, "exports.tryFastLookup = async () => { process.stdout.write('from the bundle\\n'); return true; };\n");
+  const built = statSync(mainJs).mtime;
+  utimesSync(bundle, new Date(built.getTime() - 60_000), new Date(built.getTime() - 60_000));
+  const stale = runProgram(builtBin, ['DrA1', '--json'], { ...env, WHOSE_TAG_FROM_SOURCE: '0' });
+  assert.equal(stale.code, 0, stale.stderr);
+  assert.equal((JSON.parse(stale.stdout) as { tag: string }[])[0].tag, 'DrA1');
+  utimesSync(bundle, new Date(built.getTime() + 60_000), new Date(built.getTime() + 60_000));
+  assert.equal(runProgram(builtBin, ['DrA1'], { ...env, WHOSE_TAG_FROM_SOURCE: '0' }).stdout, 'from the bundle\n');
 });
