@@ -6,9 +6,9 @@
 // threads of `index` start from their own bundle.
 //
 //   node scripts/build.mjs              dist/ in the project (npm run build, npm ci through "prepare")
-//   node scripts/build.mjs --into DIR   a runnable copy in DIR (dist/, bin/, data/, a link to node_modules),
-//                                       for the benchmark and the launcher tests, so that neither measures
-//                                       nor tests a dist/ that someone may be rebuilding
+//   node scripts/build.mjs --into DIR   a runnable copy in DIR (dist/, bin/, data/, package.json, a link
+//                                       to node_modules), for the benchmark and the launcher tests, so that
+//                                       neither measures nor tests a dist/ that someone may be rebuilding
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -88,6 +88,7 @@ async function build(into) {
   await bundle(join(dir, 'dist'));
   cpSync(join(ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
   cpSync(join(ROOT, 'data'), join(dir, 'data'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   // A copy outside the project still finds the project's packages.
   if (!existsSync(join(dir, 'node_modules'))) symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'junction');
 }

@@ -1,6 +1,7 @@
 // The yargs program: registers one module per command and turns errors into one line and an exit code.
 // Command modules import their heavy dependencies (iced-x86, fast-glob, SQLite) lazily, so `whose-tag TAG`
 // starts fast.
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
@@ -15,6 +16,16 @@ import { topCommand } from './top.js';
 import { enrichCommand } from './enrich.js';
 import { diffCommand } from './diff.js';
 import { captureCommand } from './capture.js';
+
+/**
+ * whose-tag's own version. yargs' default looks for the package.json nearest the running process, which
+ * for an installed command is the user's project. This module sits two folders below the package root
+ * (src/cli/, dist/cli/, and the bundle dist/cli/main.cjs alike).
+ */
+function ownVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 /** `whose-tag Test` is `whose-tag lookup Test`. */
 function asDefault(cmd: CommandModule<any, any>): CommandModule<any, any> {
@@ -60,7 +71,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     })
     .help()
     .alias('h', 'help')
-    .version();
+    .version(ownVersion());
   try {
     await program.parseAsync();
   } catch (err) {

@@ -4,7 +4,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runCli, runProgram, type CliResult } from '../helpers/cli.js';
@@ -92,6 +92,17 @@ test('the cases above cover every exit a fast path gives', () => {
   assert.deepEqual([...exitCodes].sort(), [0, 1, 2, 3]);
 });
 
+test('--version is whose-tag\'s own, whatever package.json the working folder has', () => {
+  const project = join(work, 'someone-elses-project');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', version: '9.9.9' }));
+  const ours = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const r = runProgram(builtBin, ['--version'], { ...env, WHOSE_TAG_FROM_SOURCE: '0' }, project);
+  assert.equal(r.stdout, `${ours}\n`);
+  assert.equal(runCli(['--version'], env, project).stdout, `${ours}\n`);
+});
+
+// Last: it plants a bundle of its own in the private copy.
 test('a bundle older than the compiled modules (tsc run alone) is passed over; a fresh one is used', () => {
   const bundle = join(copy, 'dist', 'cli', 'fast-lookup.cjs');
   const mainJs = join(copy, 'dist', 'cli', 'main.js');
