@@ -51,7 +51,7 @@ export const indexCommand: CommandModule<object, IndexArgv> = {
   handler: async (argv) => {
     const { openDb } = await import('../db/schema.js');
     const { indexPaths } = await import('../index/pipeline.js');
-    const { progressBar } = await import('../index/progress.js');
+    const { progressBar } = await import('../render/progress.js');
     if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) {
       throw new UserError(`--jobs must be a positive whole number, got ${argv.jobs}`);
     }

@@ -2,7 +2,8 @@
 // one at a time with synchronous reads into one reused buffer (see search.ts: on a warm page cache the
 // search is bound by memory copies, which parallel reads on a shared 2-core machine do not speed up).
 import { join, relative, resolve, sep } from 'node:path';
-import { EXIT, UserError } from '../cli/common.js';
+import { EXIT, UserError, progressEnabled } from '../cli/common.js';
+import { progressBar, type ProgressBar } from '../render/progress.js';
 import { formatTag, parseTagQuery, tagBytes, tagHex } from '../tag.js';
 import { ALL_FILES, walkPaths } from '../walk/walk.js';
 import { classifyFile, resultLine, survey } from './classify.js';
@@ -60,16 +61,25 @@ export async function runScan(opts: ScanOptions): Promise<void> {
   const tag = q.exact;
 
   let problems = 0;
+  let bar: ProgressBar | undefined;
   const problem = (path: string, message: string) => {
     problems++;
+    bar?.clear();
     process.stderr.write(`whose-tag: ${path}: ${message}\n`);
   };
   const files = await targets(opts, problem);
+  bar = progressEnabled() ? progressBar() : undefined;
+  // Results and the bar share the terminal when stdout is one: the bar is erased before each result.
+  const write = (text: string) => {
+    if (process.stdout.isTTY) bar?.clear();
+    process.stdout.write(text);
+  };
   const searcher = new ByteSearcher(Buffer.from(tagBytes(tag)));
   const flushAt = process.stdout.isTTY ? 0 : FLUSH_AT;
   let pending = '';
   let matched = 0;
-  for (const f of files) {
+  for (const [i, f] of files.entries()) {
+    bar?.update({ done: i, total: files.length, matched });
     let line: string;
     try {
       if (opts.raw) {
@@ -77,7 +87,7 @@ export async function runScan(opts: ScanOptions): Promise<void> {
         if (!searcher.contains(f.path)) continue;
         line = f.shown;
       } else {
-        // Labelled: every match counts, so the file is read to its end once, keeping what classifying needs.
+        // Labelled: every match counts, so the file is read to its end; classifying re-reads only what it needs.
         const found = survey(searcher, f.path);
         if (found.count === 0) continue;
         const r = await classifyFile(searcher, f.path, f.shown, tag, found);
@@ -90,10 +100,11 @@ export async function runScan(opts: ScanOptions): Promise<void> {
     matched++;
     pending += line + '\n';
     if (pending.length >= flushAt) {
-      process.stdout.write(pending);
+      write(pending);
       pending = '';
     }
   }
-  if (pending) process.stdout.write(pending);
+  bar?.done();
+  if (pending) write(pending);
   process.exitCode = problems > 0 ? EXIT.partial : matched > 0 ? EXIT.ok : EXIT.notFound;
 }
