@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { ensureCorpus, fixtureDrivers, folderStats, plannedSizes, type CorpusOptions } from './corpus.js';
 import { prng } from '../test/helpers/prng.js';
 import { ensureLookupDb } from './lookup-db.js';
-import { peakRssAvailable, runOnce, stats, timeSeries } from './timing.js';
+import { paired, peakRssAvailable, runOnce, stats, timeSeries } from './timing.js';
 import { readPe } from '../src/pe/read.js';
 import { SCHEMA_VERSION } from '../src/db/schema.js';
 
@@ -137,16 +137,24 @@ test('timing: runs a child N times, keeps its output, exit status and peak RSS',
   else assert.equal(r.peakRssKb, undefined);
 });
 
-test('timing: a baseline command runs right before each timed run, and the pairwise differences are kept', () => {
+test('timing: baseline commands run right before each timed run, and comparisons are taken pair by pair', () => {
   const dir = mkdtempSync(join(tmpdir(), 'whose-tag-bench-baseline-'));
   try {
     const log = join(dir, 'order.txt');
     const append = (word: string): string[] => ['-e', `require('fs').appendFileSync(${JSON.stringify(log)}, '${word} ')`];
-    const s = timeSeries(process.execPath, append('run'), { runs: 3, warmup: 1, baseline: [process.execPath, append('base')] });
-    assert.equal(readFileSync(log, 'utf8'), 'run base run base run base run ');
-    assert.ok(s.overBaseline);
-    assert.ok(s.overBaseline.min <= s.overBaseline.median && s.overBaseline.median <= s.overBaseline.max);
-    assert.equal(timeSeries(process.execPath, ['-e', '0'], { runs: 1 }).overBaseline, undefined);
+    const s = timeSeries(process.execPath, append('run'), {
+      runs: 3,
+      warmup: 1,
+      baselines: { a: [process.execPath, append('a')], b: [process.execPath, append('b')] },
+    });
+    assert.equal(readFileSync(log, 'utf8'), 'run a b run a b run a b run ');
+    assert.equal(s.baselineMs?.a.length, 3);
+    assert.equal(s.baselineMs?.b.length, 3);
+    // The median of per-pair differences, from the recorded times themselves.
+    const diffs = s.runs.map((r, i) => r.ms - s.baselineMs!.a[i]).sort((x, y) => x - y);
+    assert.equal(paired(s, 'a', (ms, base) => ms - base), diffs[1]);
+    assert.equal(paired(s, 'missing', (ms) => ms), undefined);
+    assert.equal(timeSeries(process.execPath, ['-e', '0'], { runs: 1 }).baselineMs, undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

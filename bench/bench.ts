@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { ensureCorpus, fixtureDrivers, folderStats } from './corpus.js';
 import { DEFAULT_LOOKUP_SPEC, ensureLookupDb } from './lookup-db.js';
 import { formatMs, renderRows, rowsJson, verdict, type Row } from './report.js';
-import { peakRssAvailable, runOnce, timeSeries, type Run, type Series } from './timing.js';
+import { paired, peakRssAvailable, runOnce, timeSeries, type Run, type Series } from './timing.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, 'bench', 'corpus');
@@ -163,7 +163,8 @@ function coldScanRows(opts: Options, corpus: Corpus, unavailable: string | undef
   const tag = opts.tag;
   log(`scan ${tag}, cold page cache:`);
   const cold = { runs: opts.runs, cwd: ROOT, env: ENV, before: dropCaches };
-  const grep = timeSeries('grep', ['-rlF', '-a', tag, corpus.dir], cold);
+  const grepCmd: [string, string[]] = ['grep', ['-rlF', '-a', tag, corpus.dir]];
+  const grep = timeSeries(...grepCmd, cold);
   const grepSet = pathSet(grep.runs[0].stdout);
   const rows: Row[] = [
     {
@@ -176,20 +177,8 @@ function coldScanRows(opts: Options, corpus: Corpus, unavailable: string | undef
     },
   ];
   if (unavailable) return rows;
-  const raw = timeSeries(...wt('scan', '--raw', tag, corpus.dir), { ...cold, baseline: NODE_START });
-  const ratio = raw.time.median / grep.time.median;
-  const problem = failed(raw.runs);
-  rows.push({
-    group: 'scan',
-    measurement: `whose-tag scan --raw ${tag}, cold cache`,
-    stats: raw.time,
-    unit: 'ms',
-    figure: `${ratio.toFixed(2)}× grep${afterStart(raw)}`,
-    target: `≤ ${TARGET.scanRatio}× grep`,
-    verdict: problem ? undefined : verdict(ratio <= TARGET.scanRatio),
-    check: problem ?? sameSet(pathSet(raw.runs[0].stdout), grepSet),
-    numbers: { ratio },
-  });
+  const raw = timeSeries(...wt('scan', '--raw', tag, corpus.dir), { ...cold, baselines: { grep: grepCmd, node: NODE_START } });
+  rows.push(vsGrepRow(`whose-tag scan --raw ${tag}, cold cache`, raw, grepSet, true));
   return rows;
 }
 
@@ -260,25 +249,46 @@ const NODE_START: [string, string[]] = [process.execPath, ['-e', '0']];
  * `node -e 0` run just before each (a shared virtual machine's speed drifts within one benchmark run).
  */
 function afterStart(s: Series): string {
-  const over = s.overBaseline?.median;
+  const over = paired(s, 'node', (ms, node) => ms - node);
   return over === undefined ? '' : `; ${Math.max(0, Math.round(over))} ms after node's start`;
+}
+
+/**
+ * A row measured against grep on the same files: the ratio is the median of run-by-run ratios to a grep
+ * run just before each, so drift cancels. `ours`: a whose-tag row, which has the target and node's start.
+ */
+function vsGrepRow(measurement: string, s: Series, grepSet: Set<string>, ours: boolean, note = ''): Row {
+  const ratio = paired(s, 'grep', (ms, grep) => ms / grep) ?? Number.NaN;
+  const problem = failed(s.runs);
+  return {
+    group: 'scan',
+    measurement,
+    stats: s.time,
+    unit: 'ms',
+    figure: `${ratio.toFixed(2)}× grep` + (ours ? afterStart(s) : ''),
+    target: ours ? `≤ ${TARGET.scanRatio}× grep` : undefined,
+    verdict: ours && !problem ? verdict(ratio <= TARGET.scanRatio) : undefined,
+    check: problem ?? sameSet(pathSet(s.runs[0].stdout), grepSet) + note,
+    numbers: { ratio },
+  };
 }
 
 /** `unavailable`: why `whose-tag scan` cannot be measured, if it cannot. */
 function scanRows(opts: Options, corpus: Corpus, unavailable: string | undefined, hasRg: boolean): Row[] {
   const rows: Row[] = [];
-  const series = (label: string, cmd: string, args: string[]): Series => {
-    log(`  ${label}`);
-    // whose-tag's runs (node) are each paired with a node start; grep and ripgrep need none.
-    const baseline = cmd === process.execPath ? NODE_START : undefined;
-    return timeSeries(cmd, args, { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV, baseline });
-  };
   for (const tag of [...new Set([opts.tag, COMMON_TAG])]) {
     log(`scan ${tag}:`);
-    const grep = series('grep', 'grep', ['-rlF', '-a', tag, corpus.dir]);
+    const grepCmd: [string, string[]] = ['grep', ['-rlF', '-a', tag, corpus.dir]];
+    // Every other run is paired with a grep run, and whose-tag's also with a node start.
+    const series = (label: string, cmd: string, args: string[]): Series => {
+      log(`  ${label}`);
+      const baselines: Record<string, [string, string[]]> = cmd === process.execPath ? { grep: grepCmd, node: NODE_START } : { grep: grepCmd };
+      return timeSeries(cmd, args, { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV, baselines });
+    };
+    log('  grep');
+    const grep = timeSeries(...grepCmd, { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV });
     const grepSet = pathSet(grep.runs[0].stdout);
     const truth = corpus.hits[tag];
-    const base = grep.time.median;
     rows.push({
       group: 'scan',
       measurement: `grep -rlF -a ${tag} (${grepSet.size} files)`,
@@ -287,22 +297,7 @@ function scanRows(opts: Options, corpus: Corpus, unavailable: string | undefined
       figure: '1.00× (reference)',
       check: failed(grep.runs) ?? (truth ? sameSet(grepSet, truth) : 'reference'),
     });
-    /** `ours`: a whose-tag row, whose target applies and whose time is also shown above node's start. */
-    const vsGrep = (measurement: string, s: Series, ours: boolean, note = ''): Row => {
-      const ratio = s.time.median / base;
-      const problem = failed(s.runs);
-      return {
-        group: 'scan',
-        measurement,
-        stats: s.time,
-        unit: 'ms',
-        figure: `${ratio.toFixed(2)}× grep` + (ours ? afterStart(s) : ''),
-        target: ours ? `≤ ${TARGET.scanRatio}× grep` : undefined,
-        verdict: ours && !problem ? verdict(ratio <= TARGET.scanRatio) : undefined,
-        check: problem ?? sameSet(pathSet(s.runs[0].stdout), grepSet) + note,
-        numbers: { ratio },
-      };
-    };
+    const vsGrep = (measurement: string, s: Series, ours: boolean, note = '') => vsGrepRow(measurement, s, grepSet, ours, note);
     if (hasRg) rows.push(vsGrep(`rg -l -F -a --no-ignore ${tag}`, series('rg', 'rg', ['-l', '-F', '-a', '--no-ignore', tag, corpus.dir]), false));
     if (unavailable) {
       rows.push({ group: 'scan', measurement: `whose-tag scan ${tag}`, unit: 'ms', check: unavailable });
@@ -453,7 +448,7 @@ function lookupRows(opts: Options, unavailable: string | undefined): Row[] {
   ];
   for (const c of cases) {
     log(`  whose-tag ${c.query}`);
-    const s = timeSeries(...wt(c.query, '--db', path), { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV, baseline: NODE_START });
+    const s = timeSeries(...wt(c.query, '--db', path), { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV, baselines: { node: NODE_START } });
     const json = runOnce(...wt(c.query, '--db', path, '--json'), { cwd: ROOT, env: ENV });
     let check = failed(s.runs) ?? 'ok';
     if (check === 'ok') {

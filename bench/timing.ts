@@ -94,18 +94,24 @@ export interface SeriesOptions extends RunOptions {
   /** Called before every run, warm-up included, outside the timed span (e.g. delete the database). */
   before?: () => void;
   /**
-   * A command timed right before each timed run (`node -e 0`): the differences, pair by pair, are what
-   * the command costs beyond it, and a machine whose speed drifts during the series moves both alike.
+   * Commands timed right before each timed run, by name (`node -e 0`, grep). A machine whose speed drifts
+   * during the series moves each run and its baselines alike, so comparisons are taken pair by pair.
    */
-  baseline?: [cmd: string, args: string[]];
+  baselines?: Record<string, [cmd: string, args: string[]]>;
 }
 
 export interface Series {
   runs: Run[];
   time: Stats;
   rss?: Stats;
-  /** Each run's time minus its baseline run's, when a baseline was given. */
-  overBaseline?: Stats;
+  /** For each baseline, its time in the pair of each run (same order as `runs`). */
+  baselineMs?: Record<string, number[]>;
+}
+
+/** The median over runs of f(run's ms, its `name` baseline's ms): a difference or a ratio taken pair by pair. */
+export function paired(s: Series, name: string, f: (ms: number, baseMs: number) => number): number | undefined {
+  const base = s.baselineMs?.[name];
+  return base ? stats(s.runs.map((r, i) => f(r.ms, base[i]))).median : undefined;
 }
 
 export function timeSeries(cmd: string, args: string[], opts: SeriesOptions): Series {
@@ -114,21 +120,22 @@ export function timeSeries(cmd: string, args: string[], opts: SeriesOptions): Se
     runOnce(cmd, args, { ...opts, measureRss: false });
   }
   const runs: Run[] = [];
-  const over: number[] = [];
+  const baselines = Object.entries(opts.baselines ?? {});
+  const baselineMs: Record<string, number[]> = Object.fromEntries(baselines.map(([name]) => [name, []]));
   for (let i = 0; i < opts.runs; i++) {
-    // `before` also precedes the baseline run, so both start from the same state (a dropped page cache, say).
-    if (opts.baseline) opts.before?.();
-    const base = opts.baseline && runOnce(...opts.baseline, { env: opts.env });
+    for (const [name, [bcmd, bargs]] of baselines) {
+      // `before` precedes each baseline run too, so all start from the same state (a dropped page cache, say).
+      opts.before?.();
+      baselineMs[name].push(runOnce(bcmd, bargs, { cwd: opts.cwd, env: opts.env }).ms);
+    }
     opts.before?.();
-    const run = runOnce(cmd, args, opts);
-    runs.push(run);
-    if (base) over.push(run.ms - base.ms);
+    runs.push(runOnce(cmd, args, opts));
   }
   const rss = runs.flatMap((r) => (r.peakRssKb === undefined ? [] : [r.peakRssKb]));
   return {
     runs,
     time: stats(runs.map((r) => r.ms)),
     rss: rss.length ? stats(rss) : undefined,
-    overBaseline: over.length ? stats(over) : undefined,
+    baselineMs: baselines.length ? baselineMs : undefined,
   };
 }
