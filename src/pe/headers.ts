@@ -26,11 +26,6 @@ export const PE32_MAGIC = 0x10b;
 export const PE32_PLUS_MAGIC = 0x20b;
 const SECTION_HEADER_SIZE = 40;
 const COFF_SYMBOL_SIZE = 18;
-
-/** Where the COFF string table (mingw's long section names) starts, if the image has a symbol table. */
-export function coffStringTableOffset(nt: NtLayout): number | undefined {
-  return nt.symbolTable === 0 ? undefined : nt.symbolTable + nt.symbolCount * COFF_SYMBOL_SIZE;
-}
 const SCN_CNT_CODE = 0x20;
 const SCN_MEM_EXECUTE = 0x20000000;
 
@@ -106,6 +101,11 @@ export function ntLayout(b: Bytes): NtLayout {
     symbolTable: b.u32(fh + 8, 'file header PointerToSymbolTable'),
     symbolCount: b.u32(fh + 12, 'file header NumberOfSymbols'),
   };
+}
+
+/** Where the COFF string table (mingw's long section names) starts, if the image has a symbol table. */
+export function coffStringTableOffset(nt: NtLayout): number | undefined {
+  return nt.symbolTable === 0 ? undefined : nt.symbolTable + nt.symbolCount * COFF_SYMBOL_SIZE;
 }
 
 /**
