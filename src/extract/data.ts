@@ -1,5 +1,7 @@
 // The `data` tier and raw byte search: tag values stored outside code, and findstr-style occurrences.
+import type { FileLocation } from '../pe/locate.js';
 import type { PeImage, Section } from '../pe/types.js';
+import type { ScanHit } from './extract.js';
 import { looksLikeTag } from '../tag.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { type Range, normalise, subtract } from './ranges.js';
@@ -21,6 +23,14 @@ export function findBytes(buf: Uint8Array, needle: Uint8Array | readonly number[
   if (n.length === 0) return out;
   for (let i = hay.indexOf(n); i >= 0; i = hay.indexOf(n, i + 1)) out.push(i);
   return out;
+}
+
+/** A data-tier hit at a located offset: its section and RVA when it lies in one. */
+export function dataHitAt(loc: FileLocation): ScanHit {
+  const hit: ScanHit = { offset: loc.offset, tier: 'data' };
+  if (loc.section !== undefined) hit.section = loc.section;
+  if (loc.rva !== undefined) hit.rva = loc.rva;
+  return hit;
 }
 
 export interface DataTag {

@@ -6,7 +6,7 @@ import { readPe } from '../pe/read.js';
 import type { PeImage } from '../pe/types.js';
 import { isProtected, tagBytes, withoutProtectedBit } from '../tag.js';
 import { type TagApi, tagApis } from './apis.js';
-import { dataTags, findBytes } from './data.js';
+import { dataHitAt, dataTags, findBytes } from './data.js';
 import { locateOffset } from '../pe/locate.js';
 import { analyseCode } from './analyse.js';
 import { analyseArm64 } from './arm64/analyse.js';
@@ -273,9 +273,7 @@ export function scanTagInFile(buf: Uint8Array, tag: number, pe?: PeImage): ScanH
   for (const im of a?.immediates ?? []) immAt.set(im.immAt, im);
   return offsets.map((offset): ScanHit => {
     const loc = locateOffset(pe, offset);
-    const hit: ScanHit = { offset, tier: 'data' };
-    if (loc.section !== undefined) hit.section = loc.section;
-    if (loc.rva !== undefined) hit.rva = loc.rva;
+    const hit = dataHitAt(loc);
     const im = loc.rva !== undefined ? immAt.get(loc.rva) : undefined;
     if (!a || !im || !loc.executable) return hit;
     const call = a.calls.find((c) => c.at === im.at && withoutProtectedBit(c.value) === withoutProtectedBit(im.v));

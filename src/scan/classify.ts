@@ -7,9 +7,9 @@ import type { ScanHit } from '../extract/extract.js';
 import type { Tier } from '../extract/types.js';
 import { Bytes } from '../pe/bytes.js';
 import { coffStringTableOffset, ntLayout, readHeaders } from '../pe/headers.js';
+import { dataHitAt, findBytes } from '../extract/data.js';
 import { locateOffset } from '../pe/locate.js';
-import { readPe } from '../pe/read.js';
-import type { PeImage, Section } from '../pe/types.js';
+import type { Section } from '../pe/types.js';
 import type { ByteSearcher, Occurrences } from './search.js';
 import { evidenceText } from '../render/evidence.js';
 
@@ -33,20 +33,6 @@ const dataHit = (offset: number): ScanHit => ({ offset, tier: 'data' });
 /** Enough for the DOS stub, NT headers and a 96-section table of any image seen in the wild. */
 const HEAD_BYTES = 64 * 1024;
 
-/** Each hit in its section; undefined when one lies in code, where only the decoder can tell its tier. */
-function placeDataHits(sections: readonly Section[], offsets: number[]): ScanHit[] | undefined {
-  const hits: ScanHit[] = [];
-  for (const offset of offsets) {
-    const loc = locateOffset({ sections }, offset);
-    if (loc.executable) return undefined;
-    const hit: ScanHit = { offset, tier: 'data' };
-    if (loc.section !== undefined) hit.section = loc.section;
-    if (loc.rva !== undefined) hit.rva = loc.rva;
-    hits.push(hit);
-  }
-  return hits;
-}
-
 /** Bytes of the COFF string table read on their own: mingw's long section names (".debug_str") live there. */
 const STRING_TABLE_BYTES = 64 * 1024;
 
@@ -67,8 +53,14 @@ export function dataHitsFromHead(head: Buffer, offsets: number[], readAt: (offse
   } catch {
     return undefined;
   }
-  const hits = placeDataHits(sections, offsets);
-  return hits?.some((h) => h.section?.startsWith('/')) ? undefined : hits;
+  const hits: ScanHit[] = [];
+  for (const offset of offsets) {
+    const loc = locateOffset({ sections }, offset);
+    // In code only the decoder can tell the tier; a name still "/N" would print unlike the full path's.
+    if (loc.executable || loc.section?.startsWith('/')) return undefined;
+    hits.push(dataHitAt(loc));
+  }
+  return hits;
 }
 
 /** The one pass over a file that classifyFile() starts from: every occurrence (up to MAX_OFFSETS kept). */
@@ -88,23 +80,12 @@ export async function classifyFile(searcher: ByteSearcher, path: string, shown: 
   }
   const whole = searcher.readWhole(path, MAX_ANALYSED_BYTES);
   if (!whole) return bytesOnly();
-  let pe: PeImage | undefined;
-  try {
-    pe = readPe(whole);
-  } catch {
-    // Not an image after all: its hits are bytes (found.offsets are complete only up to MAX_OFFSETS).
-  }
-  if (pe && found.count <= MAX_OFFSETS) {
-    const hits = placeDataHits(pe.sections, found.offsets);
-    if (hits) return { path: shown, tier: 'data', count: hits.length, hits };
-  }
   const { scanTagInFile } = await import('../extract/extract.js');
   let hits: ScanHit[];
   try {
-    hits = scanTagInFile(whole, tag, pe);
+    hits = scanTagInFile(whole, tag);
   } catch {
     // A damaged image the decoder cannot walk still contains the bytes: report them as data.
-    const { findBytes } = await import('../extract/data.js');
     hits = findBytes(whole, searcher.needle).map(dataHit);
   }
   // The file's size said less than a read gives (a file being written, or one like those in /proc).

@@ -104,14 +104,8 @@ export class ByteSearcher {
       const size = fstatSync(fd).size;
       if (size > maxBytes) return undefined;
       if (this.whole.length < size) this.whole = Buffer.allocUnsafe(size);
-      let len = 0;
       // A file that grew since fstat is read up to the size it had then; one that shrank, up to its end.
-      while (len < size) {
-        const n = readSync(fd, this.whole, len, size - len, len);
-        if (n === 0) break;
-        len += n;
-      }
-      return this.whole.subarray(0, len);
+      return fill(fd, this.whole, 0, size);
     } finally {
       closeSync(fd);
     }
@@ -121,14 +115,19 @@ export class ByteSearcher {
 function readRange(path: string, into: Buffer, offset: number, length: number): Buffer {
   const fd = openSync(path, 'r');
   try {
-    let len = 0;
-    while (len < length) {
-      const n = readSync(fd, into, len, length - len, offset + len);
-      if (n === 0) break;
-      len += n;
-    }
-    return into.subarray(0, len);
+    return fill(fd, into, offset, length);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Up to `length` bytes from file offset `offset` into the start of `into`, fewer at the end of the file. */
+function fill(fd: number, into: Buffer, offset: number, length: number): Buffer {
+  let len = 0;
+  while (len < length) {
+    const n = readSync(fd, into, len, length - len, offset + len);
+    if (n === 0) break;
+    len += n;
+  }
+  return into.subarray(0, len);
 }
