@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { ensureCorpus, fixtureDrivers, folderStats } from './corpus.js';
 import { DEFAULT_LOOKUP_SPEC, ensureLookupDb } from './lookup-db.js';
 import { formatMs, renderRows, rowsJson, verdict, type Row } from './report.js';
-import { paired, peakRssAvailable, runOnce, timeSeries, type Run, type Series } from './timing.js';
+import { paired, peakRssAvailable, runOnce, timeSeries, type Run, type Series, type SeriesOptions } from './timing.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK = join(ROOT, 'bench', 'corpus');
@@ -163,22 +163,11 @@ function coldScanRows(opts: Options, corpus: Corpus, unavailable: string | undef
   const tag = opts.tag;
   log(`scan ${tag}, cold page cache:`);
   const cold = { runs: opts.runs, cwd: ROOT, env: ENV, before: dropCaches };
-  const grepCmd: [string, string[]] = ['grep', ['-rlF', '-a', tag, corpus.dir]];
-  const grep = timeSeries(...grepCmd, cold);
-  const grepSet = pathSet(grep.runs[0].stdout);
-  const rows: Row[] = [
-    {
-      group: 'scan',
-      measurement: `grep -rlF -a ${tag}, cold cache`,
-      stats: grep.time,
-      unit: 'ms',
-      figure: '1.00× (reference)',
-      check: failed(grep.runs) ?? sameSet(grepSet, corpus.hits[tag] ?? grepSet),
-    },
-  ];
+  const grep = grepReference(tag, corpus, cold, ', cold cache');
+  const rows: Row[] = [grep.row];
   if (unavailable) return rows;
-  const raw = timeSeries(...wt('scan', '--raw', tag, corpus.dir), { ...cold, baselines: { grep: grepCmd, node: NODE_START } });
-  rows.push(vsGrepRow(`whose-tag scan --raw ${tag}, cold cache`, raw, grepSet, true));
+  const raw = timeSeries(...wt('scan', '--raw', tag, corpus.dir), { ...cold, baselines: { grep: grep.cmd, node: NODE_START } });
+  rows.push(vsGrepRow(`whose-tag scan --raw ${tag}, cold cache`, raw, grep.files, true));
   return rows;
 }
 
@@ -253,6 +242,23 @@ function afterStart(s: Series): string {
   return over === undefined ? '' : `; ${Math.max(0, Math.round(over))} ms after node's start`;
 }
 
+/** `grep -rlF -a TAG` over the corpus: the reference row, and the files, every scan row of the tag is checked against. */
+function grepReference(tag: string, corpus: Corpus, options: SeriesOptions, label: string) {
+  const cmd: [string, string[]] = ['grep', ['-rlF', '-a', tag, corpus.dir]];
+  const series = timeSeries(...cmd, options);
+  const files = pathSet(series.runs[0].stdout);
+  const truth = corpus.hits[tag];
+  const row: Row = {
+    group: 'scan',
+    measurement: `grep -rlF -a ${tag}${label} (${files.size} files)`,
+    stats: series.time,
+    unit: 'ms',
+    figure: '1.00× (reference)',
+    check: failed(series.runs) ?? (truth ? sameSet(files, truth) : 'reference'),
+  };
+  return { cmd, files, row };
+}
+
 /**
  * A row measured against grep on the same files: the ratio is the median of run-by-run ratios to a grep
  * run just before each, so drift cancels. `ours`: a whose-tag row, which has the target and node's start.
@@ -278,26 +284,16 @@ function scanRows(opts: Options, corpus: Corpus, unavailable: string | undefined
   const rows: Row[] = [];
   for (const tag of [...new Set([opts.tag, COMMON_TAG])]) {
     log(`scan ${tag}:`);
-    const grepCmd: [string, string[]] = ['grep', ['-rlF', '-a', tag, corpus.dir]];
+    log('  grep');
+    const grep = grepReference(tag, corpus, { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV }, '');
+    rows.push(grep.row);
     // Every other run is paired with a grep run, and whose-tag's also with a node start.
     const series = (label: string, cmd: string, args: string[]): Series => {
       log(`  ${label}`);
-      const baselines: Record<string, [string, string[]]> = cmd === process.execPath ? { grep: grepCmd, node: NODE_START } : { grep: grepCmd };
+      const baselines: Record<string, [string, string[]]> = cmd === process.execPath ? { grep: grep.cmd, node: NODE_START } : { grep: grep.cmd };
       return timeSeries(cmd, args, { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV, baselines });
     };
-    log('  grep');
-    const grep = timeSeries(...grepCmd, { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV });
-    const grepSet = pathSet(grep.runs[0].stdout);
-    const truth = corpus.hits[tag];
-    rows.push({
-      group: 'scan',
-      measurement: `grep -rlF -a ${tag} (${grepSet.size} files)`,
-      stats: grep.time,
-      unit: 'ms',
-      figure: '1.00× (reference)',
-      check: failed(grep.runs) ?? (truth ? sameSet(grepSet, truth) : 'reference'),
-    });
-    const vsGrep = (measurement: string, s: Series, ours: boolean, note = '') => vsGrepRow(measurement, s, grepSet, ours, note);
+    const vsGrep = (measurement: string, s: Series, ours: boolean, note = '') => vsGrepRow(measurement, s, grep.files, ours, note);
     if (hasRg) rows.push(vsGrep(`rg -l -F -a --no-ignore ${tag}`, series('rg', 'rg', ['-l', '-F', '-a', '--no-ignore', tag, corpus.dir]), false));
     if (unavailable) {
       rows.push({ group: 'scan', measurement: `whose-tag scan ${tag}`, unit: 'ms', check: unavailable });
