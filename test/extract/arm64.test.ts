@@ -14,6 +14,7 @@ import { readPe } from '../../src/pe/read.js';
 import { PROTECTED_BIT, formatTag, tagFromText, withoutProtectedBit } from '../../src/tag.js';
 import { RDATA, TEXT, buildPe, importData } from '../pe/synth.js';
 import { prngWords } from '../helpers/prng.js';
+import type { ArchTruth } from '../helpers/truth.js';
 
 const DRIVERS = fileURLToPath(new URL('../fixtures/drivers-arm64/', import.meta.url));
 const MACHINE_ARM64 = 0xaa64;
@@ -329,20 +330,7 @@ test('analyseArm64: random code in a real PE layout never throws', () => {
 
 // ---- clang-built fixture drivers -------------------------------------------------------------------
 
-interface ArchTruth {
-  call: string[];
-  protected: string[];
-  objectRef: string[];
-  code: string[];
-  dataIncludes: string[];
-  absent: string[];
-  bytesAbsent: string[];
-  apis: Record<string, string[]>;
-  objectRefApis: Record<string, string[]>;
-  viaWrapper: string[];
-  wrappersInclude: { rva: number; param: number; api: string }[];
-}
-const truth: { drivers: Record<string, { tagApis: string[]; arm64: ArchTruth }> } = JSON.parse(readFileSync(`${DRIVERS}truth.json`, 'utf8'));
+const truth: { drivers: Record<string, { tagApis: string[]; arm64: Required<ArchTruth> }> } = JSON.parse(readFileSync(`${DRIVERS}truth.json`, 'utf8'));
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
 for (const [name, d] of Object.entries(truth.drivers)) {

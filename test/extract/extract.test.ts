@@ -13,23 +13,11 @@ import { readPe } from '../../src/pe/read.js';
 import { formatTag, tagFromText } from '../../src/tag.js';
 import { DATA, RDATA, TEXT, buildPe, importData } from '../pe/synth.js';
 import { wine, wineDrivers, wineMissing } from '../pe/wine.js';
+import type { ArchTruth } from '../helpers/truth.js';
 
 const DRIVERS = fileURLToPath(new URL('../fixtures/drivers/', import.meta.url));
 const fixturesMissing = existsSync(`${DRIVERS}truth.json`) ? false : `fixture drivers absent from ${DRIVERS}`;
 
-interface ArchTruth {
-  call: string[];
-  protected: string[];
-  objectRef: string[];
-  code: string[];
-  dataIncludes: string[];
-  absent: string[];
-  bytesAbsent: string[];
-  apis: Record<string, string[]>;
-  objectRefApis?: Record<string, string[]>;
-  viaWrapper: string[];
-  wrappersInclude: { rva: number; param: number; api: string }[];
-}
 interface DriverTruth {
   tagApis: string[];
   x64: ArchTruth;
