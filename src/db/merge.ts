@@ -2,7 +2,7 @@
 // is one contents row with 10,000 files rows. The output is built in a temp file and renamed into place.
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UserError } from '../cli/common.js';
+import { UserError } from '../errors.js';
 import { siblingTempPath } from '../util/atomic-write.js';
 import { openDb } from './schema.js';
 import { rowCounts } from './stats.js';

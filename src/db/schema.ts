@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { UserError } from '../cli/common.js';
+import { UserError } from '../errors.js';
 
 export type Db = Database.Database;
 

@@ -1,6 +1,6 @@
 // Reading the reports a command was given: a missing or unreadable file is the user's error, named.
 import { existsSync, statSync } from 'node:fs';
-import { UserError } from '../cli/common.js';
+import { UserError } from '../errors.js';
 import type { Report, ReportFormat } from '../reports/types.js';
 
 export async function readReportFile(path: string, format = 'auto'): Promise<Report> {

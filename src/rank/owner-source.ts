@@ -2,7 +2,8 @@
 // each when present. Both are loaded lazily so `top` on a bare report needs neither SQLite nor a file.
 import { existsSync } from 'node:fs';
 import { combineOwners, type OwnerSource } from '../owners.js';
-import { UserError, defaultDbPath } from '../cli/common.js';
+import { UserError } from '../errors.js';
+import { defaultDbPath } from '../db/location.js';
 
 export interface OwnerSourceOptions {
   /** `--db`: must exist when given. Otherwise the default database is used if it exists. */

@@ -1,5 +1,5 @@
 // A one-line progress bar on stderr, redrawn at most ten times a second, for work long enough to watch
-// (index, scan). The caller decides whether anyone is watching (progressEnabled in cli/common.ts).
+// (index, scan). The caller decides whether anyone is watching (progressEnabled, below).
 
 export interface Progress {
   done: number;
@@ -49,4 +49,9 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr, now: ()
     clear,
     done: clear,
   };
+}
+
+/** Progress goes to stderr and only when a person is watching. */
+export function progressEnabled(): boolean {
+  return Boolean(process.stderr.isTTY) && !process.env.CI;
 }

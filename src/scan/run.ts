@@ -2,8 +2,8 @@
 // one at a time with synchronous reads into one reused buffer (see search.ts: on a warm page cache the
 // search is bound by memory copies, which parallel reads on a shared 2-core machine do not speed up).
 import { join, relative, resolve, sep } from 'node:path';
-import { EXIT, UserError, progressEnabled } from '../cli/common.js';
-import { progressBar, type ProgressBar } from '../render/progress.js';
+import { EXIT, UserError } from '../errors.js';
+import { progressBar, progressEnabled, type ProgressBar } from '../render/progress.js';
 import { formatTag, parseTagQuery, tagBytes, tagHex } from '../tag.js';
 import { ALL_FILES, walkPaths } from '../walk/walk.js';
 import { classifyFile, resultLine, survey } from './classify.js';
