@@ -2,12 +2,13 @@
 // byte scan shows referencing a tag-taking import's IAT slot or holding a tag-like `mov`/`push` immediate,
 // then (as the wrapper fixpoint needs them) those that branch to a wrapper or jump into a decoded function.
 // Every other function could add nothing: its calls reach neither a tag-taking API nor a wrapper.
-import { type Branches, immediateCandidates, scanBranches, slotReferences } from './prescan.js';
+import { immediateCandidates, scanBranches, slotReferences } from './prescan.js';
 import { type Range, normalise, rangeIndexAt } from './ranges.js';
 import { Starts } from './regions.js';
-import { type CallEvidence, type Wrapper, resolveCalls } from './resolve.js';
+import { resolveCalls } from './resolve.js';
 import { callTargets } from './starts.js';
-import { type CallSite, type CodeInput, type ImmediateSite, sweep } from './sweep.js';
+import { sweep } from './sweep.js';
+import type { Branches, CallEvidence, CallSite, CodeInput, ImmediateSite, Wrapper } from './types.js';
 
 export interface CodeAnalysis {
   calls: CallEvidence[];

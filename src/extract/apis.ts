@@ -1,25 +1,6 @@
 // The table of tag-taking APIs (data/tag-apis.json) and where each one's tag argument sits per arch.
 import { readFileSync } from 'node:fs';
-import type { TagKind } from './types.js';
-
-export interface TagApi {
-  name: string;
-  module: string;
-  kind: TagKind;
-  /** 0-based parameter index of the tag. */
-  tagArg: number;
-  /** Parameter count. */
-  params: number;
-  /** x86 calling convention. */
-  x86: 'stdcall' | 'fastcall';
-  /** x86 stdcall: dword index of the tag at the call, when a 64-bit parameter shifts it. */
-  x86TagSlot?: number;
-  /** x86: bytes the callee pops, when a 64-bit parameter changes it. */
-  x86StackBytes?: number;
-}
-
-/** Where the tag is at the moment of the call: a register (canonical GPR index) or a stack dword/qword. */
-export type ArgLocation = { reg: number } | { stack: number };
+import type { TagKind, ArgLocation, TagApi } from './types.js';
 
 const RCX = 1;
 const RDX = 2;

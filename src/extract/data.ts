@@ -1,10 +1,10 @@
 // The `data` tier and raw byte search: tag values stored outside code, and findstr-style occurrences.
 import type { FileLocation } from '../pe/locate.js';
 import type { PeImage, Section } from '../pe/types.js';
-import type { ScanHit } from './extract.js';
 import { looksLikeTag } from '../tag.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { type Range, normalise, subtract } from './ranges.js';
+import type { ScanHit } from './types.js';
 
 /** Cheap first test before looksLikeTag (which is precise but slow): printable bytes, bit 31 allowed. */
 export function mayBeTag(v: number): boolean {

@@ -5,16 +5,14 @@ import type * as Iced from 'iced-x86';
 import { readPe } from '../pe/read.js';
 import type { PeImage } from '../pe/types.js';
 import { isProtected, tagBytes, withoutProtectedBit } from '../tag.js';
-import { type TagApi, tagApis } from './apis.js';
+import { tagApis } from './apis.js';
 import { dataHitAt, dataTags, findBytes } from './data.js';
 import { locateOffset } from '../pe/locate.js';
 import { analyseCode } from './analyse.js';
 import { analyseArm64 } from './arm64/analyse.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
-import type { CallEvidence, Wrapper } from './resolve.js';
-import type { CodeInput, ImmediateSite } from './sweep.js';
-import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier } from './types.js';
+import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit } from './types.js';
 
 // iced-x86 is CommonJS: an ESM `import` makes node scan its 924 KB for export names (~90 ms per start).
 const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
@@ -239,17 +237,6 @@ export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverR
   };
   if (opts.path !== undefined) report.path = opts.path;
   return report;
-}
-
-export interface ScanHit {
-  /** File offset of the tag bytes. */
-  offset: number;
-  /** call/code when the decoder confirms an instruction immediate there, else data. */
-  tier: Tier;
-  section?: string;
-  rva?: number;
-  /** For call/code hits: the instruction and (call) the API reached. */
-  evidence?: Evidence;
 }
 
 /**

@@ -4,14 +4,7 @@
 // Buffer.indexOf (a native memchr), several times faster than a byte loop in JS.
 import { looksLikeTag } from '../tag.js';
 import { mayBeTag } from './data.js';
-import type { CodeInput } from './sweep.js';
-
-/** Direct branches found by byte pattern: E8 rel32 (call), E9 rel32 and EB rel8 (jmp), into code. */
-export interface Branches {
-  from: number[];
-  to: number[];
-  isCall: boolean[];
-}
+import type { CodeInput, Branches } from './types.js';
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

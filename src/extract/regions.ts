@@ -1,7 +1,7 @@
 // Function starts per code section, and the decoding regions they cut the sections into: a region runs
 // from one start to the next, the unit the sweep decodes and the unit whose results are kept or dropped.
 import { type Range, lastAtOrBelow } from './ranges.js';
-import type { CodeSection } from './sweep.js';
+import type { CodeSection } from './types.js';
 
 interface SectionStarts {
   begin: number;

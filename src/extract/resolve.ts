@@ -1,29 +1,9 @@
 // From recorded call sites to `call`-tier evidence: constants that reach a tag argument, directly or
 // through the driver's own wrapper functions (found as a fixpoint over call sites).
-import type { TagKind } from './types.js';
-import { type TagApi, tagLocation } from './apis.js';
-import type { CallSite } from './sweep.js';
+import type { TagKind, CallSite, TagApi, CallEvidence, Wrapper } from './types.js';
+import { tagLocation } from './apis.js';
 import type { Value } from './values.js';
 import { withoutProtectedBit } from '../tag.js';
-
-export interface CallEvidence {
-  /** The value as passed, protected bit included. */
-  value: number;
-  /** RVA of the instruction that supplied the constant. */
-  at: number;
-  /** RVA of the call or tail jump that passed it. */
-  site: number;
-  api: string;
-  kind: TagKind;
-  /** The driver's own function called at `site` that forwards the tag, when not the API itself. */
-  via?: number;
-}
-
-export interface Wrapper {
-  rva: number;
-  param: number;
-  api: string;
-}
 
 export interface Resolution {
   calls: CallEvidence[];

@@ -1,7 +1,6 @@
 // Function starts: call targets found by a raw byte scan, and .pdata extents.
-import type { Branches } from './prescan.js';
 import { rangeIndexAt } from './ranges.js';
-import type { CodeInput } from './sweep.js';
+import type { Branches, CodeInput } from './types.js';
 
 /** End of the .pdata function that begins at `begin`, if any (ranges are sorted by begin). */
 export function rangeEnd(ranges: { begin: number; end: number }[], begin: number): number | undefined {

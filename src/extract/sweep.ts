@@ -6,39 +6,17 @@ import { createRequire } from 'node:module';
 import type * as Iced from 'iced-x86';
 import { looksLikeTag } from '../tag.js';
 import { mayBeTag } from './data.js';
-import { type TagApi, x64ParamLocation, x86PoppedBytes } from './apis.js';
+import { x64ParamLocation, x86PoppedBytes } from './apis.js';
 import { scanBranches } from './prescan.js';
 import type { Range } from './ranges.js';
 import { Starts } from './regions.js';
 import { callTargets, rangeEnd } from './starts.js';
 import { type Atom, type State, type Value, constant, mapConstants, mergeState, stackOffset, union } from './values.js';
+import type { TagApi, CallSite, CodeInput, CodeSection, ImmediateSite } from './types.js';
 
 // iced-x86 is CommonJS: an ESM `import` makes node scan its 924 KB for export names (~90 ms per start).
 const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
 const { Decoder, DecoderOptions, Instruction, Mnemonic: M, OpKind, Register: R } = iced;
-
-export interface CodeSection {
-  name: string;
-  rva: number;
-  bytes: Uint8Array;
-}
-
-export interface CodeInput {
-  bitness: 32 | 64;
-  /** Needed to turn x86 absolute addresses into RVAs. */
-  imageBase: bigint;
-  /** End of the mapped image (RVA): x86 immediates inside [imageBase, imageBase + imageEnd) are addresses. */
-  imageEnd?: number;
-  /** Executable sections only. */
-  sections: CodeSection[];
-  /** IAT slot rva → imported function name. */
-  imports: Map<number, string>;
-  /** Known function starts (x64 .pdata begins, entry point): decoding realigns on them. */
-  functionStarts: number[];
-  /** Known function extents (x64 .pdata), to tell a leaf function's start from a point inside a function. */
-  functionRanges?: { begin: number; end: number }[];
-  apis: Map<string, TagApi>;
-}
 
 /** Where functions start, and which ranges to decode (ascending; each begins at a start or a section start). */
 export interface SweepPlan {
@@ -54,29 +32,6 @@ export interface SweepPlan {
    * instruction boundaries are all the code tier needs, and decoding without modelling is far cheaper.
    */
   immediatesAt?: readonly number[];
-}
-
-/** A call (or tail jump) that may carry a tag. */
-export interface CallSite {
-  /** RVA of the call/jmp instruction. */
-  at: number;
-  /** Start of the function containing it (parameter atoms refer to this function). */
-  fn: number;
-  /** Imported function name, or the RVA of the driver's own callee. */
-  target: string | number;
-  /** Value of parameter i at the call, in the callee's convention (x64 registers then stack; x86 stack dwords). */
-  args: Value[];
-  /** x86 only: ecx and edx, for fastcall imports. */
-  regArgs?: Value[];
-}
-
-export interface ImmediateSite {
-  /** RVA of the instruction. */
-  at: number;
-  /** The immediate as stored (little-endian u32 = tag bytes in memory order). */
-  v: number;
-  /** RVA of the immediate's bytes inside the instruction. */
-  immAt: number;
 }
 
 export interface SweepResult {
@@ -169,7 +124,6 @@ setCat(Cat.Jcc, 'Jcxz Jecxz Jrcxz Ja Jae Jb Jbe Je Jg Jge Jl Jle Jne Jno Jnp Jns
 setCat(Cat.Stop, 'Ret Retf Iret Iretd Iretq Ud2 Hlt');
 setCat(Cat.Leave, 'Leave');
 setCat(Cat.Enter, 'Enter');
-
 
 function firstAtOrAbove(xs: readonly number[], x: number): number {
   let lo = 0;

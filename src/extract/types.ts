@@ -1,5 +1,8 @@
-// What the extractor says about one driver. Produced by extractTags() in src/extract/extract.ts.
+// The extractor's shared types, in one home every pass imports from (this file imports none of them): what
+// the extractor says about one driver (produced by extractTags() in extract.ts), the tag-taking API table,
+// the code handed to the decoders and the call sites and evidence they return.
 import type { Machine, VersionInfo } from '../pe/types.js';
+import type { Value } from './values.js';
 
 /** call: value proven to reach a tag argument; code: tag-like immediate in code; data: bytes anywhere. */
 export type Tier = 'call' | 'code' | 'data';
@@ -54,4 +57,106 @@ export interface DriverReport {
   /** Functions inferred to forward a parameter into a tag argument: rva → description. */
   wrappers: { rva: number; param: number; api: string }[];
   warnings: string[];
+}
+
+export interface TagApi {
+  name: string;
+  module: string;
+  kind: TagKind;
+  /** 0-based parameter index of the tag. */
+  tagArg: number;
+  /** Parameter count. */
+  params: number;
+  /** x86 calling convention. */
+  x86: 'stdcall' | 'fastcall';
+  /** x86 stdcall: dword index of the tag at the call, when a 64-bit parameter shifts it. */
+  x86TagSlot?: number;
+  /** x86: bytes the callee pops, when a 64-bit parameter changes it. */
+  x86StackBytes?: number;
+}
+
+/** Where the tag is at the moment of the call: a register (canonical GPR index) or a stack dword/qword. */
+export type ArgLocation = { reg: number } | { stack: number };
+
+export interface CodeSection {
+  name: string;
+  rva: number;
+  bytes: Uint8Array;
+}
+
+export interface CodeInput {
+  bitness: 32 | 64;
+  /** Needed to turn x86 absolute addresses into RVAs. */
+  imageBase: bigint;
+  /** End of the mapped image (RVA): x86 immediates inside [imageBase, imageBase + imageEnd) are addresses. */
+  imageEnd?: number;
+  /** Executable sections only. */
+  sections: CodeSection[];
+  /** IAT slot rva → imported function name. */
+  imports: Map<number, string>;
+  /** Known function starts (x64 .pdata begins, entry point): decoding realigns on them. */
+  functionStarts: number[];
+  /** Known function extents (x64 .pdata), to tell a leaf function's start from a point inside a function. */
+  functionRanges?: { begin: number; end: number }[];
+  apis: Map<string, TagApi>;
+}
+
+/** A call (or tail jump) that may carry a tag. */
+export interface CallSite {
+  /** RVA of the call/jmp instruction. */
+  at: number;
+  /** Start of the function containing it (parameter atoms refer to this function). */
+  fn: number;
+  /** Imported function name, or the RVA of the driver's own callee. */
+  target: string | number;
+  /** Value of parameter i at the call, in the callee's convention (x64 registers then stack; x86 stack dwords). */
+  args: Value[];
+  /** x86 only: ecx and edx, for fastcall imports. */
+  regArgs?: Value[];
+}
+
+export interface ImmediateSite {
+  /** RVA of the instruction. */
+  at: number;
+  /** The immediate as stored (little-endian u32 = tag bytes in memory order). */
+  v: number;
+  /** RVA of the immediate's bytes inside the instruction. */
+  immAt: number;
+}
+
+export interface ScanHit {
+  /** File offset of the tag bytes. */
+  offset: number;
+  /** call/code when the decoder confirms an instruction immediate there, else data. */
+  tier: Tier;
+  section?: string;
+  rva?: number;
+  /** For call/code hits: the instruction and (call) the API reached. */
+  evidence?: Evidence;
+}
+
+/** Direct branches found by byte pattern: E8 rel32 (call), E9 rel32 and EB rel8 (jmp), into code. */
+export interface Branches {
+  from: number[];
+  to: number[];
+  isCall: boolean[];
+}
+
+export interface CallEvidence {
+  /** The value as passed, protected bit included. */
+  value: number;
+  /** RVA of the instruction that supplied the constant. */
+  at: number;
+  /** RVA of the call or tail jump that passed it. */
+  site: number;
+  api: string;
+  kind: TagKind;
+  /** The driver's own function called at `site` that forwards the tag, when not the API itself. */
+  via?: number;
+}
+
+export interface Wrapper {
+  rva: number;
+  param: number;
+  api: string;
 }

@@ -3,8 +3,7 @@
 // table is in the file's first bytes: a file whose hits all lie elsewhere (strings, data, an overlay —
 // most hits of a common tag) is classified from its headers. Only files with a hit in code are decoded,
 // and the extractor (iced-x86 and its WebAssembly) is loaded on the first of them, never before.
-import type { ScanHit } from '../extract/extract.js';
-import type { Tier } from '../extract/types.js';
+import type { Tier, ScanHit } from '../extract/types.js';
 import { Bytes } from '../pe/bytes.js';
 import { coffStringTableOffset, ntLayout, readHeaders } from '../pe/headers.js';
 import { dataHitAt, findBytes } from '../extract/data.js';

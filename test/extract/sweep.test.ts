@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { tagApis } from '../../src/extract/apis.js';
 import { type CodeAnalysis, analyseCode, codeInput } from '../../src/extract/extract.js';
 import { resolveCalls } from '../../src/extract/resolve.js';
-import { type CodeInput, sweep } from '../../src/extract/sweep.js';
+import { sweep } from '../../src/extract/sweep.js';
 import { readPe } from '../../src/pe/read.js';
 import { formatTag, withoutProtectedBit } from '../../src/tag.js';
+import type { CodeInput } from '../../src/extract/types.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const fixturesMissing = existsSync(`${FIXTURES}drivers/x64`) ? false : `fixture drivers absent from ${FIXTURES}`;

@@ -1,12 +1,11 @@
 // The ARM64 code tiers of one image: the same result the x86/x64 sweep gives (call evidence, tag-like
 // immediates, wrappers), plus the disassembly of each constant for evidence, since iced-x86 cannot decode it.
 import type { PeImage } from '../../pe/types.js';
-import type { TagApi } from '../apis.js';
-import { type CallEvidence, type Wrapper, resolveCalls } from '../resolve.js';
-import type { ImmediateSite } from '../sweep.js';
+import { resolveCalls } from '../resolve.js';
 import { type Arm64Section, layout } from './starts.js';
 import { describe } from './text.js';
 import { type Const, walkArm64 } from './walk.js';
+import type { CallEvidence, ImmediateSite, TagApi, Wrapper } from '../types.js';
 
 interface Range {
   begin: number;

@@ -3,13 +3,12 @@
 // Forward branches carry their state to the target, where it is joined. Records every call that may carry
 // a tag (AAPCS64: parameters 0-7 in x0-x7) and every tag-like constant built in a register.
 import { PROTECTED_BIT, looksLikeTag } from '../../tag.js';
-import type { TagApi } from '../apis.js';
 import { mayBeTag } from '../data.js';
-import type { CallSite } from '../sweep.js';
 import { type Atom, type Value, union } from '../values.js';
 import type { Insn, LogicOp } from './decode.js';
 import type { Arm64Section, Layout } from './starts.js';
 import { type Provenance, moveWideValue } from './text.js';
+import type { CallSite, TagApi } from '../types.js';
 
 const REGS = 31;
 const PARAMS = 8;
