@@ -3,7 +3,7 @@
 // argument (summaries for importers), and other images' exported wrappers as pseudo-APIs an importer calls.
 import { basename } from 'node:path';
 import type { ImportEntry, PeImage } from '../pe/types.js';
-import type { ExportedWrapper, TagApi, Wrapper } from './types.js';
+import type { ExportedWrapper, ImportRef, TagApi, Wrapper } from './types.js';
 
 /** The image's name as importers spell it (lower case): its export directory's name, else the file name. */
 export function moduleName(pe: PeImage, path?: string): string {
@@ -89,4 +89,37 @@ export function exportedWrappers(pe: PeImage, wrappers: readonly Wrapper[], apis
     }
   }
   return out.sort((a, b) => a.ordinal - b.ordinal || a.param - b.param || (a.api < b.api ? -1 : a.api > b.api ? 1 : 0));
+}
+
+/** The image's imports that could be another image's exported wrapper (every import but the built-in tag APIs). */
+export function importRefs(pe: PeImage, builtin: ReadonlyMap<string, TagApi>): ImportRef[] {
+  const out: ImportRef[] = [];
+  const seen = new Set<string>();
+  for (const imp of pe.imports) {
+    if (imp.name !== undefined && builtin.has(imp.name)) continue;
+    const ref: ImportRef = { module: imp.dll.toLowerCase() };
+    if (imp.name !== undefined) ref.name = imp.name;
+    else if (imp.ordinal !== undefined) ref.ordinal = imp.ordinal;
+    else continue;
+    const id = `${ref.module}!${ref.name ?? '#' + ref.ordinal}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(ref);
+  }
+  return out;
+}
+
+/** Does `w` describe the function `imp` imports? By name when imported by name, else by ordinal. */
+export function wrapperMatches(w: ExportedWrapper, imp: ImportRef): boolean {
+  if (w.module !== imp.module) return false;
+  return imp.name !== undefined ? w.name === imp.name : w.ordinal === imp.ordinal;
+}
+
+/**
+ * Which of `wrappers` an analysis of an image with these imports uses, as one comparable string ('' for none):
+ * the database analyses an importer again when this changes (an exporter indexed, changed or gone).
+ */
+export function wrapperState(imports: readonly ImportRef[], wrappers: readonly ExportedWrapper[]): string {
+  const used = wrappers.filter((w) => imports.some((i) => wrapperMatches(w, i)));
+  return used.map((w) => `${w.module}!${w.name ?? ''}#${w.ordinal}/${w.param}/${w.api}/${w.kind}`).sort().join(';');
 }

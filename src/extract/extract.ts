@@ -13,7 +13,7 @@ import { analyseArm64 } from './arm64/analyse.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
 import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit, type ExportedWrapper } from './types.js';
-import { externalApis, ownApis, exportedWrappers, importKey, moduleName } from './exports.js';
+import { externalApis, ownApis, exportedWrappers, importKey, importRefs, moduleName } from './exports.js';
 
 // iced-x86 is CommonJS: an ESM `import` makes node scan its 924 KB for export names (~90 ms per start).
 const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
@@ -251,6 +251,8 @@ export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverR
     warnings: a.warnings,
   };
   if (opts.path !== undefined) report.path = opts.path;
+  const imports = importRefs(pe, tagApis());
+  if (imports.length > 0) report.imports = imports;
   const module = pe.exports ? moduleName(pe, opts.path) : undefined;
   if (module) report.module = module;
   return report;

@@ -62,7 +62,16 @@ export interface DriverReport {
   module?: string;
   /** Exported functions that forward a parameter into a tag argument: other drivers' calls to them carry tags. */
   exportedWrappers: ExportedWrapper[];
+  /** Imported functions that are not built-in tag APIs: the ones another image's exported wrapper may be. */
+  imports?: ImportRef[];
   warnings: string[];
+}
+
+/** An imported function: module (lower case) and name, or ordinal when imported by ordinal. */
+export interface ImportRef {
+  module: string;
+  name?: string;
+  ordinal?: number;
 }
 
 /** An export of one image whose parameter `param` reaches the tag argument of `api` (summary for importers). */
