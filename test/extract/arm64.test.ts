@@ -55,7 +55,13 @@ test('decode: addresses, loads and stores (llvm-mc words)', () => {
   assert.deepEqual(decode(0xb9400102, 0), { op: 'ldr', rt: 2, rn: 8, offset: 0, size: 2 }); // ldr w2,[x8]
   assert.deepEqual(decode(0xf97ffc20, 0), { op: 'ldr', rt: 0, rn: 1, offset: 32760, size: 3 }); // ldr x0,[x1,#32760]
   assert.deepEqual(decode(0x38401428, 0), { op: 'load', regs: [8, 1] }); // ldrb w8,[x1],#1
-  assert.deepEqual(decode(0x58000101, 0), { op: 'load', regs: [1] }); // ldr x1,<literal>
+  // Literal loads (MSVC's constant pools): ldr x1,#32 at 0x100 / ldr w25,#392 / ldrsw x3,#-8 / prfm / ldr s0.
+  assert.deepEqual(decode(0x58000101, 0x100), { op: 'lit', rt: 1, size: 8, target: 0x120 });
+  assert.deepEqual(decode(0x18000c59, 0x2338), { op: 'lit', rt: 25, size: 4, target: 0x2338 + 392 });
+  assert.deepEqual(decode(0x98ffffc3, 0x1000), { op: 'lit', rt: 3, size: 4, target: 0xff8 });
+  assert.deepEqual(writtenRegs(decode(0x98ffffc3, 0x1000)), [3]);
+  assert.deepEqual(decode(0xd8000040, 0), { op: 'none' });
+  assert.deepEqual(decode(0x1c000040, 0), { op: 'none' });
   assert.deepEqual(decode(0xa8c453f3, 0), { op: 'load', regs: [19, 20, 31] }); // ldp x19,x20,[sp],#64
   assert.deepEqual(decode(0xa9bc53f3, 0), { op: 'store', src: [19, 20], wb: [31] }); // stp x19,x20,[sp,#-64]!
   assert.deepEqual(decode(0xb9000268, 0), { op: 'store', src: [8], wb: [] }); // str w8,[x19]
@@ -78,8 +84,12 @@ test('decode: branches, compares and system words (llvm-mc words)', () => {
   assert.deepEqual(decode(0x6b09011f, 0), { op: 'cmp', regs: [8, 9] }); // cmp w8,w9
   assert.deepEqual(decode(0xf100001f, 0), { op: 'addimm', rd: 31, rn: 0, sf: true, sub: true, flags: true, imm: 0 }); // cmp x0,#0
   assert.deepEqual(decode(0x7a421020, 0), { op: 'cmp', regs: [1, 2] }); // ccmp w1,w2,#0,ne
-  assert.deepEqual(decode(0x1a890102, 0), { op: 'csel', rd: 2, rn: 8, rm: 9, sf: false }); // csel w2,w8,w9,eq
-  assert.deepEqual(decode(0x1a9f17e0, 0), { op: 'write', regs: [0] }); // cset w0,eq
+  assert.deepEqual(decode(0x1a890102, 0), { op: 'csel', rd: 2, rn: 8, rm: 9, sf: false, other: 'rm' }); // csel w2,w8,w9,eq
+  assert.deepEqual(decode(0x1a891502, 0), { op: 'csel', rd: 2, rn: 8, rm: 9, sf: false, other: 'inc' }); // csinc w2,w8,w9,ne
+  assert.deepEqual(decode(0x5a891102, 0), { op: 'csel', rd: 2, rn: 8, rm: 9, sf: false, other: 'inv' }); // csinv w2,w8,w9,ne
+  assert.deepEqual(decode(0xda891502, 0), { op: 'csel', rd: 2, rn: 8, rm: 9, sf: true, other: 'neg' }); // csneg x2,x8,x9,ne
+  assert.deepEqual(decode(0x1a9f17e0, 0), { op: 'csel', rd: 0, rn: 31, rm: 31, sf: false, other: 'inc' }); // cset w0,eq
+  assert.deepEqual(decode(0x3a891502, 0), { op: 'write', regs: [2] }); // S=1: unallocated
   assert.deepEqual(decode(0xd43e0060, 0), { op: 'stop' }); // brk #0xf003 (__fastfail)
   assert.deepEqual(decode(0xd4200000, 0), { op: 'none' }); // brk #0
   assert.deepEqual(decode(0xd538d080, 0), { op: 'write', regs: [0] }); // mrs x0,tpidr_el1
@@ -143,7 +153,7 @@ test('decode: 100,000 random words never throw and stay in range', () => {
     if ('target' in i) assert.ok(Number.isSafeInteger(i.target), w.toString(16));
   }
   // Random words reach every kind of result.
-  assert.deepEqual([...ops].sort(), ['addimm', 'addreg', 'adr', 'b', 'bcond', 'bl', 'blr', 'br', 'cmp', 'csel', 'ldr', 'load', 'logimm', 'logreg', 'movk', 'movn', 'movz', 'none', 'ret', 'stop', 'store', 'write']);
+  assert.deepEqual([...ops].sort(), ['addimm', 'addreg', 'adr', 'b', 'bcond', 'bl', 'blr', 'br', 'cmp', 'csel', 'ldr', 'lit', 'load', 'logimm', 'logreg', 'movk', 'movn', 'movz', 'none', 'ret', 'stop', 'store', 'write']);
 });
 
 // ---- hand-assembled images -------------------------------------------------------------------------
@@ -299,6 +309,56 @@ test('analyseArm64: a wrapper forwarding w1 through mov, called by bl and by a t
   assert.deepEqual(a.calls.map((c) => c.via), [pc(8), pc(8)]);
 });
 
+const ldrLit = (rt: number, pc: number, target: number, x = false) => ((x ? 0x58000000 : 0x18000000) | ((((target - pc) / 4) & 0x7ffff) << 5) | rt) >>> 0;
+const tagWord = (tag: string) => tagFromText(tag);
+
+test('analyseArm64: a tag read from a literal pool (older MSVC) reaches the API and a wrapper; the pool is not decoded', () => {
+  const a = analyse(image(['ExFreePoolWithTag'], (slot) => [
+    /* 0 */ ldrLit(25, pc(0), pc(12)),
+    /* 1 */ adrp(20, pc(1), slot('ExFreePoolWithTag')),
+    /* 2 */ ldrX(20, 20, slot('ExFreePoolWithTag') & 0xfff),
+    /* 3 */ movReg(1, 25),
+    /* 4 */ BLR(20),
+    /* 5 */ ldrLit(1, pc(5), pc(13)),
+    /* 6 */ bl(pc(6), pc(16)),
+    /* 7 */ ldrLit(9, pc(7), pc(14), true), // 8 bytes whose high half is not zero: no constant
+    /* 8 */ movReg(1, 9),
+    /* 9 */ BLR(20),
+    /* 10 */ RET,
+    /* 11 */ 0xd503201f, // nop
+    /* 12 */ tagWord('SyL1'),
+    /* 13 */ tagWord('SyL2'),
+    // Decoded, these two words would build SyZ9 in w10.
+    /* 14 */ ...movTag(10, 'SyZ9'),
+    /* 16 */ adrp(3, pc(16), slot('ExFreePoolWithTag')),
+    /* 17 */ ldrX(3, 3, slot('ExFreePoolWithTag') & 0xfff),
+    /* 18 */ 0xd61f0060, // br x3
+  ]));
+  assert.deepEqual(callTags(a), ['SyL1>ExFreePoolWithTag@1010', 'SyL2>ExFreePoolWithTag@1018']);
+  assert.deepEqual(a.calls.map((c) => [c.at, c.via]), [[pc(0), undefined], [pc(5), pc(16)]]);
+  // The constant's bytes are the pool word (what scan finds), the evidence names the load.
+  assert.deepEqual(a.immediates.map((i) => [formatTag(i.v), i.at, i.immAt]), [['SyL1', pc(0), pc(12)], ['SyL2', pc(5), pc(13)]]);
+  assert.equal(a.instructions.get(pc(0)), 'ldr w25,0x1030');
+});
+
+test('analyseArm64: CSINC/CSINV/CSNEG keep Rn and the changed Rm as either value', () => {
+  const a = analyse(image(['ExFreePoolWithTag'], (slot) => [
+    /* 0 */ adrp(20, pc(0), slot('ExFreePoolWithTag')),
+    /* 1 */ ldrX(20, 20, slot('ExFreePoolWithTag') & 0xfff),
+    /* 2 */ ...movTag(8, 'SyC2'),
+    /* 4 */ ...movTag(9, 'SyC3'),
+    /* 6 */ 0x1a891501, // csinc w1,w8,w9,ne
+    /* 7 */ BLR(20),
+    /* 8 */ ...movTag(8, 'SyC5'),
+    /* 10 */ 0x5a801101, // csinv w1,w8,w0,ne: w0 is unknown after the call, so only w8 stays
+    /* 11 */ BLR(20),
+    /* 12 */ RET,
+  ]));
+  // SyC3 + 1 increments the first byte in memory: TyC3.
+  assert.deepEqual(callTags(a), ['SyC2>ExFreePoolWithTag@101c', 'SyC5>ExFreePoolWithTag@102c', 'TyC3>ExFreePoolWithTag@101c']);
+  assert.equal(a.instructions.get(pc(6)), 'mov w9,#0x7953; movk w9,#0x3343,lsl #16; csinc w1,w8,w9');
+});
+
 test('analyseArm64: excluded ranges (PE metadata in a code section) are not decoded', () => {
   const buf = image(['ExFreePoolWithTag'], (slot) => [
     /* 0 */ ...movTag(1, 'SyE1'),
@@ -324,7 +384,8 @@ test('analyseArm64: random code in a real PE layout never throws', () => {
     const a = analyse(buf);
     for (const c of a.calls) assert.ok(c.at >= TEXT_RVA && c.at < TEXT_RVA + 65536);
     for (const w of a.wrappers) assert.ok(w.param >= 0 && w.param < 8);
-    for (const i of a.immediates) assert.equal(i.immAt, i.at);
+    // A constant's bytes are in the code only when a literal load read them.
+    for (const i of a.immediates) assert.ok(i.immAt === i.at || (i.immAt >= TEXT_RVA && i.immAt < TEXT_RVA + 65536 && i.immAt % 4 === 0));
   }
 });
 

@@ -5,7 +5,7 @@
 import { PROTECTED_BIT, looksLikeTag } from '../../tag.js';
 import { mayBeTag } from '../data.js';
 import { type Atom, type Value, union } from '../values.js';
-import type { Insn, LogicOp } from './decode.js';
+import type { CselOther, Insn, LogicOp } from './decode.js';
 import type { Arm64Section, Layout } from './starts.js';
 import { type Provenance, moveWideValue } from './text.js';
 import type { CallSite, TagApi } from '../types.js';
@@ -25,6 +25,8 @@ interface State {
 export interface Candidate {
   at: number;
   v: number;
+  /** Where the constant's four bytes sit, when they sit anywhere (a literal pool); else `at`. */
+  immAt: number;
   why: Provenance;
   compared: boolean;
   used: boolean;
@@ -38,6 +40,12 @@ export interface Const {
   why: Provenance;
   cand?: Candidate;
 }
+
+/**
+ * The low 32 bits of the `size` bytes at `rva` when they are a constant (read-only image bytes, and for
+ * 8 bytes a high half of zero), else undefined.
+ */
+export type Literal = (rva: number, size: 4 | 8) => number | undefined;
 
 export interface WalkResult {
   sites: CallSite[];
@@ -80,6 +88,12 @@ function logic(op: LogicOp, a: number, b: number): number {
   }
 }
 
+const CSEL_OTHER: Record<Exclude<CselOther, 'rm'>, (x: number) => number> = {
+  inc: (x) => x + 1,
+  inv: (x) => ~x,
+  neg: (x) => -x,
+};
+
 class Walker {
   readonly sites: CallSite[] = [];
   readonly candidates: Candidate[] = [];
@@ -93,6 +107,7 @@ class Walker {
     private readonly imports: Map<number, string>,
     private readonly thunks: Map<number, string>,
     private readonly apis: Map<string, TagApi>,
+    private readonly literal: Literal,
   ) {}
 
   private static lost(): State {
@@ -157,11 +172,11 @@ class Walker {
   }
 
   /** A constant built (or changed) at `at` by `why`; tag-like ones become candidates. */
-  private built(at: number, v: number, why: Provenance): Const {
+  private built(at: number, v: number, why: Provenance, immAt = at): Const {
     v >>>= 0;
     const atom: Const = { k: 'c', v, at, why };
     if (mayBeTag(v) && looksLikeTag(v)) {
-      atom.cand = { at, v, why, compared: false, used: false };
+      atom.cand = { at, v, immAt, why, compared: false, used: false };
       this.candidates.push(atom.cand);
     }
     return atom;
@@ -182,6 +197,13 @@ class Walker {
       }
     }
     return out;
+  }
+
+  /** Constants of `v` changed by `f` at `ip`; other atoms dropped. */
+  private derived(ip: number, i: Insn, v: Value, f: (x: number) => number): Value {
+    if (!v) return null;
+    const consts = v.filter((a): a is Const => a.k === 'c');
+    return consts.map((c) => this.built(ip, f(c.v), { insn: i, from: c === ZERO ? [] : [c.why] }));
   }
 
   private step(ip: number, i: Insn): void {
@@ -244,8 +266,14 @@ class Walker {
         for (const r of i.regs) if (r < REGS) this.use(st.regs[r], true);
         return;
       case 'csel': {
-        // Either operand may be the result: both stay possible, as for x64 cmov.
-        return this.set(i.rd, union(this.read(i.rn), this.read(i.rm)));
+        // Either operand may be the result: both stay possible, as for x64 cmov. A changed Rm keeps only
+        // its constants, changed; an unknown side adds nothing (a may-set).
+        const other = i.other === 'rm' ? this.read(i.rm) : this.derived(ip, i, this.read(i.rm), CSEL_OTHER[i.other]);
+        return this.set(i.rd, union(this.read(i.rn), other));
+      }
+      case 'lit': {
+        const v = this.literal(i.target, i.size);
+        return this.set(i.rt, v === undefined ? null : [this.built(ip, v, { insn: i, from: [] }, i.target)]);
       }
       case 'ldr': {
         const base = i.rn < REGS ? st.addr[i.rn] : undefined;
@@ -318,8 +346,8 @@ function merge(a: State, b: State): State {
 }
 
 /** Walk every region of `layout`; `imports` maps IAT slot RVAs to imported names. */
-export function walkArm64(layout: Layout, imports: Map<number, string>, apis: Map<string, TagApi>): WalkResult {
-  const w = new Walker(imports, layout.thunks, apis);
+export function walkArm64(layout: Layout, imports: Map<number, string>, apis: Map<string, TagApi>, literal: Literal): WalkResult {
+  const w = new Walker(imports, layout.thunks, apis, literal);
   for (const r of layout.regions) w.walk(r.sec, layout.insns.get(r.sec)!, r.begin, r.end, r.entry);
   return { sites: w.sites, candidates: w.candidates };
 }
