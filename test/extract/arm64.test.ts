@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tagApis } from '../../src/extract/apis.js';
 import { analyseArm64 } from '../../src/extract/arm64/analyse.js';
-import { extractTags } from '../../src/extract/extract.js';
+import { extractTags, scanTagInFile } from '../../src/extract/extract.js';
 import type { TagFinding } from '../../src/extract/types.js';
 import { type Insn, decode, decodeBitmask, writtenRegs } from '../../src/extract/arm64/decode.js';
 import { findBytes } from '../../src/extract/data.js';
@@ -421,7 +421,7 @@ for (const [name, d] of Object.entries(truth.drivers)) {
     for (const tag of t.dataIncludes) assert.ok(findBytes(buf, [...Buffer.from(tag, 'latin1')]).length > 0, `${tag} bytes present`);
     for (const tag of t.bytesAbsent) assert.equal(findBytes(buf, [...Buffer.from(tag, 'latin1')]).length, 0, `${tag} bytes absent`);
     // Every evidence constant has its disassembly.
-    for (const c of [...a.calls.map((x) => x.at), ...a.immediates.map((x) => x.at)]) assert.match(a.instructions.get(c) ?? '', /^mov w\d+,#0x[0-9a-f]+; movk /);
+    for (const c of [...a.calls.map((x) => x.at), ...a.immediates.map((x) => x.at)]) assert.match(a.instructions.get(c) ?? '', /^mov w\d+,#0x[0-9a-f]+; movk |^ldr w\d+,0x[0-9a-f]+$/);
   });
 }
 
@@ -432,6 +432,17 @@ test('fixture evidence text: the instructions that build the constant, derived o
   assert.equal(text('AdA1'), 'mov w2,#0x6441; movk w2,#0x3141,lsl #16');
   assert.equal(text('AdF1'), 'mov w23,#0x6441; movk w23,#0x3141,lsl #16; add w1,w23,#0x50000');
   assert.equal(text('AdS1'), 'mov w23,#0x6441; movk w23,#0x3141,lsl #16; mov w8,#0x120000; orr w9,w23,w8');
+});
+
+test('fixture selects.sys: csel, cinc and literal-pool evidence text; scan places the pool word at the call tier', () => {
+  const buf = readFileSync(`${DRIVERS}selects.sys`);
+  const a = analyseArm64(buf, readPe(buf), tagApis());
+  const text = (tag: string) => a.instructions.get(a.calls.find((c) => formatTag(c.value) === tag)!.at);
+  assert.equal(text('BsI1'), 'mov w8,#0x7341; movk w8,#0x3149,lsl #16; csinc w2,w8,w8');
+  assert.equal(text('AsW1'), 'mov w8,#0x7341; movk w8,#0x3153,lsl #16; orr w10,w8,#0x40000');
+  assert.equal(text('AsP1'), 'ldr w1,0x1174');
+  const hits = scanTagInFile(buf, tagFromText('AsP1'));
+  assert.deepEqual(hits.map((h) => [h.tier, h.rva, h.evidence?.rva, h.evidence?.api]), [['call', 0x1174, 0x1080, 'ExFreePoolWithTag']]);
 });
 
 test('extractTags on the ARM64 fixtures: exact call, protected, object-ref and code sets', () => {
