@@ -12,7 +12,7 @@ import { type Insn, decode, decodeBitmask, writtenRegs } from '../../src/extract
 import { findBytes } from '../../src/extract/data.js';
 import { readPe } from '../../src/pe/read.js';
 import { PROTECTED_BIT, formatTag, tagFromText, withoutProtectedBit } from '../../src/tag.js';
-import { RDATA, TEXT, buildPe, importData } from '../pe/synth.js';
+import { RDATA, type SynthImage, TEXT, buildPe, importData } from '../pe/synth.js';
 import { prngWords } from '../helpers/prng.js';
 import type { ArchTruth } from '../helpers/truth.js';
 
@@ -201,7 +201,7 @@ test('test encoders agree with llvm-mc', () => {
  * An ARM64 image with `build(slot)` as .text at 0x1000, where slot(name) is the IAT RVA of an ntoskrnl
  * import. Words are placed in order; the function gets each word's RVA through `at` in the callback.
  */
-function image(imports: string[], build: (slot: (name: string) => number) => number[]): Uint8Array {
+function image(imports: string[], build: (slot: (name: string) => number) => number[], extra: Pick<SynthImage, 'sections' | 'directories'> = {}): Uint8Array {
   const imp = importData(IMPORT_RVA, [{ dll: 'ntoskrnl.exe', entries: imports }], true);
   const slot = (name: string) => imp.firstThunks[0] + 8 * imports.indexOf(name);
   const words = build(slot);
@@ -216,8 +216,9 @@ function image(imports: string[], build: (slot: (name: string) => number) => num
     sections: [
       { name: '.text', rva: TEXT_RVA, virtualSize: code.length, data: code, characteristics: TEXT },
       { name: '.rdata', rva: IMPORT_RVA, virtualSize: imp.data.length, data: imp.data, characteristics: RDATA },
+      ...(extra.sections ?? []),
     ],
-    directories: { [DIR_IMPORT]: [IMPORT_RVA, imp.size] },
+    directories: { [DIR_IMPORT]: [IMPORT_RVA, imp.size], ...extra.directories },
   });
 }
 
@@ -357,6 +358,48 @@ test('analyseArm64: CSINC/CSINV/CSNEG keep Rn and the changed Rm as either value
   // SyC3 + 1 increments the first byte in memory: TyC3.
   assert.deepEqual(callTags(a), ['SyC2>ExFreePoolWithTag@101c', 'SyC5>ExFreePoolWithTag@102c', 'TyC3>ExFreePoolWithTag@101c']);
   assert.equal(a.instructions.get(pc(6)), 'mov w9,#0x7953; movk w9,#0x3343,lsl #16; csinc w1,w8,w9');
+});
+
+const CFG_RVA = 0x4000;
+const DIR_LOAD_CONFIG = 10;
+/** A .cfg section holding a 64-bit load configuration whose guard check and dispatch pointers are the two words after it. */
+function loadConfig(): Pick<SynthImage, 'sections' | 'directories'> {
+  const data = new Uint8Array(0x90);
+  const view = new DataView(data.buffer);
+  view.setUint32(0, 0x80, true);
+  view.setBigUint64(0x70, 0x10000n + BigInt(CFG_RVA + 0x80), true);
+  view.setBigUint64(0x78, 0x10000n + BigInt(CFG_RVA + 0x88), true);
+  return { sections: [{ name: '.cfg', rva: CFG_RVA, virtualSize: data.length, data, characteristics: RDATA }], directories: { [DIR_LOAD_CONFIG]: [CFG_RVA, 0x80] } };
+}
+
+test('analyseArm64: a CFG-checked call keeps its arguments and target across the check; a dispatched call reaches x15', () => {
+  const MOV_X15_X8 = 0xaa0803ef;
+  const buf = image(['ExFreePoolWithTag'], (slot) => [
+    /* 0 */ adrp(8, pc(0), slot('ExFreePoolWithTag')),
+    /* 1 */ ldrX(8, 8, slot('ExFreePoolWithTag') & 0xfff),
+    /* 2 */ ...movTag(1, 'SyG1'),
+    /* 4 */ MOV_X15_X8,
+    /* 5 */ adrp(17, pc(5), CFG_RVA),
+    /* 6 */ ldrX(17, 17, 0x80), // the check pointer
+    /* 7 */ BLR(17),
+    /* 8 */ BLR(15),
+    /* 9 */ adrp(8, pc(9), slot('ExFreePoolWithTag')),
+    /* 10 */ ldrX(15, 8, slot('ExFreePoolWithTag') & 0xfff),
+    /* 11 */ ...movTag(1, 'SyG2'),
+    /* 13 */ adrp(16, pc(13), CFG_RVA),
+    /* 14 */ ldrX(16, 16, 0x88), // the dispatch pointer
+    /* 15 */ BLR(16),
+    /* 16 */ RET,
+  ], loadConfig());
+  const pe = readPe(buf);
+  assert.deepEqual(pe.guard, { checkSlot: CFG_RVA + 0x80, dispatchSlot: CFG_RVA + 0x88 });
+  assert.deepEqual(callTags(analyse(buf)), ['SyG1>ExFreePoolWithTag@1020', 'SyG2>ExFreePoolWithTag@103c']);
+  // Without the load configuration the check is an unknown call that clobbers w1.
+  const plain = image(['ExFreePoolWithTag'], (slot) => [
+    adrp(8, pc(0), slot('ExFreePoolWithTag')), ldrX(8, 8, slot('ExFreePoolWithTag') & 0xfff), ...movTag(1, 'SyG1'), MOV_X15_X8,
+    adrp(17, pc(5), CFG_RVA), ldrX(17, 17, 0x80), BLR(17), BLR(15), RET,
+  ]);
+  assert.deepEqual(callTags(analyse(plain)), []);
 });
 
 test('analyseArm64: excluded ranges (PE metadata in a code section) are not decoded', () => {

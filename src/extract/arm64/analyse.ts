@@ -79,7 +79,7 @@ export function analyseArm64(
   const sections = codeSections(buf, pe, exclude);
   const imports = new Map<number, string>();
   for (const imp of pe.imports) if (imp.name) imports.set(imp.iatRva, imp.name);
-  const walked = walkArm64(layout(sections, pe.functions, pe.entryRva, imports), imports, apis, readOnlyLiteral(buf, pe));
+  const walked = walkArm64(layout(sections, pe.functions, pe.entryRva, imports), imports, apis, readOnlyLiteral(buf, pe), pe.guard);
   const { calls, wrappers } = resolveCalls(walked.sites, apis, 64);
 
   const instructions = new Map<number, string>();

@@ -9,11 +9,21 @@ import type { CselOther, Insn, LogicOp } from './decode.js';
 import type { Arm64Section, Layout } from './starts.js';
 import { type Provenance, moveWideValue } from './text.js';
 import type { CallSite, TagApi } from '../types.js';
+import type { GuardPointers } from '../../pe/types.js';
 
 const REGS = 31;
 const PARAMS = 8;
 /** x0-x18 and the link register do not survive a call. */
 const CALL_CLOBBERED = [...Array.from({ length: 19 }, (_, i) => i), 30];
+/**
+ * The CFG check takes the target in x15 and returns to a call that still needs x0-x8 and x15: those survive
+ * it, the other temporaries may not.
+ */
+const GUARD_CLOBBERED = [9, 10, 11, 12, 13, 14, 16, 17, 18, 30];
+const GUARD_TARGET = 15;
+/** Names the guard pointer variables get when loaded into a register (never the name of an import). */
+export const GUARD_CHECK = '<cfg check>';
+export const GUARD_DISPATCH = '<cfg dispatch>';
 
 interface State {
   regs: Value[];
@@ -108,6 +118,8 @@ class Walker {
     private readonly thunks: Map<number, string>,
     private readonly apis: Map<string, TagApi>,
     private readonly literal: Literal,
+    /** Guard pointer variable RVA → GUARD_CHECK or GUARD_DISPATCH. */
+    private readonly guards: Map<number, string>,
   ) {}
 
   private static lost(): State {
@@ -277,7 +289,8 @@ class Walker {
       }
       case 'ldr': {
         const base = i.rn < REGS ? st.addr[i.rn] : undefined;
-        const name = i.size === 3 && base !== undefined ? this.imports.get(base + i.offset) : undefined;
+        const slot = base === undefined ? undefined : base + i.offset;
+        const name = i.size === 3 && slot !== undefined ? this.imports.get(slot) ?? this.guards.get(slot) : undefined;
         return this.set(i.rt, name ? [{ k: 'imp', name }] : null);
       }
       case 'load':
@@ -291,19 +304,27 @@ class Walker {
       case 'bl':
         this.record(ip, [this.thunks.get(i.target) ?? i.target]);
         return this.clobber();
-      case 'blr':
-        this.record(ip, this.importsIn(i.rn));
+      case 'blr': {
+        const targets = this.importsIn(i.rn);
+        if (targets[0] === GUARD_CHECK) {
+          for (const r of GUARD_CLOBBERED) this.set(r, null);
+          return;
+        }
+        this.record(ip, targets[0] === GUARD_DISPATCH ? this.importsIn(GUARD_TARGET) : targets);
         return this.clobber();
+      }
       case 'b':
         if (i.target > this.fn && i.target < this.regionEnd) {
           if (i.target > ip) this.branchTo(i.target);
         } else this.record(ip, [this.thunks.get(i.target) ?? i.target]);
         this.reachable = false;
         return;
-      case 'br':
-        this.record(ip, this.importsIn(i.rn));
+      case 'br': {
+        const targets = this.importsIn(i.rn);
+        this.record(ip, targets[0] === GUARD_DISPATCH ? this.importsIn(GUARD_TARGET) : targets);
         this.reachable = false;
         return;
+      }
       case 'bcond':
         if (i.target > ip && i.target < this.regionEnd) this.branchTo(i.target);
         return;
@@ -346,8 +367,13 @@ function merge(a: State, b: State): State {
 }
 
 /** Walk every region of `layout`; `imports` maps IAT slot RVAs to imported names. */
-export function walkArm64(layout: Layout, imports: Map<number, string>, apis: Map<string, TagApi>, literal: Literal): WalkResult {
-  const w = new Walker(imports, layout.thunks, apis, literal);
+export function walkArm64(
+  layout: Layout, imports: Map<number, string>, apis: Map<string, TagApi>, literal: Literal, guard: GuardPointers = {},
+): WalkResult {
+  const guards = new Map<number, string>();
+  if (guard.checkSlot !== undefined) guards.set(guard.checkSlot, GUARD_CHECK);
+  if (guard.dispatchSlot !== undefined) guards.set(guard.dispatchSlot, GUARD_DISPATCH);
+  const w = new Walker(imports, layout.thunks, apis, literal, guards);
   for (const r of layout.regions) w.walk(r.sec, layout.insns.get(r.sec)!, r.begin, r.end, r.entry);
   return { sites: w.sites, candidates: w.candidates };
 }
