@@ -201,7 +201,7 @@ test('test encoders agree with llvm-mc', () => {
  * An ARM64 image with `build(slot)` as .text at 0x1000, where slot(name) is the IAT RVA of an ntoskrnl
  * import. Words are placed in order; the function gets each word's RVA through `at` in the callback.
  */
-function image(imports: string[], build: (slot: (name: string) => number) => number[], extra: Pick<SynthImage, 'sections' | 'directories'> = {}): Uint8Array {
+function image(imports: string[], build: (slot: (name: string) => number) => number[], extra: Partial<Pick<SynthImage, 'sections' | 'directories'>> = {}): Uint8Array {
   const imp = importData(IMPORT_RVA, [{ dll: 'ntoskrnl.exe', entries: imports }], true);
   const slot = (name: string) => imp.firstThunks[0] + 8 * imports.indexOf(name);
   const words = build(slot);
