@@ -68,14 +68,16 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
     // Zero bytes left between metadata ranges are alignment padding: they decode to nothing of interest.
     .filter((s) => s.bytes.some((b) => b !== 0));
   const imports = new Map<number, string>();
+  // Other images' exported wrappers, when given, are keyed "module!name": only then is the module looked at.
+  const external = apis !== tagApis();
   for (const imp of pe.imports) {
-    const key = importKey(imp, apis);
+    const key = external ? importKey(imp, apis) : imp.name;
     if (key !== undefined) imports.set(imp.iatRva, key);
   }
   const functionRanges = [...pe.functions].sort((a, b) => a.begin - b.begin);
   const own = ownApis(pe, apis);
-  // An exported function's address is a function start, as a .pdata entry's is.
-  const exported = (pe.exports?.entries ?? []).map((e) => e.rva).filter((rva) => pe.sectionAt(rva)?.executable);
+  // Without .pdata (x86), an exported function's address is a known function start; with it, .pdata has them.
+  const exported = functionRanges.length > 0 ? [] : (pe.exports?.entries() ?? []).map((e) => e.rva).filter((rva) => pe.sectionAt(rva)?.executable);
   return {
     bitness,
     imageBase: pe.imageBase,
