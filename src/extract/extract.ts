@@ -9,6 +9,7 @@ import { tagApis } from './apis.js';
 import { dataHitAt, dataTags, findBytes } from './data.js';
 import { locateOffset } from '../pe/locate.js';
 import { analyseCode } from './analyse.js';
+import { ImageData } from './globals.js';
 import { analyseArm64 } from './arm64/analyse.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
@@ -87,6 +88,9 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
     functionStarts: [...functionRanges.map((f) => f.begin), pe.entryRva, ...exported],
     functionRanges,
     apis,
+    dataRanges: pe.sections
+      .filter((s) => !s.executable && (s.virtualSize || s.rawSize) > 0)
+      .map((s) => ({ begin: s.rva, end: s.rva + (s.virtualSize || s.rawSize) })),
     ...(own.size > 0 ? { ownApis: own } : {}),
   };
 }
@@ -106,7 +110,11 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonl
     warnings.push(`${pe.machine} code is not decoded: only data-tier evidence`);
     return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, apis, warnings };
   }
-  const { calls, immediates, wrappers } = analyseCode(code);
+  const { calls, immediates, wrappers, runtime } = analyseCode(code, new ImageData(buf, pe, code));
+  for (const r of runtime) {
+    const w = `tag chosen at run time: the tag argument of ${r.api} at ${sectionName(pe, r.site)}+0x${r.site.toString(16)} is read from ${r.global.replace(/^global /, '')}, which code writes`;
+    if (!warnings.includes(w)) warnings.push(w);
+  }
   return {
     pe,
     code,
@@ -144,11 +152,12 @@ interface Pending {
 }
 
 /** The evidence for `value` seen at `rva`: the tag drops the protected bit, the evidence remembers it. */
-function evidenceOf(tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via' | 'viaExport'>): Evidence {
+function evidenceOf(tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via' | 'viaExport' | 'heldIn'>): Evidence {
   const ev: Evidence = { tier, section, rva };
   if (call) ev.api = call.api;
   if (call?.via !== undefined) ev.via = call.via;
   if (call?.viaExport !== undefined) ev.viaExport = call.viaExport;
+  if (call?.heldIn !== undefined) ev.heldIn = call.heldIn;
   if (isProtected(value)) ev.protected = true;
   return ev;
 }
@@ -196,7 +205,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     if (!g) byKey.set(key, (g = { tag: p.tag, kind: p.kind, evs: [], seen: new Set() }));
     // Only call evidence can repeat (one constant reaching an API along two paths); code and data RVAs are unique.
     if (p.ev.tier === 'call') {
-      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.viaExport ?? ''}`;
+      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.viaExport ?? ''}:${p.ev.heldIn ?? ''}`;
       if (g.seen.has(id)) continue;
       g.seen.add(id);
     }

@@ -176,6 +176,8 @@ interface Shared {
   entrySlots: Map<number, Value>;
   /** The image's own exported tag-taking APIs by RVA (empty for most drivers). */
   ownApis: ReadonlyMap<number, TagApi>;
+  /** Data sections (begin, end RVAs): loads from addresses inside them are globals. */
+  data: readonly { begin: number; end: number }[];
   /** Epochs keep stack slots of unrelated frames apart once the stack pointer is lost. */
   epoch: number;
 }
@@ -199,6 +201,11 @@ class SectionWalker {
   private pending = new Map<number, State>();
   /** x86: the callee's stack cleanup is unknown; a following `sub esp,N` is the caller undoing it. */
   private undoPop = false;
+  /**
+   * Loads through a register holding a data address, in this function: when a backward branch shows the
+   * register moving along the data (a loop walking a table), the load read an entry of a table, not one global.
+   */
+  private dataLoads: { reg: number; rva: number; atom: Atom }[] = [];
   /**
    * Copy-on-write stack slots: states saved for branch targets (and the entry state) share the live map
    * until the live state writes a slot, which most instructions never do.
@@ -283,19 +290,59 @@ class SectionWalker {
     return base + Number(BigInt.asIntN(this.sh.is64 ? 64 : 32, this.ins.memoryDisplacement));
   }
 
-  /** Value read by a memory operand with no trailing immediate: an IAT slot, a stack slot, or unknown. */
-  private readMem(ip: number, insEnd: number): Value {
+  /** An entry of the table whose first entry is at `first`, indexed by the operand's index register. */
+  private tableEntry(first: number, scale: number, ip: number): Atom {
+    const ix = this.st.regs[regIndex[this.ins.memoryIndex]];
+    const max = ix && ix.length === 1 && ix[0].k === 'ix' ? ix[0].max : undefined;
+    return max === undefined ? { k: 't', rva: first, at: ip, stride: scale } : { k: 't', rva: first, at: ip, stride: scale, count: max + 1 };
+  }
+
+  /** Is `rva` inside one of the image's data sections? */
+  private inData(rva: number): boolean {
+    for (const d of this.sh.data) if (rva >= d.begin && rva < d.end) return true;
+    return false;
+  }
+
+  /** The absolute or rip-relative address a memory operand with no trailing immediate names, or NaN. */
+  private fixedAddress(ip: number, insEnd: number): number {
     const b = this.ins.memoryBase;
-    let g = NaN;
     // Absolute and rip-relative operands end in their disp32 when no immediate follows.
-    if (b === R.RIP) g = (ip + (insEnd - this.pos) + this.view.getInt32(insEnd - 4, true)) >>> 0;
-    else if (b === R.None && !this.sh.is64 && this.ins.memoryIndex === R.None) g = ((this.view.getUint32(insEnd - 4, true) - this.sh.base32) | 0) >>> 0;
+    if (b === R.RIP) return (ip + (insEnd - this.pos) + this.view.getInt32(insEnd - 4, true)) >>> 0;
+    if (b === R.None && !this.sh.is64 && this.ins.memoryIndex === R.None) return ((this.view.getUint32(insEnd - 4, true) - this.sh.base32) | 0) >>> 0;
+    return NaN;
+  }
+
+  /**
+   * Value read by a memory operand with no trailing immediate: an IAT slot, a global of the image's data, an
+   * entry of a data table (x86 `[T+reg*4]`, or a base register holding a data address), a stack slot, or unknown.
+   */
+  private readMem(ip: number, insEnd: number): Value {
+    const g = this.fixedAddress(ip, insEnd);
     if (!Number.isNaN(g)) {
       const name = this.sh.input.imports.get(g);
-      return name ? [{ k: 'imp', name }] : null;
+      if (name) return [{ k: 'imp', name }];
+      return this.inData(g) ? [{ k: 'g', rva: g, at: ip }] : null;
     }
-    const a = this.stackAddr(insEnd);
-    return Number.isNaN(a) ? null : (this.st.slots.get(a) ?? null);
+    const ins = this.ins;
+    const b = ins.memoryBase;
+    if (b === R.None && !this.sh.is64 && ins.memoryIndex !== R.None) {
+      const t = ((this.view.getUint32(insEnd - 4, true) - this.sh.base32) | 0) >>> 0;
+      return ins.memoryDisplSize === 4 && this.inData(t) ? [this.tableEntry(t, ins.memoryIndexScale, ip)] : null;
+    }
+    const r = regIndex[b];
+    const base = r >= 0 && r !== RSP ? this.st.regs[r] : null;
+    if (base && base.length === 1 && (base[0].k === 'ga' || base[0].k === 'ta')) {
+      const a = base[0];
+      const first = (a.rva + this.displacement(insEnd, 0)) >>> 0;
+      if (!this.inData(first)) return null;
+      if (ins.memoryIndex !== R.None) return [this.tableEntry(first, ins.memoryIndexScale, ip)];
+      if (a.k === 'ta') return [{ k: 't', rva: first, at: ip, stride: a.stride }];
+      const atom: Atom = { k: 'g', rva: first, at: ip };
+      this.dataLoads.push({ reg: r, rva: a.rva, atom });
+      return [atom];
+    }
+    const sa = this.stackAddr(insEnd);
+    return Number.isNaN(sa) ? null : (this.st.slots.get(sa) ?? null);
   }
 
   private killSlots(from: number, to: number): void {
@@ -392,6 +439,18 @@ class SectionWalker {
   /** The address of an own exported API, as a value, when `rva` is one (else a plain constant). */
   private addressOrConstant(v: number, ip: number, rva: number): Value {
     return this.sh.ownApis.has(rva) ? [{ k: 'fn', rva }] : constant(v, ip);
+  }
+
+  /** A backward branch to `t`: loads in the loop body through a register now walking the same data read a table. */
+  private loopBack(t: number): void {
+    for (const l of this.dataLoads) {
+      const a = l.atom as { k: string; at: number; stride?: number };
+      const now = this.st.regs[l.reg];
+      if (a.k !== 'g' || a.at < t || !now || now.length !== 1 || now[0].k !== 'ta' || now[0].rva !== l.rva) continue;
+      // The atom may already sit in recorded call arguments: they see the table from now on.
+      a.k = 't';
+      a.stride = now[0].stride;
+    }
   }
 
   /** Remember the state for a forward branch target inside the function, to join it there. */
@@ -536,6 +595,7 @@ class SectionWalker {
       this.reachable = true;
       this.pending = new Map();
       this.undoPop = false;
+      this.dataLoads = [];
     } else if (this.pending.size > 0) {
       const snap = this.pending.get(ip);
       if (snap) {
@@ -574,6 +634,7 @@ class SectionWalker {
             this.noteImmediate(ip, k1, insEnd);
             const v = this.imm32(k1, insEnd);
             if (v === undefined) this.setReg(r, null);
+            else if (!sh.is64 && this.inData((v - sh.base32) >>> 0)) this.setReg(r, [{ k: 'ga', rva: (v - sh.base32) >>> 0 }]);
             else if (sh.ownApis.size === 0) this.setReg(r, constant(v, ip));
             // `mov eax, offset ExAllocatePoolWithTag` (x86) or `mov rax, imm64` (x64): an own API's address.
             else if (!sh.is64) this.setReg(r, this.addressOrConstant(v, ip, (v - sh.base32) >>> 0));
@@ -609,9 +670,9 @@ class SectionWalker {
         const r = regIndex[reg];
         if (r < 0) return;
         const a = regSize[reg] >= 4 ? this.stackAddr(insEnd) : NaN;
-        if (Number.isNaN(a) && sh.ownApis.size > 0 && ins.memoryBase === R.RIP) {
+        if (Number.isNaN(a) && ins.memoryBase === R.RIP) {
           const t = (ip + (insEnd - this.pos) + this.view.getInt32(insEnd - 4, true)) >>> 0;
-          this.setReg(r, sh.ownApis.has(t) ? [{ k: 'fn', rva: t }] : null);
+          this.setReg(r, sh.ownApis.has(t) ? [{ k: 'fn', rva: t }] : this.inData(t) ? [{ k: 'ga', rva: t }] : null);
           return;
         }
         this.setReg(r, Number.isNaN(a) ? null : [{ k: 'sp', off: a }]);
@@ -637,6 +698,14 @@ class SectionWalker {
           const d = this.imm32(k1, insEnd)! | 0;
           // gcc re-reserves what an x86 stdcall callee popped: `call f; sub esp,N` leaves esp unchanged.
           if (!(wasUndoPop && mn === M.Sub)) st.sp += mn === M.Add ? d : -d;
+        } else if (cat === Cat.AddSub && isImmediate(k1) && st.regs[r]?.length === 1 && (st.regs[r]![0].k === 'ga' || st.regs[r]![0].k === 'ta')) {
+          // A pointer moved along the data it points into: a walk over a table, one entry per step.
+          const step = Math.abs(this.imm32(k1, insEnd)! | 0);
+          this.setReg(r, step > 0 && step <= 4096 ? [{ k: 'ta', rva: (st.regs[r]![0] as { rva: number }).rva, stride: step }] : null);
+        } else if (cat === Cat.And && isImmediate(k1) && !st.regs[r]?.every((x) => x.k === 'c')) {
+          // `and ecx,3` before `[table+rcx*4]`: the index is at most 3.
+          const imm = this.imm32(k1, insEnd)!;
+          this.setReg(r, imm < 4096 ? [{ k: 'ix', max: imm }] : null);
         } else if (isImmediate(k1)) {
           const imm = this.imm32(k1, insEnd)!;
           const f = cat === Cat.Or ? (x: number) => x | imm : cat === Cat.And ? (x: number) => x & imm : cat === Cat.Bts ? (x: number) => x | (2 ** (imm & 31)) : null;
@@ -738,6 +807,7 @@ class SectionWalker {
         if (k0 === OpKind.NearBranch32 || k0 === OpKind.NearBranch64 || k0 === OpKind.NearBranch16) {
           const t = ins.nearBranch32;
           const known = sh.starts.has(t);
+          if (t <= ip && t > this.fn && this.dataLoads.length > 0) this.loopBack(t);
           if (t > ip && t < this.regionEnd && !known) this.branchTo(t);
           else if (t < this.fn || t >= this.regionEnd || t === this.fn) {
             if (!known && t >= this.sec.rva && t < this.secEnd) sh.tailTargets.add(t);
@@ -750,6 +820,7 @@ class SectionWalker {
       case Cat.Jcc: {
         const t = ins.nearBranch32;
         if (t > ip && t < this.regionEnd) this.branchTo(t);
+        else if (t <= ip && t >= this.fn) this.loopBack(t);
         return;
       }
       case Cat.Stop:
@@ -796,6 +867,7 @@ export function sweep(input: CodeInput, plan: SweepPlan = fullPlan(input)): Swee
     entryRegs,
     entrySlots,
     ownApis: input.ownApis ?? new Map(),
+    data: input.dataRanges ?? [],
     epoch: 0,
   };
   const ins = new Instruction();
