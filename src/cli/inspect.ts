@@ -33,6 +33,7 @@ export function inspectGrid(r: DriverReport): Grid {
         rva: hex(e.rva),
         api: e.api ?? '',
         via: [hex(e.via), e.viaExport ?? ''].filter(Boolean).join(', '),
+        from: e.heldIn ?? '',
         instruction: e.instruction ?? '',
       });
     }
@@ -58,6 +59,7 @@ export function inspectGrid(r: DriverReport): Grid {
       { key: 'rva', title: 'RVA', align: 'right' },
       { key: 'api', title: 'API' },
       { key: 'via', title: 'VIA', align: 'left' },
+      { key: 'from', title: 'FROM' },
       { key: 'instruction', title: 'INSTRUCTION' },
     ],
     rows,

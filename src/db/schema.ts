@@ -126,6 +126,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX content_imports_by_content ON content_imports(sha256);
   CREATE INDEX content_imports_by_module ON content_imports(module);
   `,
+  // Call-tier evidence for a tag read from the image's data names the global or table it came from.
+  `
+  ALTER TABLE evidence ADD COLUMN held_in TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

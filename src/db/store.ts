@@ -50,8 +50,8 @@ export class IndexStore {
         'INSERT INTO findings (sha256, tag, kind, tier, protected, sites, apis) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       insertEvidence: db.prepare(`
-        INSERT INTO evidence (sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        INSERT INTO evidence (sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, held_in)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       deleteWrappers: db.prepare('DELETE FROM exported_wrappers WHERE sha256 = ?'),
       insertWrapper: db.prepare(
         'INSERT OR IGNORE INTO exported_wrappers (sha256, module, name, ordinal, param, api, kind) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -180,7 +180,7 @@ export class IndexStore {
         f.evidence.forEach((e, seq) =>
           s.insertEvidence.run(
             sha256, tag, f.kind, seq, e.tier, e.section, e.rva, e.api ?? null, e.via ?? null,
-            e.instruction ?? null, e.protected ? 1 : 0, e.viaExport ?? null,
+            e.instruction ?? null, e.protected ? 1 : 0, e.viaExport ?? null, e.heldIn ?? null,
           ),
         );
       }

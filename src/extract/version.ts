@@ -7,5 +7,6 @@
  * 3: ARM64 code analysed (call and code tiers), no longer data tier only.
  * 4: debug and unwind sections (DWARF, stabs, .pdata/.xdata/.eh_frame) left out of the data tier.
  * 5: calls to the image's own exported tag APIs; exported wrappers; other images' exported wrappers (from a database).
+ * 6: tags held in the image's data (globals no code writes, tables indexed or walked) reach call tier.
  */
-export const EXTRACTOR_VERSION = '5';
+export const EXTRACTOR_VERSION = '6';

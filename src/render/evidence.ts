@@ -13,11 +13,13 @@ export function evidencePlace(e: Pick<Evidence, 'section' | 'rva'>): string {
 
 /**
  * `.text+0x1a2b ExAllocatePoolWithTag via 0x1400`: the place, the API reached, and the wrappers it went
- * through (the driver's own function, then another driver's export: `via ndis.sys!NdisAllocate…`).
+ * through (the driver's own function, then another driver's export: `via ndis.sys!NdisAllocate…`); a tag
+ * read from the image's data says where: `from table .rdata+0x4000`.
  */
-export function evidenceText(e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via' | 'viaExport'>): string {
+export function evidenceText(e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via' | 'viaExport' | 'heldIn'>): string {
   let s = evidencePlace(e);
   if (e.api) s += ` ${e.api}`;
+  if (e.heldIn) s += ` from ${e.heldIn}`;
   const via = [e.via !== undefined ? `0x${e.via.toString(16)}` : undefined, e.viaExport].filter(Boolean);
   if (via.length) s += ` via ${via.join(', ')}`;
   return s;
