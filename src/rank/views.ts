@@ -131,11 +131,19 @@ function countersJson(c: PoolCounters) {
   return { allocs: c.allocs ?? null, frees: c.frees ?? null, outstanding: c.outstanding ?? null, bytes: c.bytes ?? null };
 }
 
+/** A report, or just its format name (its numbers are then the kernel's usage counters). */
+type ReportKindOf = Pick<Report, 'format' | 'kind'> | string;
+
+function kindOf(r: ReportKindOf): { format: string; kind: Report['kind'] } {
+  return typeof r === 'string' ? { format: r, kind: 'usage' } : { format: r.format, kind: r.kind ?? 'usage' };
+}
+
 /** `kind` says what the numbers are: the kernel's usage counters, or allocations a tool saw one by one. */
-export function tagJson(report: Pick<Report, 'format' | 'kind'>, ranks: readonly TagRank[]) {
+export function tagJson(report: ReportKindOf, ranks: readonly TagRank[]) {
+  const { format, kind } = kindOf(report);
   return {
-    format: report.format,
-    kind: report.kind,
+    format,
+    kind,
     rows: ranks.map((t) => ({
       tag: formatTag(t.tag),
       nonpaged: countersJson(t.row.nonpaged),
@@ -146,10 +154,11 @@ export function tagJson(report: Pick<Report, 'format' | 'kind'>, ranks: readonly
   };
 }
 
-export function driverJson(report: Pick<Report, 'format' | 'kind'>, ranks: readonly DriverRank[]) {
+export function driverJson(report: ReportKindOf, ranks: readonly DriverRank[]) {
+  const { format, kind } = kindOf(report);
   return {
-    format: report.format,
-    kind: report.kind,
+    format,
+    kind,
     rows: ranks.map((d) => ({
       driver: d.driver,
       tags: d.tags.map((t) => ({ tag: formatTag(t.tag), outstanding: t.counters.outstanding, bytes: t.counters.bytes })),
