@@ -1,8 +1,8 @@
 // `top`: rank a snapshot's tags, or the drivers that own them, by what they hold.
 import type { OwnerSource } from '../owners.js';
-import { emptyCounters, type PoolCounters, type UsageRow } from '../reports/types.js';
-import { formatTag } from '../tag.js';
-import { attribute, claimKey, driverLabel, type Attribution } from './attribution.js';
+import { emptyCounters, type CounterName, type PoolCounters, type Snapshot, type UsageRow } from '../reports/types.js';
+import { formatTag, tagMatches, type TagQuery } from '../tag.js';
+import { attribute, claimKey, claimsDriver, driverLabel, strongerEvidence, type Attribution, type EvidenceText } from './attribution.js';
 import { addCounters, mergeByTag, poolCounters, type PoolChoice } from './pool.js';
 
 /** `diff` is poolmon's Diff column (allocs - frees), i.e. outstanding allocations. */
@@ -11,6 +11,10 @@ export type SortKey = 'bytes' | 'outstanding' | 'allocs' | 'frees' | 'diff' | 't
 export interface RankOptions {
   pool: PoolChoice;
   sort: SortKey;
+  /** `--tag`: keep the tags any of these name (wildcards allowed). */
+  tags?: readonly TagQuery[];
+  /** `--driver`: keep the tags charged to this driver (alone or shared). */
+  driver?: string;
 }
 
 export interface TagRank {
@@ -28,16 +32,26 @@ export interface DriverRank {
   counters: PoolCounters;
   nonpaged: PoolCounters;
   paged: PoolCounters;
+  /** The strongest evidence among its tags (call, code, pooltag, report, …): how sure the row is. */
+  best: EvidenceText;
   /** The tags that make up the row, largest first by the sort key. */
   tags: TagRank[];
 }
 
 export interface Totals {
   tags: number;
+  /** The rows' sum in the chosen pool. */
   counters: PoolCounters;
   /** The part held by tags with at least one claimant. */
   attributed: PoolCounters;
   attributedTags: number;
+  /** Counters the report does not have: their sums are meaningless (shown blank / null). */
+  missing: CounterName[];
+  /**
+   * The report's own total for the chosen pool (its TOTAL line, poolmon's header), when it prints one:
+   * what percentages are of. `missing` are the counters that line does not give.
+   */
+  reported?: { counters: PoolCounters; missing: CounterName[] };
 }
 
 function metric(c: PoolCounters, sort: SortKey): number {
@@ -54,6 +68,18 @@ function metric(c: PoolCounters, sort: SortKey): number {
   }
 }
 
+/** The counter a sort key reads, or undefined for `tag`. */
+export function sortCounter(sort: SortKey): CounterName | undefined {
+  return sort === 'tag' ? undefined : sort === 'diff' ? 'outstanding' : sort;
+}
+
+/** Why a report cannot be sorted by `sort` (it lacks that counter), or undefined when it can. */
+export function unsortable(missing: readonly CounterName[] | undefined, sort: SortKey, format: string): string | undefined {
+  const counter = sortCounter(sort);
+  if (counter === undefined || !missing?.includes(counter)) return undefined;
+  return `--sort ${sort}: this ${format} report has no ${counter} counts (it gives ${(['allocs', 'frees', 'outstanding', 'bytes'] as const).filter((c) => !missing.includes(c)).join(', ')}); sort by one of those`;
+}
+
 function byTagText(a: number, b: number): number {
   const x = formatTag(a);
   const y = formatTag(b);
@@ -65,9 +91,22 @@ export function compareCounters(sort: SortKey) {
     sort === 'tag' ? byTagText(a.tag, b.tag) : metric(b.counters, sort) - metric(a.counters, sort) || byTagText(a.tag, b.tag);
 }
 
+function isEmpty(c: PoolCounters): boolean {
+  return c.allocs === 0 && c.frees === 0 && c.outstanding === 0 && c.bytes === 0;
+}
+
+/** `--pool paged` leaves out tags with nothing in that pool; `--tag` and `--driver` keep what they name. */
+export function keepTag(t: Pick<TagRank, 'tag' | 'counters' | 'attribution'>, opts: Omit<RankOptions, 'sort'>): boolean {
+  if (opts.pool !== 'all' && isEmpty(t.counters)) return false;
+  if (opts.tags?.length && !opts.tags.some((q) => tagMatches(q, t.tag))) return false;
+  if (opts.driver !== undefined && !claimsDriver(t.attribution, opts.driver)) return false;
+  return true;
+}
+
 export function rankTags(rows: readonly UsageRow[], owners: OwnerSource, opts: RankOptions): TagRank[] {
   return mergeByTag(rows)
-    .map((row) => ({ tag: row.tag, row, counters: poolCounters(row, opts.pool), attribution: attribute(row.tag, owners, row.description) }))
+    .map((row) => ({ tag: row.tag, row, counters: poolCounters(row, opts.pool), attribution: attribute(row.tag, owners, row) }))
+    .filter((t) => keepTag(t, opts))
     .sort(compareCounters(opts.sort));
 }
 
@@ -78,12 +117,21 @@ export function rankDrivers(tags: readonly TagRank[], opts: RankOptions): Driver
     const key = claimKey(t.attribution.claimants);
     let g = groups.get(key);
     if (!g) {
-      g = { driver: driverLabel(t.attribution.claimants), claimants: t.attribution.claimants, counters: emptyCounters(), nonpaged: emptyCounters(), paged: emptyCounters(), tags: [] };
+      g = {
+        driver: driverLabel(t.attribution.claimants),
+        claimants: t.attribution.claimants,
+        counters: emptyCounters(),
+        nonpaged: emptyCounters(),
+        paged: emptyCounters(),
+        best: t.attribution.evidence,
+        tags: [],
+      };
       groups.set(key, g);
     }
     g.counters = addCounters(g.counters, t.counters);
     g.nonpaged = addCounters(g.nonpaged, t.row.nonpaged);
     g.paged = addCounters(g.paged, t.row.paged);
+    g.best = strongerEvidence(g.best, t.attribution.evidence);
     g.tags.push(t);
   }
   const cmp = compareCounters(opts.sort === 'tag' ? 'bytes' : opts.sort);
@@ -93,7 +141,17 @@ export function rankDrivers(tags: readonly TagRank[], opts: RankOptions): Driver
   return out.sort((a, b) => metric(b.counters, opts.sort) - metric(a.counters, opts.sort) || a.driver.localeCompare(b.driver));
 }
 
-export function totals(tags: readonly TagRank[]): Totals {
+/** The report's own total for a pool choice: `all` needs both pools' lines. */
+function reportedTotal(snapshot: Pick<Snapshot, 'totals' | 'missing'> | undefined, pool: PoolChoice): Totals['reported'] {
+  const t = snapshot?.totals;
+  if (!t) return undefined;
+  const counters = pool === 'all' ? (t.nonpaged && t.paged ? addCounters(t.nonpaged, t.paged) : undefined) : t[pool];
+  if (!counters) return undefined;
+  const missing = [...new Set([...(snapshot?.missing ?? []), ...(t.missing ?? [])])];
+  return { counters, missing };
+}
+
+export function totals(tags: readonly TagRank[], snapshot?: Pick<Snapshot, 'totals' | 'missing'>, pool: PoolChoice = 'all'): Totals {
   let counters = emptyCounters();
   let attributed = emptyCounters();
   let attributedTags = 0;
@@ -104,5 +162,16 @@ export function totals(tags: readonly TagRank[]): Totals {
       attributedTags++;
     }
   }
-  return { tags: tags.length, counters, attributed, attributedTags };
+  const out: Totals = { tags: tags.length, counters, attributed, attributedTags, missing: [...(snapshot?.missing ?? [])] };
+  const reported = reportedTotal(snapshot, pool);
+  if (reported) out.reported = reported;
+  return out;
+}
+
+/** The report's total when its rows do not add up to it (a fragment, a filtered screen), else undefined. */
+export function partialOf(t: Totals): Totals['reported'] {
+  const r = t.reported;
+  if (!r) return undefined;
+  const differs = (c: CounterName) => !r.missing.includes(c) && !t.missing.includes(c) && r.counters[c] !== t.counters[c];
+  return differs('bytes') || differs('outstanding') ? r : undefined;
 }

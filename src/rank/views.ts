@@ -1,16 +1,17 @@
 // Grids and JSON for the report commands. Tables and Markdown show KB/MB; CSV and JSON keep exact numbers.
 import type { Owner } from '../owners.js';
-import type { PoolCounters } from '../reports/types.js';
+import type { CounterName, PoolCounters } from '../reports/types.js';
 import type { Cell, Grid } from '../render/grid.js';
-import { formatTag } from '../tag.js';
+import { formatTag, tagHex } from '../tag.js';
 import { driverLabel } from './attribution.js';
 import type { DriverGrowth, GrowthReport, TagGrowth } from './growth.js';
 import { isSuspect } from './growth.js';
 import type { PoolChoice } from './pool.js';
-import type { DriverRank, TagRank, Totals } from './top.js';
+import { partialOf, type DriverRank, type TagRank, type Totals } from './top.js';
 import { humanBytes, percent, signed, signedBytes } from './units.js';
 
-export type Style = 'human' | 'exact';
+/** human: KB/MB; exact: exact bytes in a table (`--bytes exact`), changes signed; csv: bare numbers. */
+export type Style = 'human' | 'exact' | 'csv';
 
 /** How many tags a driver row names in its MADE OF cell. */
 export const TAGS_EXPLAINED = 3;
@@ -26,7 +27,18 @@ function bytesCell(n: number, style: Style): Cell {
 
 const right = 'right' as const;
 
-/** OUTSTANDING and BYTES of the chosen pool, then each pool's bytes when both are shown. */
+/** A counter the report does not have is a blank cell (null in JSON), never 0. */
+function countCell(c: PoolCounters, name: CounterName, missing: readonly CounterName[]): Cell {
+  return missing.includes(name) ? null : c[name];
+}
+
+/** poolmon's Per Alloc: bytes per outstanding allocation, whole bytes; blank when nothing is outstanding. */
+export function perAlloc(c: PoolCounters, missing: readonly CounterName[]): number | null {
+  if (missing.includes('outstanding') || c.outstanding <= 0) return null;
+  return Math.round(c.bytes / c.outstanding);
+}
+
+/** OUTSTANDING, BYTES and PER ALLOC of the chosen pool, then each pool's bytes when both are shown. */
 function sizeColumns(pool: PoolChoice) {
   return [
     { key: 'outstanding', title: 'OUTSTANDING', align: right },
@@ -37,19 +49,22 @@ function sizeColumns(pool: PoolChoice) {
           { key: 'paged', title: 'PAGED', align: right },
         ]
       : []),
+    { key: 'perAlloc', title: 'PER ALLOC', align: right },
   ];
 }
 
-function sizeCells(chosen: PoolCounters, nonpaged: PoolCounters, paged: PoolCounters, style: Style) {
+function sizeCells(chosen: PoolCounters, nonpaged: PoolCounters, paged: PoolCounters, style: Style, missing: readonly CounterName[]) {
+  const each = perAlloc(chosen, missing);
   return {
-    outstanding: chosen.outstanding,
+    outstanding: countCell(chosen, 'outstanding', missing),
     bytes: bytesCell(chosen.bytes, style),
     nonpaged: bytesCell(nonpaged.bytes, style),
     paged: bytesCell(paged.bytes, style),
+    perAlloc: each === null ? null : bytesCell(each, style),
   };
 }
 
-export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Style): Grid {
+export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Style, missing: readonly CounterName[] = []): Grid {
   const columns = [
     { key: 'tag', title: 'TAG' },
     ...sizeColumns(pool),
@@ -61,9 +76,9 @@ export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Styl
   ];
   const rows = ranks.map((t) => ({
     tag: formatTag(t.tag),
-    ...sizeCells(t.counters, t.row.nonpaged, t.row.paged, style),
-    allocs: t.counters.allocs,
-    frees: t.counters.frees,
+    ...sizeCells(t.counters, t.row.nonpaged, t.row.paged, style, missing),
+    allocs: countCell(t.counters, 'allocs', missing),
+    frees: countCell(t.counters, 'frees', missing),
     owner: driverLabel(t.attribution.claimants),
     basis: t.attribution.evidence,
     description: t.attribution.description ?? '',
@@ -77,23 +92,26 @@ function shortTag(tag: number): string {
 }
 
 function madeOf(d: DriverRank, style: Style): string {
-  if (style === 'exact') return d.tags.map((t) => `${formatTag(t.tag)}:${t.counters.bytes}`).join(' ');
-  const shown = d.tags.slice(0, TAGS_EXPLAINED).map((t) => `${shortTag(t.tag)} ${humanBytes(t.counters.bytes)}`);
+  if (style === 'csv') return d.tags.map((t) => `${formatTag(t.tag)}:${t.counters.bytes}`).join(' ');
+  const size = (n: number) => (style === 'human' ? humanBytes(n) : String(n));
+  const shown = d.tags.slice(0, TAGS_EXPLAINED).map((t) => `${shortTag(t.tag)} ${size(t.counters.bytes)}`);
   const more = d.tags.length - shown.length;
   return shown.join(', ') + (more > 0 ? ` (+${more} more)` : '');
 }
 
-export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style: Style): Grid {
+export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style: Style, missing: readonly CounterName[] = []): Grid {
   const columns = [
     { key: 'driver', title: 'DRIVER' },
+    { key: 'best', title: 'BY' },
     { key: 'tags', title: 'TAGS', align: right },
     ...sizeColumns(pool),
-    { key: 'madeOf', title: style === 'human' ? 'MADE OF (largest tags)' : 'MADE OF (tag:bytes)' },
+    { key: 'madeOf', title: style === 'csv' ? 'MADE OF (tag:bytes)' : 'MADE OF (largest tags)' },
   ];
   const rows = ranks.map((d) => ({
     driver: d.driver,
+    best: d.best,
     tags: d.tags.length,
-    ...sizeCells(d.counters, d.nonpaged, d.paged, style),
+    ...sizeCells(d.counters, d.nonpaged, d.paged, style, missing),
     madeOf: madeOf(d, style),
   }));
   return { columns, rows };
@@ -103,52 +121,113 @@ export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style
 export function rankGrid(
   tags: readonly TagRank[], drivers: readonly DriverRank[] | undefined, totals: Totals, pool: PoolChoice, style: Style, n: number,
 ): Grid {
-  const grid = drivers ? driverGrid(firstRows(drivers, n), pool, style) : tagGrid(firstRows(tags, n), pool, style);
+  const grid = drivers ? driverGrid(firstRows(drivers, n), pool, style, totals.missing) : tagGrid(firstRows(tags, n), pool, style, totals.missing);
   const shown = { rows: grid.rows.length, of: drivers ? drivers.length : tags.length, what: drivers ? 'drivers' : 'tags' };
   grid.footer = totalsLines(totals, pool, shown);
   return grid;
 }
 
-/** Like poolmon's totals: everything the report holds in the chosen pool, and how much of it has an owner. */
+function amount(c: PoolCounters, missing: readonly CounterName[]): string {
+  return `${humanBytes(c.bytes)} (${c.bytes} bytes)` + (missing.includes('outstanding') ? '' : ` in ${c.outstanding} outstanding allocations`);
+}
+
+/**
+ * Like poolmon's totals: everything in the chosen pool, and how much of it has an owner. When the report
+ * prints its own total and the rows do not add up to it (a fragment, a filtered screen), that total is
+ * the whole and every percentage is of it.
+ */
 export function totalsLines(t: Totals, pool: PoolChoice, shown: { rows: number; of: number; what: string }): string[] {
   const c = t.counters;
   const a = t.attributed;
-  const lines = [
-    `Total ${pool} pool: ${humanBytes(c.bytes)} (${c.bytes} bytes) in ${c.outstanding} outstanding allocations over ${t.tags} tags; ` +
-      `attributed to a driver: ${humanBytes(a.bytes)} (${percent(a.bytes, c.bytes)}) in ${t.attributedTags} tags, ` +
-      `${a.outstanding} outstanding allocations (${percent(a.outstanding, c.outstanding)}).`,
-  ];
+  const whole = partialOf(t);
+  const lines: string[] = [];
+  if (whole) {
+    lines.push(
+      `Total ${pool} pool by the report's own total: ${amount(whole.counters, whole.missing)}.`,
+      `The ${t.tags} tags listed hold ${humanBytes(c.bytes)} (${c.bytes} bytes, ${percent(c.bytes, whole.counters.bytes)}): ` +
+        "the rows do not add up to the report's total, so percentages are of that total.",
+    );
+  } else {
+    lines.push(`Total ${pool} pool: ${amount(c, t.missing)} over ${t.tags} tags.`);
+  }
+  const base = whole?.counters ?? c;
+  const outstandingKnown = !t.missing.includes('outstanding') && !(whole?.missing.includes('outstanding') ?? false);
+  const outstandingShare = outstandingKnown ? `, ${a.outstanding} outstanding allocations (${percent(a.outstanding, base.outstanding)})` : '';
+  lines.push(`Attributed to a driver: ${humanBytes(a.bytes)} (${percent(a.bytes, base.bytes)}) in ${t.attributedTags} tags${outstandingShare}.`);
   if (shown.rows < shown.of) lines.push(`Showing ${shown.rows} of ${shown.of} ${shown.what}; -n 0 shows all.`);
   return lines;
 }
 
-function countersJson(c: PoolCounters) {
-  return { allocs: c.allocs, frees: c.frees, outstanding: c.outstanding, bytes: c.bytes };
+/** Counters as JSON: a counter the report does not have is null. */
+export function countersJson(c: PoolCounters, missing: readonly CounterName[] = []) {
+  const v = (k: CounterName) => (missing.includes(k) ? null : c[k]);
+  return { allocs: v('allocs'), frees: v('frees'), outstanding: v('outstanding'), bytes: v('bytes') };
 }
 
-export function tagJson(format: string, ranks: readonly TagRank[]) {
+/** What `top --json` says about the sums: the rows', the attributed part's, and the report's own line. */
+export function totalsJson(t: Totals, pool: PoolChoice) {
+  const whole = partialOf(t);
   return {
-    format,
-    rows: ranks.map((t) => ({
-      tag: formatTag(t.tag),
-      nonpaged: countersJson(t.row.nonpaged),
-      paged: countersJson(t.row.paged),
-      ...(t.row.session ? { session: countersJson(t.row.session) } : {}),
-      owners: t.attribution.owners as Owner[],
-    })),
+    pool,
+    tags: t.tags,
+    rows: countersJson(t.counters, t.missing),
+    attributed: { tags: t.attributedTags, ...countersJson(t.attributed, t.missing) },
+    report: t.reported ? countersJson(t.reported.counters, t.reported.missing) : null,
+    rowsAddUp: !whole,
   };
 }
 
-export function driverJson(format: string, ranks: readonly DriverRank[]) {
+/** Report-level context every `top --json` body carries. */
+export interface TopJsonContext {
+  format: string;
+  pool: PoolChoice;
+  totals: Totals;
+  /** `--processes`/`--pslist` findings, by tag they concern (Proc, Thre). */
+  warnings?: { tag: string; message: string }[];
+}
+
+function warningsJson(ctx: TopJsonContext) {
+  return ctx.warnings ? { warnings: ctx.warnings } : {};
+}
+
+export function tagJson(ctx: TopJsonContext, ranks: readonly TagRank[]) {
+  const missing = ctx.totals.missing;
   return {
-    format,
+    format: ctx.format,
+    missing,
+    rows: ranks.map((t) => ({
+      tag: formatTag(t.tag),
+      tagHex: tagHex(t.tag),
+      nonpaged: countersJson(t.row.nonpaged, missing),
+      paged: countersJson(t.row.paged, missing),
+      ...(t.row.session ? { session: countersJson(t.row.session, missing) } : {}),
+      perAlloc: perAlloc(t.counters, missing),
+      driver: driverLabel(t.attribution.claimants),
+      claimants: t.attribution.claimants,
+      by: t.attribution.evidence,
+      ...(t.attribution.description !== undefined ? { description: t.attribution.description } : {}),
+      owners: t.attribution.owners as Owner[],
+    })),
+    totals: totalsJson(ctx.totals, ctx.pool),
+    ...warningsJson(ctx),
+  };
+}
+
+export function driverJson(ctx: TopJsonContext, ranks: readonly DriverRank[]) {
+  const missing = ctx.totals.missing;
+  return {
+    format: ctx.format,
+    missing,
     rows: ranks.map((d) => ({
       driver: d.driver,
-      tags: d.tags.map((t) => ({ tag: formatTag(t.tag), outstanding: t.counters.outstanding, bytes: t.counters.bytes })),
-      nonpaged: countersJson(d.nonpaged),
-      paged: countersJson(d.paged),
+      by: d.best,
+      tags: d.tags.map((t) => ({ tag: formatTag(t.tag), by: t.attribution.evidence, outstanding: missing.includes('outstanding') ? null : t.counters.outstanding, bytes: t.counters.bytes })),
+      nonpaged: countersJson(d.nonpaged, missing),
+      paged: countersJson(d.paged, missing),
       owners: d.claimants,
     })),
+    totals: totalsJson(ctx.totals, ctx.pool),
+    ...warningsJson(ctx),
   };
 }
 
@@ -164,8 +243,8 @@ function growthRow(g: TagGrowth | DriverGrowth, style: Style): Record<string, Ce
   return {
     before: bytesCell(first.bytes, style),
     after: bytesCell(last.bytes, style),
-    bytes: style === 'human' ? signedBytes(g.bytes) : g.bytes,
-    outstanding: style === 'human' ? signed(g.outstanding) : g.outstanding,
+    bytes: style === 'human' ? signedBytes(g.bytes) : style === 'exact' ? signed(g.bytes) : g.bytes,
+    outstanding: style === 'csv' ? g.outstanding : signed(g.outstanding),
     suspect: suspectCell(g),
   };
 }
@@ -194,7 +273,7 @@ export function driverGrowthGrid(drivers: readonly DriverGrowth[], style: Style)
       madeOf: d.tags
         .filter((t) => t.bytes > 0)
         .slice(0, TAGS_EXPLAINED)
-        .map((t) => (style === 'human' ? `${shortTag(t.tag)} ${signedBytes(t.bytes)}` : `${formatTag(t.tag)} ${t.bytes}`))
+        .map((t) => (style === 'human' ? `${shortTag(t.tag)} ${signedBytes(t.bytes)}` : style === 'exact' ? `${shortTag(t.tag)} ${signed(t.bytes)}` : `${formatTag(t.tag)} ${t.bytes}`))
         .join(', '),
     })),
   };

@@ -7,7 +7,7 @@
 // present, otherwise counts are 0 (unknown). Other columns and text after the last named column are
 // commentary. Units are binary (1 KB = 1024 B), as Windows tools print them. Detection scores this
 // low so that every specific format wins over it.
-import { ReportParseError, type PoolCounters, type Report, type UsageRow } from './types.js';
+import { ReportParseError, type CounterName, type PoolCounters, type Report, type UsageRow } from './types.js';
 import { counters, headLines, reportLines, reportTag, safeInteger } from './report-text.js';
 
 type Pool = 'nonpaged' | 'paged';
@@ -72,7 +72,12 @@ export function parseAdhoc(text: string, file: string): Report {
     const tagText = cells[header.tagIndex];
     rows.push({ tag: reportTag(tagText, file, n), tagText: tagText.padEnd(4, ' '), ...pools, line: n });
   }
-  return { format: 'adhoc', file, snapshots: [{ rows }] };
+  const kinds = new Set(header.columns.map((c) => c.kind));
+  const missing: CounterName[] = [];
+  if (!kinds.has('allocs')) missing.push('allocs');
+  if (!kinds.has('frees')) missing.push('frees');
+  if (!kinds.has('allocs') || !kinds.has('frees')) missing.push('outstanding');
+  return { format: 'adhoc', file, snapshots: [missing.length ? { rows, missing } : { rows }] };
 }
 
 function findHeader(lines: string[]): { line: number; header: Header } | undefined {

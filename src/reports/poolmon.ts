@@ -85,6 +85,7 @@ export function parsePoolmon(text: string, file: string): Report {
         b.snap.totals = {
           nonpaged: bytesOnly(exactCount(commit[1], file, n, `${FORMAT}: Pool N`) * 1024),
           paged: bytesOnly(exactCount(commit[2], file, n, `${FORMAT}: Pool P`) * 1024),
+          missing: ['allocs', 'frees', 'outstanding'],
         };
       }
       continue;
@@ -150,6 +151,7 @@ function addRow(raw: string, b: Building, file: string, n: number): void {
   cur.signed('Per Alloc');
   const driver = cur.rest();
   const description = driver === undefined || driver === UNKNOWN_DRIVER ? undefined : driver;
+  const drivers = description === undefined ? [] : mappedDrivers(description);
 
   const tag = reportTag(cut.tagText, file, n);
   const seen = b.byTag.get(tag) ?? [];
@@ -177,6 +179,28 @@ function addRow(raw: string, b: Building, file: string, n: number): void {
     if (row.description === undefined) row.description = description;
     else if (row.description !== description) row.description += '; ' + description;
   }
+  for (const d of drivers) {
+    row.drivers ??= [];
+    if (!row.drivers.some((x) => x.toLowerCase() === d.toLowerCase())) row.drivers.push(d);
+  }
+}
+
+/**
+ * Mapped_Driver is one bracket per tag file entry that matched, localtag.txt's first: `[ipsec]` (poolmon
+ * /c names a driver by its base name) and `[ipsec.sys - event queue]` (pooltag.txt's binary and
+ * description). The drivers, each once: `ipsec.sys`.
+ */
+export function mappedDrivers(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/\[([^\]]*)\]/g)) {
+    const inner = m[1].trim();
+    const dash = inner.search(/\s+-\s*/);
+    let name = (dash >= 0 ? inner.slice(0, dash) : inner).trim();
+    if (name === '' || /\s/.test(name) || /^unknown\b/i.test(name)) continue;
+    if (dash < 0 && !/[.!]/.test(name)) name += '.sys';
+    if (!out.some((x) => x.toLowerCase() === name.toLowerCase())) out.push(name);
+  }
+  return out;
 }
 
 function readTotal(raw: string, pool: Pool, b: Building, file: string, n: number): void {

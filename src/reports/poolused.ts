@@ -22,6 +22,8 @@ const TOTAL = /^\s*TOTAL\s+\d/;
 const ORPHAN_ROW = /^\s?\S.{3}\s+\d+\s+\d+\s+\d+\s+\d+/;
 const UNKNOWN_TAG = /^UNKNOWN pooltag '.{0,4}', please update pooltag\.txt$/;
 const SESSION_FLAG = 0x8;
+// kdexts appends pooltag.txt's binary field to the description: "Etw Buffer , Binary: nt!etw".
+const BINARY = /\bBinary\s*:\s*(\S.*?)\s*$/i;
 
 type Pool = 'nonpaged' | 'paged' | 'session';
 
@@ -70,6 +72,7 @@ export function parsePoolused(text: string, file: string): Report {
     if (header) {
       table = readHeader(raw, header, poolNames, session, file, n);
       snap = { rows: [] };
+      if (table.groups.every((g) => g.columns.length === 2)) snap.missing = ['allocs', 'frees'];
       snapshots.push(snap);
       expectTable = false;
       continue;
@@ -145,8 +148,9 @@ function readGroups(cur: RowCursor, table: Table): PoolCounters[] {
   let k = 0;
   for (const g of table.groups) {
     if (g.columns.length === 2) {
-      const [allocs, bytes] = [values[k], values[k + 1]];
-      out.push({ allocs, frees: 0, outstanding: allocs, bytes });
+      // This layout's Allocs column counts what is still allocated; allocations made and freed are not given.
+      const [outstanding, bytes] = [values[k], values[k + 1]];
+      out.push({ allocs: 0, frees: 0, outstanding, bytes });
     } else {
       const [allocs, frees, diff, bytes] = values.slice(k, k + 4);
       const outstanding = outstandingOf(allocs, frees, diff);
@@ -197,7 +201,11 @@ function readRow(raw: string, table: Table, file: string, n: number): UsageRow {
     else row[pool] = add(row[pool], groups[k]);
   });
   const description = cur.rest();
-  if (description !== undefined && !UNKNOWN_TAG.test(description)) row.description = description;
+  if (description !== undefined && !UNKNOWN_TAG.test(description)) {
+    row.description = description;
+    const binary = BINARY.exec(description);
+    if (binary) row.drivers = [binary[1]];
+  }
   return row;
 }
 

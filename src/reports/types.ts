@@ -30,6 +30,17 @@ export interface UsageRow {
   session?: PoolCounters;
   /** Owner/description text the report itself carried (poolused description, poolmon Mapped_Driver). */
   description?: string;
+  /**
+   * Binaries the report itself names as the tag's owner, as it spells them (`ipsec.sys`, `nt!etw`,
+   * `a.sys/b.sys`): poolmon's Mapped_Driver, !poolused's `Binary:`, a Driver column. Absent when the
+   * report names none (poolmon's `Unknown Driver`, an `UNKNOWN pooltag` line).
+   */
+  drivers?: string[];
+  /**
+   * `drivers` records who made the allocations (Driver Verifier tracks them per driver), not a name
+   * looked up by tag: rankings charge the row to them ahead of any other source.
+   */
+  driversAllocated?: boolean;
   /** poolmon delta columns: change since the previous screen, when shown. */
   delta?: { allocs?: number; frees?: number; bytes?: number };
   /** 1-based line number in the report this row came from (for enrich). */
@@ -43,8 +54,15 @@ export interface Snapshot {
   osBuild?: string;
   rows: UsageRow[];
   /** Report-level totals when the report prints them (poolused TOTAL, poolmon header). */
-  totals?: { nonpaged?: PoolCounters; paged?: PoolCounters };
+  totals?: { nonpaged?: PoolCounters; paged?: PoolCounters; missing?: CounterName[] };
+  /**
+   * Counters the report does not have (no such column): their 0 in PoolCounters means "not given",
+   * and output shows them as null / blank. Absent or empty: the report gives all four.
+   */
+  missing?: CounterName[];
 }
+
+export type CounterName = 'allocs' | 'frees' | 'outstanding' | 'bytes';
 
 export interface Report {
   format: ReportFormat;

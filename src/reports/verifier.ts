@@ -48,7 +48,8 @@ export function looksLikeVerifier(text: string): number {
 export function parseVerifier(text: string, file: string): Report {
   const lines = reportLines(text);
   const rows = new Map<string, UsageRow>();
-  const snap: Snapshot = { rows: [] };
+  // Only outstanding allocations are listed: how many were made and freed is not known.
+  const snap: Snapshot = { rows: [], missing: ['allocs', 'frees'] };
   let driver: Driver = {};
   let inList = false;
   let sawList = false;
@@ -120,7 +121,11 @@ function addAllocation(raw: string, driver: Driver, rows: Map<string, UsageRow>,
   let row = rows.get(key);
   if (!row) {
     row = { tag: reportTag(tagText, file, n), tagText, nonpaged: emptyCounters(), paged: emptyCounters(), line: n };
-    if (driver.name !== undefined) row.description = driver.name;
+    if (driver.name !== undefined) {
+      row.description = driver.name;
+      row.drivers = [driver.name];
+      row.driversAllocated = true;
+    }
     rows.set(key, row);
     snap.rows.push(row);
   }

@@ -53,17 +53,20 @@ export function parseVol2(text: string, file: string): Report {
     };
     const description = m[7] === undefined ? undefined : driverAndReason(raw, 4 + m.indices![7]![0], driverAt, reasonAt);
     if (description) row.description = description;
+    const driver = m[7] === undefined ? undefined : driverAndReason(raw, 4 + m.indices![7]![0], driverAt, reasonAt, true);
+    if (driver) row.drivers = [driver];
     rows.push(row);
   }
   return { format: 'vol2-pooltracker', file, snapshots: [{ rows }] };
 }
 
 /** "driver - reason" (pooltag.txt's own shape), cut at the header positions when the row lines up. */
-function driverAndReason(raw: string, textAt: number, driverAt: number, reasonAt: number): string {
+function driverAndReason(raw: string, textAt: number, driverAt: number, reasonAt: number, driverOnly = false): string {
   const words = raw.slice(textAt).trim().split(/\s+/);
   const [driver, reason] = textAt >= driverAt
     ? [raw.slice(driverAt, reasonAt).trim(), raw.slice(reasonAt).trim()]
     : [words[0], words.slice(1).join(' ')];
+  if (driverOnly) return driver;
   return [driver, reason].filter((s) => s !== '').join(' - ');
 }
 
@@ -105,6 +108,7 @@ function jsonRow(rec: unknown, file: string, line: number): UsageRow {
   };
   const description = [rec.Driver, rec.Reason].filter((s): s is string => typeof s === 'string' && s.trim() !== '').join(' - ');
   if (description) row.description = description;
+  if (typeof rec.Driver === 'string' && rec.Driver.trim() !== '') row.drivers = [rec.Driver.trim()];
   return row;
 }
 

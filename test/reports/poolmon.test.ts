@@ -33,10 +33,11 @@ test('display-1: x86 screen with /g Mapped_Driver; header Pool N/P as byte total
   assert.deepEqual(fc.paged, c(1579279, 1579269, 10, 640));
   assert.deepEqual(fc.nonpaged, ZERO);
   assert.equal(fc.description, '[ntfs.sys  -  Create.c]');
+  assert.deepEqual(fc.drivers, ['ntfs.sys']);
   assert.deepEqual(fc.delta, { allocs: 0, frees: 0, bytes: 0 });
   assert.deepEqual(row(s.rows, 'NtFs').nonpaged, c(48825, 47226, 1599, 64536));
   assert.equal(row(s.rows, 'NtFA').line, 7);
-  assert.deepEqual(s.totals, { nonpaged: c(0, 0, 0, 8500 * 1024), paged: c(0, 0, 0, 33024 * 1024) });
+  assert.deepEqual(s.totals, { nonpaged: c(0, 0, 0, 8500 * 1024), paged: c(0, 0, 0, 33024 * 1024), missing: ['allocs', 'frees', 'outstanding'] });
 });
 
 test('display-2/3/4: Unknown Driver, localtag and concatenated Mapped_Driver', () => {
@@ -45,12 +46,14 @@ test('display-2/3/4: Unknown Driver, localtag and concatenated Mapped_Driver', (
   assert.equal(d2[0].rows.length, 3);
   assert.deepEqual(row(d2[0].rows, '3MEM').nonpaged, c(3, 0, 3, 248));
   assert.equal(row(d2[0].rows, '3MEM').description, undefined);
+  assert.equal(row(d2[0].rows, '3MEM').drivers, undefined, '"Unknown Driver" names no owner');
   assert.equal(d2[0].totals, undefined);
 
   const d3 = parsePoolmon(sample('poolmon-display-3.txt'), 'd3').snapshots;
   assert.equal(d3.length, 1);
   assert.equal(d3[0].rows.length, 3);
   assert.equal(row(d3[0].rows, '1MEM').description, '[el90xbc5]');
+  assert.deepEqual(row(d3[0].rows, '1MEM').drivers, ['el90xbc5.sys'], 'localtag.txt names a driver by its base name');
   assert.deepEqual(row(d3[0].rows, '2MEM').nonpaged, c(1, 0, 1, 3944));
 
   const d4 = parsePoolmon(sample('poolmon-display-4.txt'), 'd4').snapshots;
@@ -58,6 +61,8 @@ test('display-2/3/4: Unknown Driver, localtag and concatenated Mapped_Driver', (
   assert.equal(d4[0].rows.length, 8);
   assert.deepEqual(row(d4[0].rows, 'IpSI').nonpaged, c(1027, 0, 1027, 53272));
   assert.equal(row(d4[0].rows, 'IpSI').description, '[ipsec][ipsec.sys    - initial allcoations]');
+  assert.deepEqual(row(d4[0].rows, 'IpSI').drivers, ['ipsec.sys'], 'the localtag and pooltag brackets name one driver');
+  assert.deepEqual(row(d4[0].rows, 'IpIO').drivers, ['ipsec.sys']);
   assert.equal(row(d4[0].rows, 'IpHP').nonpaged.outstanding, 0);
   assert.equal(d4[0].totals?.paged?.bytes, 13384 * 1024);
 });
@@ -142,7 +147,7 @@ test('a poolsnap.log with appended runs gives one snapshot per run; wrapped 32-b
   assert.equal(s[0].rows.length, 1);
   assert.deepEqual(s[0].rows[0].nonpaged, c(100, 60, 40, 4000));
   assert.deepEqual(s[0].rows[0].paged, c(5, 5, 0, 0));
-  assert.deepEqual(s[0].totals, { nonpaged: c(0, 0, 0, 32768 * 1024), paged: c(0, 0, 0, 98304 * 1024) });
+  assert.deepEqual(s[0].totals, { nonpaged: c(0, 0, 0, 32768 * 1024), paged: c(0, 0, 0, 98304 * 1024), missing: ['allocs', 'frees', 'outstanding'] });
   assert.equal(s[1].rows.length, 2);
   assert.equal(s[1].totals, undefined);
   assert.deepEqual(s[1].rows[0].nonpaged, c(180, 60, 120, 12000));

@@ -18,23 +18,25 @@ test('poolused-1: classic layout, glued descriptions, elision, TOTAL', () => {
   assert.equal(rep.snapshots.length, 1);
   const s = rep.snapshots[0];
   assert.equal(s.rows.length, 35);
-  assert.deepEqual(row(s.rows, '8042').nonpaged, { allocs: 4, frees: 0, outstanding: 4, bytes: 3944 });
+  assert.deepEqual(row(s.rows, '8042').nonpaged, { allocs: 0, frees: 0, outstanding: 4, bytes: 3944 });
   assert.equal(row(s.rows, '8042').description, 'PS/2 kb and mouse , Binary: i8042prt.sys');
+  assert.deepEqual(row(s.rows, '8042').drivers, ['i8042prt.sys']);
+  assert.deepEqual(s.missing, ['allocs', 'frees'], 'the classic layout counts outstanding allocations only');
   assert.equal(row(s.rows, '8042').line, 12);
   const agp = row(s.rows, 'AGP ');
   assert.equal(agp.tag, tagFromText('AGP '));
-  assert.deepEqual(agp.paged, { allocs: 2, frees: 0, outstanding: 2, bytes: 384 });
+  assert.deepEqual(agp.paged, { allocs: 0, frees: 0, outstanding: 2, bytes: 384 });
   assert.equal(agp.description, undefined, "kdexts' UNKNOWN pooltag placeholder is not an owner");
   // "0        01394 OHCI": Used is 0 and the description starts with digits.
   const ohci = row(s.rows, 'ohci');
   assert.deepEqual(ohci.paged, { allocs: 0, frees: 0, outstanding: 0, bytes: 0 });
-  assert.deepEqual(ohci.nonpaged, { allocs: 1, frees: 0, outstanding: 1, bytes: 136 });
+  assert.deepEqual(ohci.nonpaged, { allocs: 0, frees: 0, outstanding: 1, bytes: 136 });
   assert.equal(ohci.description, '1394 OHCI host controller driver');
   assert.equal(row(s.rows, 'Wmit').paged.bytes, 49480);
   assert.equal(row(s.rows, 'rx..').tag, tagFromBytes(0x72, 0x78, 0x2e, 0x2e));
   assert.deepEqual(s.totals, {
-    nonpaged: { allocs: 3570214, frees: 0, outstanding: 3570214, bytes: 209120008 },
-    paged: { allocs: 38769, frees: 0, outstanding: 38769, bytes: 13066104 },
+    nonpaged: { allocs: 0, frees: 0, outstanding: 3570214, bytes: 209120008 },
+    paged: { allocs: 0, frees: 0, outstanding: 38769, bytes: 13066104 },
   });
 });
 
@@ -43,11 +45,13 @@ test('poolused-2: `!poolused 2`, kd cache noise before the table, TAB before the
   assert.equal(s.length, 1);
   assert.equal(s[0].rows.length, 20);
   const etwb = row(s[0].rows, 'EtwB');
-  assert.deepEqual(etwb.nonpaged, { allocs: 148, frees: 0, outstanding: 148, bytes: 5206272 });
-  assert.deepEqual(etwb.paged, { allocs: 16, frees: 0, outstanding: 16, bytes: 442368 });
+  assert.deepEqual(etwb.nonpaged, { allocs: 0, frees: 0, outstanding: 148, bytes: 5206272 });
+  assert.deepEqual(etwb.paged, { allocs: 0, frees: 0, outstanding: 16, bytes: 442368 });
   assert.equal(etwb.description, 'Etw Buffer , Binary: nt!etw');
   assert.equal(row(s[0].rows, 'Vad ').nonpaged.bytes, 2192480);
   assert.equal(row(s[0].rows, 'smSt').description, 'ReadyBoost various store allocations , Binary: nt!store or rdyboost.sys');
+  assert.deepEqual(row(s[0].rows, 'smSt').drivers, ['nt!store or rdyboost.sys']);
+  assert.equal(row(s[0].rows, 'File').drivers, undefined);
   assert.equal(row(s[0].rows, 'ConT').description, undefined);
   assert.equal(s[0].rows[0].line, 21);
   assert.equal(s[0].totals, undefined);
@@ -64,6 +68,7 @@ test('poolused-3: verbose layout with Frees and Diff per pool; tags starting wit
   assert.equal(row(s[0].rows, 'ALPC').description, 'ALPC port objects , Binary: nt!alpc');
   assert.equal(row(s[0].rows, '.UMD').tag, tagFromText('.UMD'));
   assert.equal(row(s[0].rows, '-UMD').line, 5);
+  assert.equal(s[0].missing, undefined, 'the verbose layout has every counter');
 });
 
 const SESSION = [
@@ -81,7 +86,7 @@ const SESSION = [
 test('session pool (!poolused 8) goes to the session counters', () => {
   const s = parsePoolused(SESSION, 's.txt').snapshots[0];
   assert.equal(s.rows.length, 2);
-  assert.deepEqual(s.rows[0].session, { allocs: 12, frees: 0, outstanding: 12, bytes: 4800 });
+  assert.deepEqual(s.rows[0].session, { allocs: 0, frees: 0, outstanding: 12, bytes: 4800 });
   assert.deepEqual(s.rows[0].paged, { allocs: 0, frees: 0, outstanding: 0, bytes: 0 });
   assert.equal(s.rows[1].description, 'USERTAG_QMSG , Binary: win32k.sys');
   assert.equal(s.totals?.paged?.bytes, 5184);
@@ -109,12 +114,12 @@ test('`!poolused 4` heading, hex counters, 64-bit values, two outputs in one fil
   assert.equal(rep.snapshots.length, 2);
   const [a, b] = rep.snapshots;
   assert.equal(a.rows.length, 2);
-  assert.deepEqual(a.rows[0].paged, { allocs: 0x1f0, frees: 0, outstanding: 0x1f0, bytes: 0x12345678 });
+  assert.deepEqual(a.rows[0].paged, { allocs: 0, frees: 0, outstanding: 0x1f0, bytes: 0x12345678 });
   assert.equal(a.rows[1].tagText, 'Big ');
   assert.equal(a.rows[1].nonpaged.bytes, 8589934592);
   assert.equal(b.rows.length, 1);
   assert.equal(b.rows[0].line, 12);
-  assert.equal(b.rows[0].nonpaged.allocs, 120);
+  assert.equal(b.rows[0].nonpaged.outstanding, 120);
 });
 
 test('a non-numeric count is an error naming the column and the value', () => {
