@@ -102,7 +102,8 @@ export function enrichText(text: string, report: Report, owners: OwnerSource): s
 
 /** `enrich --json`: one JSON object per report line (NDJSON), as documented. */
 export function enrichNdjson(text: string, report: Report, owners: OwnerSource): string {
-  return enrichLines(text, report, owners)
-    .map((l) => JSON.stringify(l))
-    .join('\n');
+  const lines = enrichLines(text, report, owners);
+  // The newline that ends the last line does not start another.
+  if (text.endsWith('\n')) lines.pop();
+  return lines.map((l) => JSON.stringify(l)).join('\n');
 }

@@ -52,7 +52,7 @@ test('an NDJSON snapshot series stays NDJSON: owners become fields of its rows, 
 test('enrich --json is one object per report line', () => {
   const report: Report = { format: 'poolused', file: 'p.txt', snapshots: [{ rows: [row('Proc', c(1, 0, 1), undefined, { line: 2 })] }] };
   const out = enrichNdjson('header\n Proc 1 1\n', report, owners).split('\n');
-  assert.equal(out.length, 3);
+  assert.equal(out.length, 2);
   assert.deepEqual(JSON.parse(out[1]), { line: 2, text: ' Proc 1 1', rows: [{ tag: 'Proc', tagHex: '0x636f7250', owner: 'nt', by: 'pooltag', description: 'Process objects' }] });
   assert.deepEqual(JSON.parse(out[0]).rows, []);
 });
