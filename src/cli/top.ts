@@ -2,7 +2,7 @@
 // pooltag.txt. Ranking code loads inside the handler so `whose-tag TAG` starts fast.
 import type { Argv, CommandModule } from 'yargs';
 import { readFileSync, statSync } from 'node:fs';
-import { UserError, outputFormat } from './common.js';
+import { EXIT, UserError, outputFormat } from './common.js';
 import {
   type FormatArgv, type RankArgv, type ReportArgv, byteStyle, bytesOptions, checkWholeNumber, filterOptions, formatOptions, noteWriter, poolOption,
   reportOptions, tagFilters,
@@ -43,19 +43,30 @@ export const topCommand: CommandModule<object, TopArgv> = {
     if (argv.processes !== undefined) checkWholeNumber('--processes', argv.processes);
     const tagQueries = tagFilters(argv);
     const note = noteWriter(argv);
-    const [{ readReportFile }, { loadOwnerSource }, top, views] = await Promise.all([
+    const [{ readReportFile, reportNotes }, { loadOwnerSource }, top, views] = await Promise.all([
       import('../rank/input.js'),
       import('../rank/owner-source.js'),
       import('../rank/top.js'),
       import('../rank/views.js'),
     ]);
     const report = await readReportFile(argv.report, argv.inputFormat);
+    (await reportNotes(report)).forEach(note);
+    if (report.kind === 'statement') {
+      // Understood, but nothing to rank: say what it is (exit 1, as for a search that found nothing).
+      if (outputFormat(argv) === 'json') {
+        process.stdout.write(JSON.stringify({ format: report.format, kind: report.kind, statement: report.statement, rows: [] }, null, 2) + '\n');
+      } else {
+        process.stdout.write(`${argv.report}: ${report.statement}\n`);
+      }
+      process.exitCode = EXIT.notFound;
+      return;
+    }
     const snapshot = report.snapshots[report.snapshots.length - 1];
     if (report.snapshots.length > 1) {
       note(`${argv.report} holds ${report.snapshots.length} snapshots; ranking the last (whose-tag diff ${argv.report} shows growth)`);
     }
     const sort = argv.sort as SortKey;
-    const cannot = top.unsortable(snapshot.missing, sort, report.format);
+    const cannot = top.unsortable(top.absentCounters(snapshot.rows, argv.pool as 'all'), sort, report.format);
     if (cannot) throw new UserError(cannot);
     const findings = await processFindings(argv, snapshot.rows);
     const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag, host: argv.host });
@@ -68,7 +79,7 @@ export const topCommand: CommandModule<object, TopArgv> = {
       const drivers = argv.by === 'driver' ? top.rankDrivers(tags, opts) : undefined;
       const totals = top.totals(tags, snapshot, opts.pool);
       if (format === 'json') {
-        const ctx = { format: report.format, pool: opts.pool, totals, ...(findings ? { warnings: findings } : {}) };
+        const ctx = { format: report.format, kind: report.kind, pool: opts.pool, totals, ...(findings ? { warnings: findings } : {}) };
         const body = drivers ? views.driverJson(ctx, views.firstRows(drivers, argv.n)) : views.tagJson(ctx, views.firstRows(tags, argv.n));
         process.stdout.write(JSON.stringify(body, null, 2) + '\n');
         return;

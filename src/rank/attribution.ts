@@ -1,5 +1,5 @@
 // Who a tag's memory is charged to. Evidence decides naming, strongest first:
-//   1. the report says which driver made the allocations (Driver Verifier's per-driver lists);
+//   1. the report says which driver made the allocations (Driver Verifier's per-driver lists: UsageRow.driver);
 //   2. a db owner whose code passes the tag (tier call/code);
 //   3. an exact pooltag.txt entry;
 //   4. the binary the report itself names (poolmon Mapped_Driver, !poolused `Binary:`: the tag files of
@@ -29,8 +29,8 @@ export interface Attribution {
   description?: string;
 }
 
-/** What attribution reads from a report row: its own description and the binaries it names. */
-export type RowOwnerText = Pick<UsageRow, 'description' | 'drivers' | 'driversAllocated'>;
+/** What attribution reads from a report row: its own description and the owners it names. */
+export type RowOwnerText = Pick<UsageRow, 'description' | 'mappedDriver' | 'binary' | 'driver' | 'callers'>;
 
 export const UNKNOWN_DRIVER = '(unknown)';
 export const SHARED_PREFIX = 'shared: ';
@@ -45,10 +45,35 @@ export function reportedDriver(description: string | undefined): string[] {
   return [];
 }
 
-/** The report's own owners: the parser's `drivers`, else what its description names. */
+/**
+ * poolmon's Mapped_Driver is one bracket per tag file entry that matched, localtag.txt's first: `[ipsec]`
+ * (poolmon /c names a driver by its base name) and `[ipsec.sys - event queue]` (pooltag.txt's binary and
+ * description); `Unknown Driver` names none. The drivers, each once: `ipsec.sys`.
+ */
+export function mappedDrivers(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/\[([^\]]*)\]/g)) {
+    const inner = m[1].trim();
+    const dash = inner.search(/\s+-\s*/);
+    const binary = (dash >= 0 ? inner.slice(0, dash) : inner).trim();
+    if (binary === '' || /\s/.test(binary) || /^unknown\b/i.test(binary)) continue;
+    for (const name of binaryNames(binary)) out.push(dash < 0 && !/[.!]/.test(name) ? name + '.sys' : name);
+  }
+  return unique(out);
+}
+
+/** The owners a report row names itself: the driver it charges, else Mapped_Driver or Binary:, else its description. */
+function reportNames(row: RowOwnerText | undefined): string[] {
+  if (!row) return [];
+  if (row.driver) return binaryNames(row.driver);
+  if (row.mappedDriver) return mappedDrivers(row.mappedDriver);
+  if (row.binary) return binaryNames(row.binary);
+  if (row.callers?.length) return unique(row.callers);
+  return reportedDriver(row.description);
+}
+
 function reportOwners(row: RowOwnerText | undefined): Owner[] {
-  const names = row?.drivers?.length ? row.drivers.flatMap((d) => binaryNames(d)) : reportedDriver(row?.description);
-  return unique(names).map((name) => ({ name, source: 'report' as const }));
+  return unique(reportNames(row)).map((name) => ({ name, source: 'report' as const }));
 }
 
 function unique(names: string[]): string[] {
@@ -89,7 +114,8 @@ export function attribute(tag: number, source: OwnerSource, row?: RowOwnerText |
     if (description !== undefined) a.description = description;
     return a;
   };
-  if (rowText?.driversAllocated && reported.length) return pick(reported.map((o) => o.name), 'report-allocated', 'verifier');
+  // Driver Verifier charged these allocations to a driver: that is who made them, whatever the tag.
+  if (rowText?.driver && reported.length) return pick(reported.map((o) => o.name), 'report-allocated', 'verifier');
   const code = db.filter((o) => o.tier === 'call' || o.tier === 'code');
   if (code.length) return pick(driverNames(code), 'db-code', code.some((o) => o.tier === 'call') ? 'call' : 'code');
   const exact = pooltag.filter((o) => o.wildcard === undefined).flatMap((o) => binaryNames(o.name));

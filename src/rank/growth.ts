@@ -50,9 +50,10 @@ export function isSteadyGrowth(values: readonly number[]): boolean {
 function growthOf(series: PoolCounters[]): Growth {
   const first = series[0];
   const last = series[series.length - 1];
-  const g: Growth = { series, bytes: last.bytes - first.bytes, outstanding: last.outstanding - first.outstanding };
+  // An absent counter is no growth information: it reads as 0 on both ends.
+  const g: Growth = { series, bytes: (last.bytes ?? 0) - (first.bytes ?? 0), outstanding: (last.outstanding ?? 0) - (first.outstanding ?? 0) };
   if (series.length >= MIN_SERIES) {
-    g.steady = { bytes: isSteadyGrowth(series.map((c) => c.bytes)), outstanding: isSteadyGrowth(series.map((c) => c.outstanding)) };
+    g.steady = { bytes: isSteadyGrowth(series.map((c) => c.bytes ?? 0)), outstanding: isSteadyGrowth(series.map((c) => c.outstanding ?? 0)) };
   }
   return g;
 }
@@ -82,11 +83,8 @@ export function growth(snapshots: readonly Snapshot[], owners: OwnerSource, opts
       return row ? poolCounters(row, opts.pool) : emptyCounters();
     });
     const rowOwners = perSnapshot.map((m) => m.get(tag)).filter((r): r is UsageRow => r !== undefined);
-    const described = {
-      description: rowOwners.find((r) => r.description !== undefined)?.description,
-      drivers: rowOwners.find((r) => r.drivers?.length)?.drivers,
-      driversAllocated: rowOwners.some((r) => r.driversAllocated),
-    };
+    const first = <K extends keyof UsageRow>(k: K) => rowOwners.find((r) => r[k] !== undefined)?.[k];
+    const described = { description: first('description'), mappedDriver: first('mappedDriver'), binary: first('binary'), driver: first('driver'), callers: first('callers') };
     const t: TagGrowth = { tag, attribution: attribute(tag, owners, described), ...growthOf(series) };
     // Nothing in the chosen pool in any snapshot: not part of this diff.
     const inPool = opts.pool === 'all' || series.some((c) => c.allocs || c.frees || c.outstanding || c.bytes);

@@ -1,9 +1,17 @@
 // `top`: rank a snapshot's tags, or the drivers that own them, by what they hold.
 import type { OwnerSource } from '../owners.js';
-import { emptyCounters, type CounterName, type PoolCounters, type Snapshot, type UsageRow } from '../reports/types.js';
+import { emptyCounters, type PoolCounters, type Snapshot, type UsageRow } from '../reports/types.js';
 import { formatTag, tagMatches, type TagQuery } from '../tag.js';
 import { attribute, claimKey, claimsDriver, driverLabel, strongerEvidence, type Attribution, type EvidenceText } from './attribution.js';
 import { addCounters, mergeByTag, poolCounters, type PoolChoice } from './pool.js';
+
+export type CounterName = 'allocs' | 'frees' | 'outstanding' | 'bytes';
+export const COUNTER_NAMES: readonly CounterName[] = ['allocs', 'frees', 'outstanding', 'bytes'];
+
+/** Counters no row has (undefined everywhere): the report does not give them. */
+export function absentCounters(rows: readonly UsageRow[], pool: PoolChoice): CounterName[] {
+  return COUNTER_NAMES.filter((k) => rows.every((r) => poolCounters(r, pool)[k] === undefined));
+}
 
 /** `diff` is poolmon's Diff column (allocs - frees), i.e. outstanding allocations. */
 export type SortKey = 'bytes' | 'outstanding' | 'allocs' | 'frees' | 'diff' | 'tag';
@@ -45,16 +53,16 @@ export interface Totals {
   /** The part held by tags with at least one claimant. */
   attributed: PoolCounters;
   attributedTags: number;
-  /** Counters the report does not have: their sums are meaningless (shown blank / null). */
+  /** Counters no row has (the report does not give them): shown blank / null. */
   missing: CounterName[];
   /**
    * The report's own total for the chosen pool (its TOTAL line, poolmon's header), when it prints one:
-   * what percentages are of. `missing` are the counters that line does not give.
+   * what percentages are of. A counter the line does not give is undefined.
    */
-  reported?: { counters: PoolCounters; missing: CounterName[] };
+  reported?: PoolCounters;
 }
 
-function metric(c: PoolCounters, sort: SortKey): number {
+function metric(c: PoolCounters, sort: SortKey): number | undefined {
   switch (sort) {
     case 'allocs':
       return c.allocs;
@@ -73,11 +81,12 @@ export function sortCounter(sort: SortKey): CounterName | undefined {
   return sort === 'tag' ? undefined : sort === 'diff' ? 'outstanding' : sort;
 }
 
-/** Why a report cannot be sorted by `sort` (it lacks that counter), or undefined when it can. */
-export function unsortable(missing: readonly CounterName[] | undefined, sort: SortKey, format: string): string | undefined {
+/** Why a report cannot be sorted by `sort` (no row has that counter), or undefined when it can. */
+export function unsortable(missing: readonly CounterName[], sort: SortKey, format: string): string | undefined {
   const counter = sortCounter(sort);
-  if (counter === undefined || !missing?.includes(counter)) return undefined;
-  return `--sort ${sort}: this ${format} report has no ${counter} counts (it gives ${(['allocs', 'frees', 'outstanding', 'bytes'] as const).filter((c) => !missing.includes(c)).join(', ')}); sort by one of those`;
+  if (counter === undefined || !missing.includes(counter)) return undefined;
+  const given = COUNTER_NAMES.filter((c) => !missing.includes(c));
+  return `--sort ${sort}: this ${format} report has no ${counter} counts (it gives ${given.join(', ') || 'none'}); sort by one of those`;
 }
 
 function byTagText(a: number, b: number): number {
@@ -86,13 +95,20 @@ function byTagText(a: number, b: number): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-export function compareCounters(sort: SortKey) {
-  return (a: { counters: PoolCounters; tag: number }, b: { counters: PoolCounters; tag: number }): number =>
-    sort === 'tag' ? byTagText(a.tag, b.tag) : metric(b.counters, sort) - metric(a.counters, sort) || byTagText(a.tag, b.tag);
+/** Larger first; a counter the report does not have sorts after every known one. */
+export function byMetric(x: number | undefined, y: number | undefined): number {
+  if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? 1 : -1;
+  return y - x;
 }
 
+export function compareCounters(sort: SortKey) {
+  return (a: { counters: PoolCounters; tag: number }, b: { counters: PoolCounters; tag: number }): number =>
+    sort === 'tag' ? byTagText(a.tag, b.tag) : byMetric(metric(a.counters, sort), metric(b.counters, sort)) || byTagText(a.tag, b.tag);
+}
+
+/** Nothing in the pool: every counter the report gives is 0. */
 function isEmpty(c: PoolCounters): boolean {
-  return c.allocs === 0 && c.frees === 0 && c.outstanding === 0 && c.bytes === 0;
+  return !c.allocs && !c.frees && !c.outstanding && !c.bytes;
 }
 
 /** `--pool paged` leaves out tags with nothing in that pool; `--tag` and `--driver` keep what they name. */
@@ -138,22 +154,19 @@ export function rankDrivers(tags: readonly TagRank[], opts: RankOptions): Driver
   for (const g of groups.values()) g.tags.sort(cmp);
   const out = [...groups.values()];
   if (opts.sort === 'tag') return out.sort((a, b) => a.driver.toLowerCase().localeCompare(b.driver.toLowerCase()));
-  return out.sort((a, b) => metric(b.counters, opts.sort) - metric(a.counters, opts.sort) || a.driver.localeCompare(b.driver));
+  return out.sort((a, b) => byMetric(metric(a.counters, opts.sort), metric(b.counters, opts.sort)) || a.driver.localeCompare(b.driver));
 }
 
 /** The report's own total for a pool choice: `all` needs both pools' lines. */
-function reportedTotal(snapshot: Pick<Snapshot, 'totals' | 'missing'> | undefined, pool: PoolChoice): Totals['reported'] {
+function reportedTotal(snapshot: Pick<Snapshot, 'totals'> | undefined, pool: PoolChoice): PoolCounters | undefined {
   const t = snapshot?.totals;
   if (!t) return undefined;
-  const counters = pool === 'all' ? (t.nonpaged && t.paged ? addCounters(t.nonpaged, t.paged) : undefined) : t[pool];
-  if (!counters) return undefined;
-  const missing = [...new Set([...(snapshot?.missing ?? []), ...(t.missing ?? [])])];
-  return { counters, missing };
+  return pool === 'all' ? (t.nonpaged && t.paged ? addCounters(t.nonpaged, t.paged) : undefined) : t[pool];
 }
 
-export function totals(tags: readonly TagRank[], snapshot?: Pick<Snapshot, 'totals' | 'missing'>, pool: PoolChoice = 'all'): Totals {
-  let counters = emptyCounters();
-  let attributed = emptyCounters();
+export function totals(tags: readonly TagRank[], snapshot?: Pick<Snapshot, 'totals'>, pool: PoolChoice = 'all'): Totals {
+  let counters: PoolCounters = {};
+  let attributed: PoolCounters = {};
   let attributedTags = 0;
   for (const t of tags) {
     counters = addCounters(counters, t.counters);
@@ -162,16 +175,19 @@ export function totals(tags: readonly TagRank[], snapshot?: Pick<Snapshot, 'tota
       attributedTags++;
     }
   }
-  const out: Totals = { tags: tags.length, counters, attributed, attributedTags, missing: [...(snapshot?.missing ?? [])] };
+  // Nothing attributed is 0 of each counter the rows have, not unknown.
+  for (const k of COUNTER_NAMES) if (counters[k] !== undefined) attributed[k] ??= 0;
+  const missing = COUNTER_NAMES.filter((k) => counters[k] === undefined);
+  const out: Totals = { tags: tags.length, counters, attributed, attributedTags, missing };
   const reported = reportedTotal(snapshot, pool);
   if (reported) out.reported = reported;
   return out;
 }
 
 /** The report's total when its rows do not add up to it (a fragment, a filtered screen), else undefined. */
-export function partialOf(t: Totals): Totals['reported'] {
+export function partialOf(t: Totals): PoolCounters | undefined {
   const r = t.reported;
   if (!r) return undefined;
-  const differs = (c: CounterName) => !r.missing.includes(c) && !t.missing.includes(c) && r.counters[c] !== t.counters[c];
+  const differs = (c: CounterName) => r[c] !== undefined && t.counters[c] !== undefined && r[c] !== t.counters[c];
   return differs('bytes') || differs('outstanding') ? r : undefined;
 }

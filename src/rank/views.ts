@@ -1,13 +1,13 @@
 // Grids and JSON for the report commands. Tables and Markdown show KB/MB; CSV and JSON keep exact numbers.
 import type { Owner } from '../owners.js';
-import type { CounterName, PoolCounters } from '../reports/types.js';
+import type { PoolCounters } from '../reports/types.js';
 import type { Cell, Grid } from '../render/grid.js';
 import { formatTag, tagHex } from '../tag.js';
 import { driverLabel } from './attribution.js';
 import type { DriverGrowth, GrowthReport, TagGrowth } from './growth.js';
 import { isSuspect } from './growth.js';
 import type { PoolChoice } from './pool.js';
-import { partialOf, type DriverRank, type TagRank, type Totals } from './top.js';
+import { partialOf, type CounterName, type DriverRank, type TagRank, type Totals } from './top.js';
 import { humanBytes, percent, signed, signedBytes } from './units.js';
 
 /** human: KB/MB; exact: exact bytes in a table (`--bytes exact`), changes signed; csv: bare numbers. */
@@ -21,20 +21,21 @@ export function firstRows<T>(xs: readonly T[], n: number): readonly T[] {
   return n > 0 ? xs.slice(0, n) : xs;
 }
 
-function bytesCell(n: number, style: Style): Cell {
-  return style === 'human' ? humanBytes(n) : n;
+/** An absent counter is a blank cell, never 0. */
+function bytesCell(n: number | undefined, style: Style): Cell {
+  return n === undefined ? null : style === 'human' ? humanBytes(n) : n;
 }
 
 const right = 'right' as const;
 
 /** A counter the report does not have is a blank cell (null in JSON), never 0. */
-function countCell(c: PoolCounters, name: CounterName, missing: readonly CounterName[]): Cell {
-  return missing.includes(name) ? null : c[name];
+function countCell(c: PoolCounters, name: CounterName): Cell {
+  return c[name] ?? null;
 }
 
 /** poolmon's Per Alloc: bytes per outstanding allocation, whole bytes; blank when nothing is outstanding. */
-export function perAlloc(c: PoolCounters, missing: readonly CounterName[]): number | null {
-  if (missing.includes('outstanding') || c.outstanding <= 0) return null;
+export function perAlloc(c: PoolCounters): number | null {
+  if (c.outstanding === undefined || c.bytes === undefined || c.outstanding <= 0) return null;
   return Math.round(c.bytes / c.outstanding);
 }
 
@@ -53,10 +54,10 @@ function sizeColumns(pool: PoolChoice) {
   ];
 }
 
-function sizeCells(chosen: PoolCounters, nonpaged: PoolCounters, paged: PoolCounters, style: Style, missing: readonly CounterName[]) {
-  const each = perAlloc(chosen, missing);
+function sizeCells(chosen: PoolCounters, nonpaged: PoolCounters, paged: PoolCounters, style: Style) {
+  const each = perAlloc(chosen);
   return {
-    outstanding: countCell(chosen, 'outstanding', missing),
+    outstanding: countCell(chosen, 'outstanding'),
     bytes: bytesCell(chosen.bytes, style),
     nonpaged: bytesCell(nonpaged.bytes, style),
     paged: bytesCell(paged.bytes, style),
@@ -64,7 +65,7 @@ function sizeCells(chosen: PoolCounters, nonpaged: PoolCounters, paged: PoolCoun
   };
 }
 
-export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Style, missing: readonly CounterName[] = []): Grid {
+export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Style): Grid {
   const columns = [
     { key: 'tag', title: 'TAG' },
     ...sizeColumns(pool),
@@ -76,9 +77,9 @@ export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Styl
   ];
   const rows = ranks.map((t) => ({
     tag: formatTag(t.tag),
-    ...sizeCells(t.counters, t.row.nonpaged, t.row.paged, style, missing),
-    allocs: countCell(t.counters, 'allocs', missing),
-    frees: countCell(t.counters, 'frees', missing),
+    ...sizeCells(t.counters, t.row.nonpaged, t.row.paged, style),
+    allocs: countCell(t.counters, 'allocs'),
+    frees: countCell(t.counters, 'frees'),
     owner: driverLabel(t.attribution.claimants),
     basis: t.attribution.evidence,
     description: t.attribution.description ?? '',
@@ -92,14 +93,14 @@ function shortTag(tag: number): string {
 }
 
 function madeOf(d: DriverRank, style: Style): string {
-  if (style === 'csv') return d.tags.map((t) => `${formatTag(t.tag)}:${t.counters.bytes}`).join(' ');
-  const size = (n: number) => (style === 'human' ? humanBytes(n) : String(n));
-  const shown = d.tags.slice(0, TAGS_EXPLAINED).map((t) => `${shortTag(t.tag)} ${size(t.counters.bytes)}`);
+  if (style === 'csv') return d.tags.map((t) => `${formatTag(t.tag)}:${t.counters.bytes ?? ''}`).join(' ');
+  const size = (n: number | undefined) => (n === undefined ? '' : ' ' + (style === 'human' ? humanBytes(n) : String(n)));
+  const shown = d.tags.slice(0, TAGS_EXPLAINED).map((t) => `${shortTag(t.tag)}${size(t.counters.bytes)}`);
   const more = d.tags.length - shown.length;
   return shown.join(', ') + (more > 0 ? ` (+${more} more)` : '');
 }
 
-export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style: Style, missing: readonly CounterName[] = []): Grid {
+export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style: Style): Grid {
   const columns = [
     { key: 'driver', title: 'DRIVER' },
     { key: 'best', title: 'BY' },
@@ -111,7 +112,7 @@ export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style
     driver: d.driver,
     best: d.best,
     tags: d.tags.length,
-    ...sizeCells(d.counters, d.nonpaged, d.paged, style, missing),
+    ...sizeCells(d.counters, d.nonpaged, d.paged, style),
     madeOf: madeOf(d, style),
   }));
   return { columns, rows };
@@ -121,20 +122,27 @@ export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style
 export function rankGrid(
   tags: readonly TagRank[], drivers: readonly DriverRank[] | undefined, totals: Totals, pool: PoolChoice, style: Style, n: number,
 ): Grid {
-  const grid = drivers ? driverGrid(firstRows(drivers, n), pool, style, totals.missing) : tagGrid(firstRows(tags, n), pool, style, totals.missing);
+  const grid = drivers ? driverGrid(firstRows(drivers, n), pool, style) : tagGrid(firstRows(tags, n), pool, style);
   const shown = { rows: grid.rows.length, of: drivers ? drivers.length : tags.length, what: drivers ? 'drivers' : 'tags' };
   grid.footer = totalsLines(totals, pool, shown);
   return grid;
 }
 
-function amount(c: PoolCounters, missing: readonly CounterName[]): string {
-  return `${humanBytes(c.bytes)} (${c.bytes} bytes)` + (missing.includes('outstanding') ? '' : ` in ${c.outstanding} outstanding allocations`);
+/** "1.2 MB (1234 bytes) in 5 outstanding allocations", leaving out what the report does not give. */
+function amount(c: PoolCounters): string {
+  const parts = [c.bytes !== undefined ? `${humanBytes(c.bytes)} (${c.bytes} bytes)` : '', c.outstanding !== undefined ? `${c.outstanding} outstanding allocations` : ''];
+  return parts.filter(Boolean).join(' in ') || 'no counters';
+}
+
+/** `part` as a share of `whole`, or '' when either is not known. */
+function share(part: number | undefined, whole: number | undefined): string {
+  return part === undefined || whole === undefined ? '' : percent(part, whole);
 }
 
 /**
  * Like poolmon's totals: everything in the chosen pool, and how much of it has an owner. When the report
  * prints its own total and the rows do not add up to it (a fragment, a filtered screen), that total is
- * the whole and every percentage is of it.
+ * the whole and every percentage is of it. A counter the report does not have is left out.
  */
 export function totalsLines(t: Totals, pool: PoolChoice, shown: { rows: number; of: number; what: string }): string[] {
   const c = t.counters;
@@ -142,44 +150,46 @@ export function totalsLines(t: Totals, pool: PoolChoice, shown: { rows: number; 
   const whole = partialOf(t);
   const lines: string[] = [];
   if (whole) {
+    lines.push(`Total ${pool} pool by the report's own total: ${amount(whole)}.`);
     lines.push(
-      `Total ${pool} pool by the report's own total: ${amount(whole.counters, whole.missing)}.`,
-      `The ${t.tags} tags listed hold ${humanBytes(c.bytes)} (${c.bytes} bytes, ${percent(c.bytes, whole.counters.bytes)}): ` +
+      `The ${t.tags} tags listed hold ${c.bytes === undefined ? 'bytes not given' : `${humanBytes(c.bytes)} (${c.bytes} bytes${whole.bytes !== undefined ? `, ${share(c.bytes, whole.bytes)}` : ''})`}: ` +
         "the rows do not add up to the report's total, so percentages are of that total.",
     );
   } else {
-    lines.push(`Total ${pool} pool: ${amount(c, t.missing)} over ${t.tags} tags.`);
+    lines.push(`Total ${pool} pool: ${amount(c)} over ${t.tags} tags.`);
   }
-  const base = whole?.counters ?? c;
-  const outstandingKnown = !t.missing.includes('outstanding') && !(whole?.missing.includes('outstanding') ?? false);
-  const outstandingShare = outstandingKnown ? `, ${a.outstanding} outstanding allocations (${percent(a.outstanding, base.outstanding)})` : '';
-  lines.push(`Attributed to a driver: ${humanBytes(a.bytes)} (${percent(a.bytes, base.bytes)}) in ${t.attributedTags} tags${outstandingShare}.`);
+  const base = whole ?? c;
+  const held = [
+    a.bytes !== undefined && base.bytes !== undefined ? `${humanBytes(a.bytes)} (${share(a.bytes, base.bytes)}) in ${t.attributedTags} tags` : `${t.attributedTags} tags`,
+    a.outstanding !== undefined && base.outstanding !== undefined ? `${a.outstanding} outstanding allocations (${share(a.outstanding, base.outstanding)})` : '',
+  ];
+  lines.push(`Attributed to a driver: ${held.filter(Boolean).join(', ')}.`);
   if (shown.rows < shown.of) lines.push(`Showing ${shown.rows} of ${shown.of} ${shown.what}; -n 0 shows all.`);
   return lines;
 }
 
-/** Counters as JSON: a counter the report does not have is null. */
-export function countersJson(c: PoolCounters, missing: readonly CounterName[] = []) {
-  const v = (k: CounterName) => (missing.includes(k) ? null : c[k]);
-  return { allocs: v('allocs'), frees: v('frees'), outstanding: v('outstanding'), bytes: v('bytes') };
+/** Counters as JSON: a counter the report does not have is null, never 0. */
+export function countersJson(c: PoolCounters) {
+  return { allocs: c.allocs ?? null, frees: c.frees ?? null, outstanding: c.outstanding ?? null, bytes: c.bytes ?? null };
 }
 
-/** What `top --json` says about the sums: the rows', the attributed part's, and the report's own line. */
+/** What `top --json` says about the sums: the rows', the attributed part's, and the report's own total line. */
 export function totalsJson(t: Totals, pool: PoolChoice) {
-  const whole = partialOf(t);
   return {
     pool,
     tags: t.tags,
-    rows: countersJson(t.counters, t.missing),
-    attributed: { tags: t.attributedTags, ...countersJson(t.attributed, t.missing) },
-    report: t.reported ? countersJson(t.reported.counters, t.reported.missing) : null,
-    rowsAddUp: !whole,
+    rows: countersJson(t.counters),
+    attributed: { tags: t.attributedTags, ...countersJson(t.attributed) },
+    report: t.reported ? countersJson(t.reported) : null,
+    rowsAddUp: !partialOf(t),
   };
 }
 
 /** Report-level context every `top --json` body carries. */
 export interface TopJsonContext {
   format: string;
+  /** usage counters, allocations seen one by one, or per-driver totals (src/reports/types.ts ReportKind). */
+  kind: string;
   pool: PoolChoice;
   totals: Totals;
   /** `--processes`/`--pslist` findings, by tag they concern (Proc, Thre). */
@@ -191,17 +201,17 @@ function warningsJson(ctx: TopJsonContext) {
 }
 
 export function tagJson(ctx: TopJsonContext, ranks: readonly TagRank[]) {
-  const missing = ctx.totals.missing;
   return {
     format: ctx.format,
-    missing,
+    kind: ctx.kind,
+    missing: ctx.totals.missing,
     rows: ranks.map((t) => ({
       tag: formatTag(t.tag),
       tagHex: tagHex(t.tag),
-      nonpaged: countersJson(t.row.nonpaged, missing),
-      paged: countersJson(t.row.paged, missing),
-      ...(t.row.session ? { session: countersJson(t.row.session, missing) } : {}),
-      perAlloc: perAlloc(t.counters, missing),
+      nonpaged: countersJson(t.row.nonpaged),
+      paged: countersJson(t.row.paged),
+      ...(t.row.session ? { session: countersJson(t.row.session) } : {}),
+      perAlloc: perAlloc(t.counters),
       driver: driverLabel(t.attribution.claimants),
       claimants: t.attribution.claimants,
       by: t.attribution.evidence,
@@ -217,13 +227,14 @@ export function driverJson(ctx: TopJsonContext, ranks: readonly DriverRank[]) {
   const missing = ctx.totals.missing;
   return {
     format: ctx.format,
+    kind: ctx.kind,
     missing,
     rows: ranks.map((d) => ({
       driver: d.driver,
       by: d.best,
-      tags: d.tags.map((t) => ({ tag: formatTag(t.tag), by: t.attribution.evidence, outstanding: missing.includes('outstanding') ? null : t.counters.outstanding, bytes: t.counters.bytes })),
-      nonpaged: countersJson(d.nonpaged, missing),
-      paged: countersJson(d.paged, missing),
+      tags: d.tags.map((t) => ({ tag: formatTag(t.tag), by: t.attribution.evidence, outstanding: t.counters.outstanding ?? null, bytes: t.counters.bytes ?? null })),
+      nonpaged: countersJson(d.nonpaged),
+      paged: countersJson(d.paged),
       owners: d.claimants,
     })),
     totals: totalsJson(ctx.totals, ctx.pool),

@@ -66,7 +66,7 @@ test('top --by driver sums each driver once and explains it with its tags', { sk
   const acpiTags = parsed.filter((x) => formatTag(x.tag).startsWith('Acp'));
   const acpi = rows.find((x) => x.driver === 'acpi.sys');
   assert.deepEqual(acpi?.tags.map((x) => x.tag).sort(), acpiTags.map((x) => formatTag(x.tag)).sort());
-  assert.equal(acpi!.nonpaged.bytes + acpi!.paged.bytes, acpiTags.reduce((s, x) => s + x.nonpaged.bytes + x.paged.bytes, 0));
+  assert.equal(acpi!.nonpaged.bytes + acpi!.paged.bytes, acpiTags.reduce((s, x) => s + (x.nonpaged.bytes ?? 0) + (x.paged.bytes ?? 0), 0));
   // Every tag appears in exactly one driver row.
   const all = rows.flatMap((x) => x.tags.map((t) => t.tag));
   assert.equal(all.length, parsed.length);

@@ -9,6 +9,7 @@ import { c, db, fakeOwners, pt, row } from './helpers.js';
 const text = [' Tag  Allocs  Bytes', ' Proc      5    640', ' Zzzz      1     16', ' AcpD      2     64 ACPI, Binary: acpi.sys', '', 'done'].join('\n');
 const report: Report = {
   format: 'adhoc',
+  kind: 'usage',
   file: 'r.txt',
   snapshots: [
     {
@@ -33,7 +34,7 @@ test('rows get owner and description columns; every other line is untouched', ()
 });
 
 test('a line that holds several rows (JSON reports) gets tag=owner pairs', () => {
-  const json: Report = { format: 'rekall-json', file: 's.json', snapshots: [{ rows: [row('Proc', c(1, 0, 1), undefined, { line: 1 }), row('Qqqq', c(1, 0, 1), undefined, { line: 1 })] }] };
+  const json: Report = { format: 'rekall-json', kind: 'usage', file: 's.json', snapshots: [{ rows: [row('Proc', c(1, 0, 1), undefined, { line: 1 }), row('Qqqq', c(1, 0, 1), undefined, { line: 1 })] }] };
   assert.equal(enrichText('[["r",1]]\n', json, owners), '[["r",1]]  Proc=nt; Qqqq=(unknown)\n');
 });
 
@@ -50,7 +51,7 @@ test('an NDJSON snapshot series stays NDJSON: owners become fields of its rows, 
 });
 
 test('enrich --json is one object per report line', () => {
-  const report: Report = { format: 'poolused', file: 'p.txt', snapshots: [{ rows: [row('Proc', c(1, 0, 1), undefined, { line: 2 })] }] };
+  const report: Report = { format: 'poolused', kind: 'usage', file: 'p.txt', snapshots: [{ rows: [row('Proc', c(1, 0, 1), undefined, { line: 2 })] }] };
   const out = enrichNdjson('header\n Proc 1 1\n', report, owners).split('\n');
   assert.equal(out.length, 2);
   assert.deepEqual(JSON.parse(out[1]), { line: 2, text: ' Proc 1 1', rows: [{ tag: 'Proc', tagHex: '0x636f7250', owner: 'nt', by: 'pooltag', description: 'Process objects' }] });

@@ -49,7 +49,7 @@ test('drivers: each tag counted once, shared tags in their own row, unknown roll
       ['(unknown)', 4660, ['Unkn', 'Objr']],
     ],
   );
-  const sum = drivers.reduce((s, d) => s + d.counters.bytes, 0);
+  const sum = drivers.reduce((s, d) => s + (d.counters.bytes ?? 0), 0);
   assert.equal(sum, totals(tags).counters.bytes);
   assert.equal(sum, 43660);
   assert.deepEqual(drivers[1].nonpaged, { allocs: 15, frees: 4, outstanding: 11, bytes: 9000 });
@@ -69,12 +69,12 @@ test('totals say how much of the pool has an owner', () => {
   assert.equal(totalsLines(t, 'all', { rows: 2, of: 6, what: 'tags' })[2], 'Showing 2 of 6 tags; -n 0 shows all.');
 });
 
-const ctx = (format: string, tags: ReturnType<typeof rankTags>) => ({ format, pool: 'all' as const, totals: totals(tags) });
+const ctx = (format: string, tags: ReturnType<typeof rankTags>) => ({ format, kind: 'usage', pool: 'all' as const, totals: totals(tags) });
 
 test('JSON for --by tag: format, missing, rows (counters, owner, how it was found, every owner), totals', () => {
   const tags = rankTags(rows, owners, { pool: 'all', sort: 'bytes' });
   const j = tagJson(ctx('poolmon', tags), tags.slice(0, 2));
-  assert.deepEqual(Object.keys(j), ['format', 'missing', 'rows', 'totals']);
+  assert.deepEqual(Object.keys(j), ['format', 'kind', 'missing', 'rows', 'totals']);
   assert.deepEqual(j.rows[1], {
     tag: 'Shrd',
     tagHex: '0x64726853',
