@@ -79,7 +79,7 @@ export const topCommand: CommandModule<object, TopArgv> = {
       const drivers = argv.by === 'driver' ? top.rankDrivers(tags, opts) : undefined;
       const totals = top.totals(tags, snapshot, opts.pool);
       if (format === 'json') {
-        const ctx = { format: report.format, kind: report.kind, pool: opts.pool, totals, ...(findings ? { warnings: findings } : {}) };
+        const ctx = { format: report.format, kind: report.kind ?? 'usage', pool: opts.pool, totals, ...(findings ? { warnings: findings } : {}) };
         const body = drivers ? views.driverJson(ctx, views.firstRows(drivers, argv.n)) : views.tagJson(ctx, views.firstRows(tags, argv.n));
         process.stdout.write(JSON.stringify(body, null, 2) + '\n');
         return;

@@ -102,8 +102,8 @@ export interface Snapshot {
 export interface Report {
   format: ReportFormat;
   file: string;
-  /** Usage counters, allocations seen, per-driver totals, or a statement of what the report is. */
-  kind: ReportKind;
+  /** Usage counters, allocations seen, per-driver totals, or a statement of what the report is (every parser says; absent means usage). */
+  kind?: ReportKind;
   /** Most reports have one snapshot; poolmon /n logs and capture series have several. */
   snapshots: Snapshot[];
   /** For kind `statement`: one line saying what the report is, with its numbers. */
