@@ -45,7 +45,8 @@ export interface SnapshotJson {
 export type SnapshotInput = Snapshot & { host?: string; osBuild?: string; time?: string; source?: string };
 
 const TOP_KEYS = new Set(['whoseTagSnapshot', 'host', 'osBuild', 'time', 'source', 'rows']);
-const ROW_KEYS = new Set(['tag', 'tagHex', 'nonpaged', 'paged', 'session', 'description']);
+// owner, by and ownerDescription are what `whose-tag enrich` adds to a snapshot's rows: read back, not used.
+const ROW_KEYS = new Set(['tag', 'tagHex', 'nonpaged', 'paged', 'session', 'description', 'owner', 'by', 'ownerDescription']);
 const COUNTER_KEYS = new Set(['allocs', 'frees', 'bytes', 'outstanding']);
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -66,6 +67,10 @@ export function serializeSnapshot(s: SnapshotInput): string {
 }
 
 function countersJson(c: PoolCounters): SnapshotCountersJson {
+  // Snapshots hold the kernel's own counters (capture), which are never partial.
+  if (c.allocs === undefined || c.frees === undefined || c.bytes === undefined || c.outstanding === undefined) {
+    throw new RangeError('a whose-tag snapshot holds complete counters (allocs, frees, bytes); this row lacks one');
+  }
   const j: SnapshotCountersJson = { allocs: c.allocs, frees: c.frees, bytes: c.bytes };
   if (c.outstanding !== c.allocs - c.frees) j.outstanding = c.outstanding;
   return j;
@@ -84,7 +89,7 @@ export function parseSnapshot(text: string, file: string): Report {
     snapshots.push(readSnapshot(value, new Checker(file, lineOf(start))));
   }
   if (snapshots.length === 0) throw new ReportParseError(file, 1, 'whose-tag-snapshot: no snapshot object found');
-  return { format: 'whose-tag-snapshot', file, snapshots };
+  return { format: 'whose-tag-snapshot', kind: 'usage', file, snapshots };
 }
 
 /** Validation errors name the object's line and the field path. */
