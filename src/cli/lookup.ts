@@ -183,8 +183,8 @@ export async function runLookup(argv: LookupOptions): Promise<void> {
   const db = existsSync(dbPath) ? openDb(dbPath, { readonly: true }) : undefined;
   if (!db) process.stderr.write(`whose-tag: no database at ${dbPath} yet; answering from pooltag.txt only (whose-tag index DIR builds one)\n`);
   try {
-    const { pooltag, origin } = await loadPooltag(argv.pooltag);
-    const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin });
+    const { pooltag, origin, path } = await loadPooltag(argv.pooltag);
+    const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin, pooltagShownAs: path });
     const format = outputFormat(argv);
     if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results), null, 2) + '\n');
     else if (format === 'table') process.stdout.write(renderLookupTable(results));
@@ -201,7 +201,7 @@ export async function runLookup(argv: LookupOptions): Promise<void> {
 async function loadPooltag(explicit: string | undefined) {
   const { locatePooltag } = await import('../pooltag/locate.js');
   const path = locatePooltag({ explicit });
-  if (!path) return { pooltag: undefined, origin: undefined };
+  if (!path) return { pooltag: undefined, origin: undefined, path };
   const [{ readPooltagFile }, { PooltagIndex }, { resolve }] = await Promise.all([
     import('../pooltag/parse.js'),
     import('../pooltag/lookup.js'),
@@ -209,7 +209,7 @@ async function loadPooltag(explicit: string | undefined) {
   ]);
   try {
     const file = await readPooltagFile(path);
-    return { pooltag: new PooltagIndex(file), origin: resolve(path) };
+    return { pooltag: new PooltagIndex(file), origin: resolve(path), path };
   } catch (e) {
     throw new UserError((e as Error).message);
   }

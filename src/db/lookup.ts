@@ -56,8 +56,10 @@ export interface LookupOptions {
   kind?: TagKind | 'all';
   /** Keep owners whose best tier is this one or better (call < code < data). */
   minTier?: Tier;
-  /** Where `pooltag` was read from, shown with its entries; entries imported from it are not listed twice. */
+  /** Where `pooltag` was read from (absolute): entries imported into the database from it are not listed twice. */
   pooltagOrigin?: string;
+  /** The path shown with its entries, as the user gave it (default: the origin). */
+  pooltagShownAs?: string;
 }
 
 interface EvidenceRow {
@@ -188,7 +190,7 @@ export function lookup(
       ? pooltag
           .matchQuery(query)
           .filter(() => !imported.has(fileOrigin))
-          .map((e) => toPooltagHit(e, fileOrigin))
+          .map((e) => toPooltagHit(e, opts.pooltagShownAs ?? fileOrigin))
       : [];
     const fromDb = stored ? stored.index.matchQuery(query).map((e) => toPooltagHit(e, stored.originOf(e))) : [];
     return { query, owners: hits, pooltag: [...fromFile, ...fromDb] };
