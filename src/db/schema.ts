@@ -142,8 +142,8 @@ export interface OpenOptions {
   mustExist?: boolean;
 }
 
-/** Every table of the current schema: a database without one of them is damaged, not merely old. */
-const TABLES = ['meta', 'contents', 'files', 'findings', 'evidence', 'pooltag_entries', 'failures', 'tag_values'];
+/** Every table the migrations create: a database at the current version without one of them is damaged. */
+const TABLES = [...MIGRATIONS.join('\n').matchAll(/CREATE TABLE (\w+)/g)].map((m) => m[1]);
 
 /** Refuse a database written by a newer whose-tag, or an SQLite file that is not a whose-tag database. */
 function checkOwnership(db: Db, path: string): number {

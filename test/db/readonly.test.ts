@@ -90,6 +90,19 @@ test('every query command works on a database in a read-only folder and creates 
   const db = join(share, 'fleet.db');
   copyFileSync(fleetDb(dir), db);
   const series = seriesFile(dir);
+  const run = (args: string[], as: RunAs = {}) => runCli(args, { WHOSE_TAG_POOLTAG: '', WHOSE_TAG_DB: join(dir, 'no-default.db') }, dir, as);
+  const demo = join(FIXTURES, '..', '..', '..', 'data', 'examples', 'poolused-demo.txt');
+  const cases: [string[], RegExp][] = [
+    [['DrA1', '--db', db], /direct\.sys/],
+    [['lookup', 'Wr?1', '--db', db, '--tier', 'call'], /wrappers\.sys/],
+    [['top', demo, '--db', db, '--by', 'driver'], /wrappers\.sys/],
+    [['enrich', demo, '--db', db], /direct\.sys/],
+    [['diff', series, '--db', db], /direct\.sys/],
+    [['db', 'stats', '--db', db], /hosts 1, files \d+/],
+    [['db', 'export', '--format', 'localtag', '--db', db], /DrA1 +- +direct\.sys/],
+  ];
+  // The same answers as from a writable folder.
+  const expected = cases.map(([args]) => run(args).stdout);
   const before = sha256(db);
   chmodSync(db, 0o444);
   chmodSync(share, 0o555);
@@ -100,26 +113,17 @@ test('every query command works on a database in a read-only folder and creates 
     const probe = spawnSync(process.execPath, ['-e', `require('node:fs').writeFileSync(${JSON.stringify(join(share, 'x'))}, '')`], as);
     assert.notEqual(probe.status, 0, 'the folder is read-only for the program');
   }
-  const run = (args: string[]) => runCli(args, { WHOSE_TAG_POOLTAG: '', WHOSE_TAG_DB: join(dir, 'no-default.db') }, dir, as);
-  const cases: [string[], RegExp][] = [
-    [['DrA1', '--db', db], /direct\.sys/],
-    [['lookup', 'Wr?1', '--db', db, '--tier', 'call'], /wrappers\.sys/],
-    [['top', join(FIXTURES, '..', '..', '..', 'data', 'examples', 'poolused-demo.txt'), '--db', db, '--by', 'driver'], /wrappers\.sys/],
-    [['enrich', join(FIXTURES, '..', '..', '..', 'data', 'examples', 'poolused-demo.txt'), '--db', db], /direct\.sys/],
-    [['diff', series, '--db', db], /direct\.sys/],
-    [['db', 'stats', '--db', db], /files 12/],
-    [['db', 'export', '--format', 'localtag', '--db', db], /DrA1 +- +direct\.sys/],
-  ];
-  for (const [args, expected] of cases) {
-    const r = run(args);
+  cases.forEach(([args, pattern], i) => {
+    const r = run(args, as);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stdout, expected, args.join(' '));
+    assert.match(r.stdout, pattern, args.join(' '));
+    assert.equal(r.stdout, expected[i], args.join(' '));
     assert.deepEqual(readdirSync(share), ['fleet.db'], `${args.join(' ')} left files beside the database`);
-  }
+  });
   assert.equal(sha256(db), before);
   // Only a writing command needs write access, and it says so in one line.
   if (as.uid !== undefined) {
-    const w = run(['index', FIXTURES, '--db', db]);
+    const w = run(['index', FIXTURES, '--db', db], as);
     assert.equal(w.code, 2);
     assert.match(w.stderr, /^whose-tag: .*fleet\.db: cannot write the database \(.*\); index, db import-pooltag and db merge need write access/);
     assert.equal(w.stderr.trim().split('\n').length, 1);
@@ -153,7 +157,7 @@ test('a database left in WAL mode (an older whose-tag, a killed index) reads fro
   chmodSync(share, 0o555);
   const r = run(walDb);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /files 12/);
+  assert.match(r.stdout, /hosts 1, files \d+/);
   assert.deepEqual(readdirSync(share), ['fleet.db']);
   assert.equal(sha256(walDb), before);
   // The copy is gone with the process.
