@@ -71,7 +71,7 @@ export const topCommand: CommandModule<object, TopArgv> = {
         process.stdout.write(JSON.stringify(body, null, 2) + '\n');
       } else {
         const grid = views.rankGrid(tags, drivers, top.totals(tags), opts.pool, style, argv.n);
-        grid.footer = [...(grid.footer ?? []), ...warnings.map((w) => `Warning: ${w}`)];
+        grid.footer = [...(grid.footer ?? []), ...kindNote(report.kind), ...warnings.map((w) => `Warning: ${w}`)];
         process.stdout.write(renderGrid(grid, format));
       }
       if (format === 'json' || format === 'csv') for (const w of warnings) process.stderr.write(`whose-tag: warning: ${w}\n`);
@@ -80,6 +80,13 @@ export const topCommand: CommandModule<object, TopArgv> = {
     }
   },
 };
+
+/** Listings and traces are not the pool's totals: the table says what its numbers are. */
+function kindNote(kind: string | undefined): string[] {
+  if (kind === 'allocations') return ['Counted from the allocations the report lists (each block once): what the listing shows, not the pool\'s totals.'];
+  if (kind === 'trace') return ['Counted from traced allocation calls: calls and bytes requested, not what is held.'];
+  return [];
+}
 
 async function processWarnings(argv: TopArgv, rows: import('../reports/types.js').UsageRow[]): Promise<string[]> {
   if (argv.processes === undefined && argv.pslist === undefined) return [];

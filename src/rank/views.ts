@@ -149,6 +149,8 @@ export function tagJson(report: ReportKindOf, ranks: readonly TagRank[]) {
       nonpaged: countersJson(t.row.nonpaged),
       paged: countersJson(t.row.paged),
       ...(t.row.session ? { session: countersJson(t.row.session) } : {}),
+      ...(t.row.unknownPool ? { unknownPool: countersJson(t.row.unknownPool) } : {}),
+      ...(t.row.free ? { free: t.row.free } : {}),
       owners: t.attribution.owners as Owner[],
     })),
   };
