@@ -6,8 +6,8 @@ export { addCounters };
 export type PoolChoice = 'nonpaged' | 'paged' | 'all';
 
 /**
- * `all` includes session pool (a session-only report, poolused 8 or capture --session, has nothing
- * else) and allocations whose pool the report does not say (Verifier lists, Volatility scans).
+ * `all` includes session pool (a session-only report, poolused 8 or capture --session, has nothing else)
+ * and allocations whose pool the report does not say.
  */
 export function poolCounters(row: UsageRow, pool: PoolChoice): PoolCounters {
   if (pool === 'nonpaged') return row.nonpaged;
@@ -35,6 +35,10 @@ export function mergeByTag(rows: readonly UsageRow[]): UsageRow[] {
     if (r.session) seen.session = addCounters(seen.session ?? emptyCounters(), r.session);
     if (r.unknownPool) seen.unknownPool = addCounters(seen.unknownPool ?? {}, r.unknownPool);
     seen.description ??= r.description;
+    seen.mappedDriver ??= r.mappedDriver;
+    seen.binary ??= r.binary;
+    seen.driver ??= r.driver;
+    seen.callers ??= r.callers;
   }
   return [...byTag.values()];
 }
