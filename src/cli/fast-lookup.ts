@@ -24,6 +24,7 @@ export function parseFastLookup(argv: string[]): LookupOptions | undefined {
         tier: { type: 'string' },
         json: { type: 'boolean' },
         format: { type: 'string' },
+        hosts: { type: 'boolean' },
       },
     });
   } catch {
@@ -44,6 +45,7 @@ export function parseFastLookup(argv: string[]): LookupOptions | undefined {
     tier: values.tier as LookupOptions['tier'],
     json: values.json,
     format: values.format ?? 'table',
+    hosts: values.hosts,
   };
 }
 

@@ -8,7 +8,7 @@ import { evidenceText, kindText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, parseTagQuery, tagHex } from '../tag.js';
 import type { TagKind, Tier } from '../extract/types.js';
-import type { DbOwnerHit, LookupResult } from '../db/lookup.js';
+import { type DbOwnerHit, type LookupResult, FEW_HOSTS } from '../db/lookup.js';
 
 export interface LookupOptions {
   tags: string[];
@@ -20,9 +20,10 @@ export interface LookupOptions {
   tier?: Tier;
   json?: boolean;
   format?: string;
+  /** List every host (and path) of each owner instead of counting them. */
+  hosts?: boolean;
 }
 
-const MAX_HOSTS_SHOWN = 3;
 const MAX_EVIDENCE_SHOWN = 2;
 
 function evidenceCell(h: DbOwnerHit): string {
@@ -32,9 +33,10 @@ function evidenceCell(h: DbOwnerHit): string {
   return shown.join('; ') + (more > 0 ? ` (+${more} more)` : '');
 }
 
-function hostsCell(hosts: string[]): string {
-  const shown = hosts.slice(0, MAX_HOSTS_SHOWN).join(', ');
-  return hosts.length > MAX_HOSTS_SHOWN ? `${shown} (+${hosts.length - MAX_HOSTS_SHOWN})` : shown;
+/** A few hosts by name; a fleet's thousands as a count ("7,012 hosts"), all of them with --hosts. */
+function hostsCell(h: DbOwnerHit): string {
+  if (h.hosts && (h.hosts.length <= FEW_HOSTS || h.paths)) return h.hosts.join(', ');
+  return `${h.hostCount.toLocaleString('en-US')} hosts`;
 }
 
 function ownerRow(h: DbOwnerHit) {
@@ -46,7 +48,7 @@ function ownerRow(h: DbOwnerHit) {
     arch: h.machine,
     sites: h.sites,
     evidence: evidenceCell(h),
-    hosts: hostsCell(h.hosts),
+    hosts: hostsCell(h),
     company: h.version.CompanyName ?? '',
     version: h.version.FileVersion ?? '',
   };
@@ -111,7 +113,7 @@ function indent(text: string): string {
 export function lookupGrid(results: LookupResult[]): Grid {
   const rows: Grid['rows'] = [];
   for (const r of results) {
-    for (const h of r.owners) rows.push({ query: r.query.input, source: 'db', tagHex: tagHex(h.tag), ...ownerRow(h), hosts: h.hosts.join(' '), description: h.version.FileDescription ?? '' });
+    for (const h of r.owners) rows.push({ query: r.query.input, source: 'db', tagHex: tagHex(h.tag), ...ownerRow(h), hosts: h.paths ? h.hosts!.join(' ') : String(h.hostCount), description: h.version.FileDescription ?? '' });
     for (const p of r.pooltag) {
       rows.push({ query: r.query.input, source: 'pooltag', tag: p.tag, driver: p.binary, description: p.description, evidence: `${p.origin}:${p.line}` });
     }
@@ -129,12 +131,18 @@ export function lookupGrid(results: LookupResult[]): Grid {
   };
 }
 
-export function lookupJson(results: LookupResult[]): unknown {
+/** `hosts` and `paths` are listed with --hosts (`listHosts`) only; `hostCount` and `path` always. */
+export function lookupJson(results: LookupResult[], listHosts = false): unknown {
   return results.map((r) => ({
     query: r.query.input,
     pattern: r.query.pattern,
     ...(r.query.exact !== undefined ? { tag: formatTag(r.query.exact), tagHex: tagHex(r.query.exact) } : {}),
-    owners: r.owners.map((h) => ({ ...h, tag: formatTag(h.tag), tagHex: tagHex(h.tag) })),
+    owners: r.owners.map(({ hosts, paths, ...h }) => ({
+      ...h,
+      tag: formatTag(h.tag),
+      tagHex: tagHex(h.tag),
+      ...(listHosts ? { hosts, paths } : {}),
+    })),
     pooltag: r.pooltag,
   }));
 }
@@ -157,7 +165,8 @@ export const lookupCommand: CommandModule<object, LookupOptions> = {
       .option('kind', { choices: LOOKUP_CHOICES.kind, default: 'all', describe: 'kind of tag use' })
       .option('tier', { choices: LOOKUP_CHOICES.tier, describe: 'minimum tier of evidence' })
       .option('json', { type: 'boolean', describe: 'same as --format json' })
-      .option('format', { choices: LOOKUP_CHOICES.format, default: 'table' }) as unknown as Argv<LookupOptions>,
+      .option('format', { choices: LOOKUP_CHOICES.format, default: 'table' })
+      .option('hosts', { type: 'boolean', describe: 'list every host and path of each driver (default: counts)' }) as unknown as Argv<LookupOptions>,
   handler: (argv) => runLookup(argv),
 };
 
@@ -184,9 +193,9 @@ export async function runLookup(argv: LookupOptions): Promise<void> {
   if (!db) process.stderr.write(`whose-tag: no database at ${dbPath} yet; answering from pooltag.txt only (whose-tag index DIR builds one)\n`);
   try {
     const { pooltag, origin } = await loadPooltag(argv.pooltag);
-    const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin });
+    const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin, listHosts: Boolean(argv.hosts) });
     const format = outputFormat(argv);
-    if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results), null, 2) + '\n');
+    if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results, Boolean(argv.hosts)), null, 2) + '\n');
     else if (format === 'table') process.stdout.write(renderLookupTable(results));
     else process.stdout.write(renderGrid(lookupGrid(results), format));
     if (format !== 'table') {

@@ -30,12 +30,24 @@ export interface DbOwnerHit {
   sites: number;
   apis: string[];
   evidence: Evidence[];
-  /** Hosts that have a file with this content, sorted. */
-  hosts: string[];
-  /** Distinct paths of files with this content, sorted. */
-  paths: string[];
+  /** How many hosts have a file with this content. */
+  hostCount: number;
+  /** How many files (host, path) have this content. */
+  fileCount: number;
+  /** The first path (in sorted order) of a file with this content: `name` is its file name. */
+  path: string;
+  /**
+   * Hosts that have a file with this content, sorted: every one with `listHosts`, else only when there are
+   * at most FEW_HOSTS of them (a fleet database has thousands per driver).
+   */
+  hosts?: string[];
+  /** Distinct paths of files with this content, sorted; only with `listHosts`. */
+  paths?: string[];
   version: VersionSummary;
 }
+
+/** Owners on this many hosts or fewer have their hosts named even without `listHosts`. */
+export const FEW_HOSTS = 3;
 
 export interface PooltagHit {
   tag: string;
@@ -58,6 +70,8 @@ export interface LookupOptions {
   minTier?: Tier;
   /** Where `pooltag` was read from, shown with its entries; entries imported from it are not listed twice. */
   pooltagOrigin?: string;
+  /** Every host and path of each owner (`--hosts`), not just their counts. */
+  listHosts?: boolean;
 }
 
 interface EvidenceRow {
@@ -75,12 +89,16 @@ class OwnerQueries {
   private readonly byTag;
   private readonly evidence;
   private readonly files;
+  private readonly fewHosts;
   private readonly tagRange: Statement<[number, number], number>;
 
   constructor(db: Db) {
-    this.byTag = db.prepare<[number], FindingRow>(
-      `SELECT ${FINDING_COLUMNS} FROM findings f JOIN contents c ON c.sha256 = f.sha256 WHERE f.tag = ?`,
+    this.byTag = db.prepare<[number], FindingRow & { host_count: number | null; file_count: number; first_path: string }>(
+      `SELECT ${FINDING_COLUMNS}, h.hosts AS host_count, h.files AS file_count, h.first_path
+       FROM findings f JOIN contents c ON c.sha256 = f.sha256 LEFT JOIN content_hosts h ON h.sha256 = f.sha256
+       WHERE f.tag = ?`,
     );
+    this.fewHosts = db.prepare<[string, number], string>('SELECT DISTINCT host FROM files WHERE sha256 = ? ORDER BY host LIMIT ?').pluck();
     this.evidence = db.prepare<[string, number, string], EvidenceRow>(
       `SELECT tier, section, rva, api, via, instruction, protected FROM evidence
        WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq`,
@@ -109,12 +127,10 @@ class OwnerQueries {
     for (const r of this.byTag.all(tag)) {
       if (kind !== 'all' && r.kind !== kind) continue;
       if (TIER_RANK[r.tier] > maxRank) continue;
-      const files = this.files.all(r.sha256);
-      if (files.length === 0) continue; // content whose last file is being pruned
-      const paths = [...new Set(files.map((f) => f.path))].sort();
-      hits.push({
+      if (!r.host_count) continue; // content whose last file is being pruned
+      const hit: DbOwnerHit = {
         tag: r.tag,
-        name: driverName(paths[0]),
+        name: driverName(r.first_path),
         sha256: r.sha256,
         machine: r.machine,
         kind: r.kind,
@@ -123,10 +139,19 @@ class OwnerQueries {
         sites: r.sites,
         apis: JSON.parse(r.apis) as string[],
         evidence: this.evidence.all(r.sha256, r.tag, r.kind).map(toEvidence),
-        hosts: [...new Set(files.map((f) => f.host))].sort(),
-        paths,
+        hostCount: r.host_count,
+        fileCount: r.file_count,
+        path: r.first_path,
         version: versionOf(r),
-      });
+      };
+      if (opts.listHosts) {
+        const files = this.files.all(r.sha256);
+        hit.hosts = [...new Set(files.map((f) => f.host))].sort();
+        hit.paths = [...new Set(files.map((f) => f.path))].sort();
+      } else if (r.host_count <= FEW_HOSTS) {
+        hit.hosts = this.fewHosts.all(r.sha256, FEW_HOSTS);
+      }
+      hits.push(hit);
     }
     return hits;
   }
@@ -205,10 +230,10 @@ export function dbOwners(db: Db): OwnerSource {
       let owners = cache.get(t);
       if (!owners) {
         owners = queries
-          .owners(t, {})
+          .owners(t, { listHosts: true })
           .sort(rankOwners)
           .map((h) => {
-            const o: Owner = { name: h.name, source: 'db', tier: h.tier, kind: h.kind, hosts: h.hosts, path: h.paths[0], sha256: h.sha256 };
+            const o: Owner = { name: h.name, source: 'db', tier: h.tier, kind: h.kind, hosts: h.hosts, path: h.path, sha256: h.sha256 };
             const description = h.version.FileDescription ?? h.version.CompanyName;
             if (description) o.description = description;
             return o;

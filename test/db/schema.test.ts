@@ -21,9 +21,9 @@ test('a new database gets every migration, WAL and the schema version in meta', 
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-  assert.deepEqual(tables, ['contents', 'evidence', 'failures', 'files', 'findings', 'meta', 'pooltag_entries', 'tag_values']);
+  assert.deepEqual(tables, ['content_hosts', 'contents', 'evidence', 'failures', 'files', 'findings', 'meta', 'pooltag_entries', 'tag_values']);
   const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
-  assert.deepEqual(indexes, ['files_by_content', 'findings_by_tag', 'pooltag_by_value']);
+  assert.deepEqual(indexes, ['files_by_content_host', 'findings_by_tag', 'pooltag_by_value']);
   assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), String(SCHEMA_VERSION));
   db.close();
   // Opening again runs nothing twice.
