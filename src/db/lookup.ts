@@ -82,6 +82,7 @@ interface EvidenceRow {
   via: number | null;
   instruction: string | null;
   protected: number;
+  via_export: string | null;
 }
 
 /** Prepared statements for one database, reused across tags. */
@@ -100,7 +101,7 @@ class OwnerQueries {
     );
     this.fewHosts = db.prepare<[string, number], string>('SELECT DISTINCT host FROM files WHERE sha256 = ? ORDER BY host LIMIT ?').pluck();
     this.evidence = db.prepare<[string, number, string], EvidenceRow>(
-      `SELECT tier, section, rva, api, via, instruction, protected FROM evidence
+      `SELECT tier, section, rva, api, via, instruction, protected, via_export FROM evidence
        WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq`,
     );
     this.tagRange = db.prepare<[number, number], number>('SELECT be FROM tag_values WHERE be BETWEEN ? AND ?').pluck();
@@ -161,6 +162,7 @@ function toEvidence(r: EvidenceRow): Evidence {
   const e: Evidence = { tier: r.tier, section: r.section, rva: r.rva };
   if (r.api !== null) e.api = r.api;
   if (r.via !== null) e.via = r.via;
+  if (r.via_export !== null) e.viaExport = r.via_export;
   if (r.instruction !== null) e.instruction = r.instruction;
   if (r.protected) e.protected = true;
   return e;

@@ -17,9 +17,11 @@ export interface MergeSummary {
 }
 
 const CONTENT_COLUMNS = `sha256, size, machine, company_name, file_version, file_description, original_filename,
-  product_name, product_version, tag_apis, analysed_at, extractor_version, warnings`;
+  product_name, product_version, tag_apis, analysed_at, extractor_version, warnings, wrapper_state`;
 const FINDING_COLUMNS = 'sha256, tag, kind, tier, protected, sites, apis';
-const EVIDENCE_COLUMNS = 'sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected';
+const EVIDENCE_COLUMNS = 'sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export';
+const WRAPPER_COLUMNS = 'sha256, module, name, ordinal, param, api, kind';
+const IMPORT_COLUMNS = 'sha256, module, name, ordinal';
 const FILE_COLUMNS = 'host, path, size, mtime_ms, sha256, indexed_at';
 const FAILURE_COLUMNS = 'host, path, size, mtime_ms, message, extractor_version, failed_at';
 const POOLTAG_COLUMNS = 'origin, line, tag, value, binary, description, heading';
@@ -80,16 +82,24 @@ function withAttached(db: Db, input: string, body: () => void): void {
 /** Statements that copy the attached `src` into main: later inputs win for the same (host, path). */
 function copyAttached(db: Db): void {
   const has = (sql: string) => db.prepare(sql).pluck().get() !== undefined;
+  // In a fleet most inputs bring no content the output lacks: then only their files rows are copied.
+  if (has('SELECT 1 FROM src.contents s WHERE NOT EXISTS (SELECT 1 FROM main.contents m WHERE m.sha256 = s.sha256) LIMIT 1')) {
+    db.exec(`
+      CREATE TEMP TABLE fresh AS
+        SELECT sha256 FROM src.contents WHERE sha256 NOT IN (SELECT sha256 FROM main.contents);
+      INSERT INTO main.contents (${CONTENT_COLUMNS})
+        SELECT ${CONTENT_COLUMNS} FROM src.contents WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
+      INSERT INTO main.findings (${FINDING_COLUMNS})
+        SELECT ${FINDING_COLUMNS} FROM src.findings WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
+      INSERT INTO main.evidence (${EVIDENCE_COLUMNS})
+        SELECT ${EVIDENCE_COLUMNS} FROM src.evidence WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
+      INSERT INTO main.exported_wrappers (${WRAPPER_COLUMNS})
+        SELECT ${WRAPPER_COLUMNS} FROM src.exported_wrappers WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
+      INSERT INTO main.content_imports (${IMPORT_COLUMNS})
+        SELECT ${IMPORT_COLUMNS} FROM src.content_imports WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
+      DROP TABLE temp.fresh;`);
+  }
   db.exec(`
-    CREATE TEMP TABLE fresh AS
-      SELECT sha256 FROM src.contents WHERE sha256 NOT IN (SELECT sha256 FROM main.contents);
-    INSERT INTO main.contents (${CONTENT_COLUMNS})
-      SELECT ${CONTENT_COLUMNS} FROM src.contents WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
-    INSERT INTO main.findings (${FINDING_COLUMNS})
-      SELECT ${FINDING_COLUMNS} FROM src.findings WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
-    INSERT INTO main.evidence (${EVIDENCE_COLUMNS})
-      SELECT ${EVIDENCE_COLUMNS} FROM src.evidence WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
-    DROP TABLE temp.fresh;
     INSERT INTO main.files (${FILE_COLUMNS}) SELECT ${FILE_COLUMNS} FROM src.files WHERE true
       ON CONFLICT(host, path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
         sha256 = excluded.sha256, indexed_at = excluded.indexed_at;

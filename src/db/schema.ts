@@ -145,6 +145,33 @@ export const MIGRATIONS: readonly string[] = [
     ((tag & 255) << 24) | (((tag >> 8) & 255) << 16) | (((tag >> 16) & 255) << 8) | ((tag >> 24) & 255)
   FROM (SELECT DISTINCT tag FROM findings);
   `,
+  // Tag-taking functions across drivers: the wrappers each content exports (module, export name and ordinal,
+  // the parameter that reaches a tag argument), the functions each content imports (to find the importers a
+  // newly indexed exporter upgrades), which exported wrappers an analysis used (wrapper_state: a re-index does
+  // not analyse again when it is unchanged), and evidence naming the exported wrapper a tag went through.
+  `
+  ALTER TABLE evidence ADD COLUMN via_export TEXT;
+  ALTER TABLE contents ADD COLUMN wrapper_state TEXT NOT NULL DEFAULT '';
+  CREATE TABLE exported_wrappers (
+    sha256 TEXT NOT NULL REFERENCES contents(sha256) ON DELETE CASCADE,
+    module TEXT NOT NULL,
+    name TEXT,
+    ordinal INTEGER NOT NULL,
+    param INTEGER NOT NULL,
+    api TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    PRIMARY KEY (sha256, ordinal, param, api)
+  ) WITHOUT ROWID;
+  CREATE INDEX exported_wrappers_by_module ON exported_wrappers(module);
+  CREATE TABLE content_imports (
+    sha256 TEXT NOT NULL REFERENCES contents(sha256) ON DELETE CASCADE,
+    module TEXT NOT NULL,
+    name TEXT,
+    ordinal INTEGER
+  );
+  CREATE INDEX content_imports_by_content ON content_imports(sha256);
+  CREATE INDEX content_imports_by_module ON content_imports(module);
+  `,
   // Fleet databases: a driver on 7,000 of 10,000 hosts has 7,000 files rows, and listing them for every
   // owner of a tag took seconds. content_hosts keeps, per content, how many hosts and files have it and
   // its first path (the name lookups show), kept exact by triggers on files; files_by_content_host answers

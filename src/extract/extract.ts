@@ -12,7 +12,8 @@ import { analyseCode } from './analyse.js';
 import { analyseArm64 } from './arm64/analyse.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
-import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit } from './types.js';
+import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit, type ExportedWrapper } from './types.js';
+import { externalApis, ownApis, exportedWrappers, importKey, importRefs, moduleName } from './exports.js';
 
 // iced-x86 is CommonJS: an ESM `import` makes node scan its 924 KB for export names (~90 ms per start).
 const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
@@ -24,6 +25,8 @@ export interface ExtractOptions {
   path?: string;
   /** The file's SHA-256 (hex), when the caller has hashed it already: saves hashing it twice. */
   sha256?: string;
+  /** Other images' exported wrappers (from a database): this image's calls to them carry tags. */
+  exportedWrappers?: readonly ExportedWrapper[];
 }
 
 /** Everything the tiers found before grouping, kept for `scan`. */
@@ -36,6 +39,8 @@ interface Analysis {
   /** Evidence text by RVA where iced-x86 cannot disassemble (ARM64). */
   instructions?: Map<number, string>;
   tagApis: string[];
+  /** The tag-taking APIs as this image sees them: the built-in table plus other images' exported wrappers it imports. */
+  apis: Map<string, TagApi>;
   warnings: string[];
 }
 
@@ -63,34 +68,41 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
     // Zero bytes left between metadata ranges are alignment padding: they decode to nothing of interest.
     .filter((s) => s.bytes.some((b) => b !== 0));
   const imports = new Map<number, string>();
-  for (const imp of pe.imports) if (imp.name) imports.set(imp.iatRva, imp.name);
+  for (const imp of pe.imports) {
+    const key = importKey(imp, apis);
+    if (key !== undefined) imports.set(imp.iatRva, key);
+  }
   const functionRanges = [...pe.functions].sort((a, b) => a.begin - b.begin);
+  const own = ownApis(pe, apis);
+  // An exported function's address is a function start, as a .pdata entry's is.
+  const exported = (pe.exports?.entries ?? []).map((e) => e.rva).filter((rva) => pe.sectionAt(rva)?.executable);
   return {
     bitness,
     imageBase: pe.imageBase,
     imageEnd: pe.sections.reduce((m, s) => Math.max(m, s.rva + Math.max(s.virtualSize, s.rawSize)), 0),
     sections,
     imports,
-    functionStarts: [...functionRanges.map((f) => f.begin), pe.entryRva],
+    functionStarts: [...functionRanges.map((f) => f.begin), pe.entryRva, ...exported],
     functionRanges,
     apis,
+    ...(own.size > 0 ? { ownApis: own } : {}),
   };
 }
 
 export { type CodeAnalysis, analyseCode } from './analyse.js';
 
-function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata): Analysis {
-  const apis = tagApis();
+function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonly ExportedWrapper[] = []): Analysis {
+  const apis = externalApis(tagApis(), pe, external);
   const warnings = [...pe.warnings];
-  const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && apis.has(n)))].sort();
+  const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && tagApis().has(n)))].sort();
   if (pe.machine === 'arm64') {
     const { calls, immediates, wrappers, instructions } = analyseArm64(buf, pe, apis, meta.rvas);
-    return { pe, calls, immediates, wrappers, instructions, tagApis: imported, warnings };
+    return { pe, calls, immediates, wrappers, instructions, tagApis: imported, apis, warnings };
   }
   const code = codeInput(buf, pe, apis, meta);
   if (!code) {
     warnings.push(`${pe.machine} code is not decoded: only data-tier evidence`);
-    return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, warnings };
+    return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, apis, warnings };
   }
   const { calls, immediates, wrappers } = analyseCode(code);
   return {
@@ -100,6 +112,7 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata): Analysis {
     immediates,
     wrappers,
     tagApis: imported,
+    apis,
     warnings,
   };
 }
@@ -129,10 +142,11 @@ interface Pending {
 }
 
 /** The evidence for `value` seen at `rva`: the tag drops the protected bit, the evidence remembers it. */
-function evidenceOf(tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via'>): Evidence {
+function evidenceOf(tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via' | 'viaExport'>): Evidence {
   const ev: Evidence = { tier, section, rva };
   if (call) ev.api = call.api;
   if (call?.via !== undefined) ev.via = call.via;
+  if (call?.viaExport !== undefined) ev.viaExport = call.viaExport;
   if (isProtected(value)) ev.protected = true;
   return ev;
 }
@@ -180,7 +194,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     if (!g) byKey.set(key, (g = { tag: p.tag, kind: p.kind, evs: [], seen: new Set() }));
     // Only call evidence can repeat (one constant reaching an API along two paths); code and data RVAs are unique.
     if (p.ev.tier === 'call') {
-      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}`;
+      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.viaExport ?? ''}`;
       if (g.seen.has(id)) continue;
       g.seen.add(id);
     }
@@ -224,7 +238,7 @@ function compareTags(a: number, b: number): number {
 export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverReport {
   const pe = readPe(buf, opts.path);
   const meta = metadataRanges(buf, pe);
-  const a = analyse(buf, pe, meta);
+  const a = analyse(buf, pe, meta, opts.exportedWrappers);
   const report: DriverReport = {
     size: buf.byteLength,
     sha256: opts.sha256 ?? createHash('sha256').update(buf).digest('hex'),
@@ -233,9 +247,14 @@ export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverR
     tagApis: a.tagApis,
     findings: group(a, dataTags(buf, pe, meta)),
     wrappers: a.wrappers,
+    exportedWrappers: exportedWrappers(pe, a.wrappers, a.apis, opts.path),
     warnings: a.warnings,
   };
   if (opts.path !== undefined) report.path = opts.path;
+  const imports = importRefs(pe, tagApis());
+  if (imports.length > 0) report.imports = imports;
+  const module = pe.exports ? moduleName(pe, opts.path) : undefined;
+  if (module) report.module = module;
   return report;
 }
 

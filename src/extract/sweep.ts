@@ -174,6 +174,8 @@ interface Shared {
   tailTargets: Set<number>;
   entryRegs: Value[];
   entrySlots: Map<number, Value>;
+  /** The image's own exported tag-taking APIs by RVA (empty for most drivers). */
+  ownApis: ReadonlyMap<number, TagApi>;
   /** Epochs keep stack slots of unrelated frames apart once the stack pointer is lost. */
   epoch: number;
 }
@@ -362,6 +364,9 @@ class SectionWalker {
         const api = this.sh.input.apis.get(t);
         if (!api) continue;
         popped = x86PoppedBytes(api);
+      } else if (this.sh.ownApis.size > 0) {
+        const api = this.sh.ownApis.get(t);
+        if (api) popped = x86PoppedBytes(api);
       }
       const a = this.callArgs(tail ? this.sh.w : 0);
       if (typeof t === 'number' && !a.args.some((v) => v) && !a.regArgs?.some((v) => v)) continue;
@@ -370,14 +375,23 @@ class SectionWalker {
     return popped;
   }
 
-  /** Imports a call/jmp through a register or memory operand may reach. */
-  private indirectTargets(k0: number, ip: number, insEnd: number): string[] {
+  /** Imports (by name) and own exported APIs (by RVA) a call/jmp through a register or memory operand may reach. */
+  private indirectTargets(k0: number, ip: number, insEnd: number): (string | number)[] {
     let v: Value = null;
     if (k0 === OpKind.Register) {
       const r = regIndex[this.ins.op0Register];
       v = r >= 0 ? this.st.regs[r] : null;
     } else if (k0 === OpKind.Memory) v = this.readMem(ip, insEnd);
-    return v ? v.filter((a): a is Extract<Atom, { k: 'imp' }> => a.k === 'imp').map((a) => a.name) : [];
+    if (!v) return [];
+    const out: (string | number)[] = [];
+    for (const a of v) if (a.k === 'imp') out.push(a.name);
+    else if (a.k === 'fn') out.push(a.rva);
+    return out;
+  }
+
+  /** The address of an own exported API, as a value, when `rva` is one (else a plain constant). */
+  private addressOrConstant(v: number, ip: number, rva: number): Value {
+    return this.sh.ownApis.has(rva) ? [{ k: 'fn', rva }] : constant(v, ip);
   }
 
   /** Remember the state for a forward branch target inside the function, to join it there. */
@@ -559,7 +573,12 @@ class SectionWalker {
           else if (isImmediate(k1)) {
             this.noteImmediate(ip, k1, insEnd);
             const v = this.imm32(k1, insEnd);
-            this.setReg(r, v === undefined ? null : constant(v, ip));
+            if (v === undefined) this.setReg(r, null);
+            else if (sh.ownApis.size === 0) this.setReg(r, constant(v, ip));
+            // `mov eax, offset ExAllocatePoolWithTag` (x86) or `mov rax, imm64` (x64): an own API's address.
+            else if (!sh.is64) this.setReg(r, this.addressOrConstant(v, ip, (v - sh.base32) >>> 0));
+            else if (k1 === OpKind.Immediate64) this.setReg(r, this.addressOrConstant(v, ip, Number(BigInt.asUintN(64, this.view.getBigUint64(insEnd - 8, true) - sh.input.imageBase))));
+            else this.setReg(r, constant(v, ip));
           } else if (k1 === OpKind.Register) {
             const src = ins.op1Register;
             const r1 = regIndex[src];
@@ -590,6 +609,11 @@ class SectionWalker {
         const r = regIndex[reg];
         if (r < 0) return;
         const a = regSize[reg] >= 4 ? this.stackAddr(insEnd) : NaN;
+        if (Number.isNaN(a) && sh.ownApis.size > 0 && ins.memoryBase === R.RIP) {
+          const t = (ip + (insEnd - this.pos) + this.view.getInt32(insEnd - 4, true)) >>> 0;
+          this.setReg(r, sh.ownApis.has(t) ? [{ k: 'fn', rva: t }] : null);
+          return;
+        }
         this.setReg(r, Number.isNaN(a) ? null : [{ k: 'sp', off: a }]);
         return;
       }
@@ -771,6 +795,7 @@ export function sweep(input: CodeInput, plan: SweepPlan = fullPlan(input)): Swee
     tailTargets: new Set(),
     entryRegs,
     entrySlots,
+    ownApis: input.ownApis ?? new Map(),
     epoch: 0,
   };
   const ins = new Instruction();

@@ -9,7 +9,9 @@ export type Atom =
   /** The address of the imported function `name`, read from its IAT slot. */
   | { k: 'imp'; name: string }
   /** A stack address: the function's entry stack pointer plus `off`. */
-  | { k: 'sp'; off: number };
+  | { k: 'sp'; off: number }
+  /** The address of the image's own function at `rva` (an exported tag-taking API). */
+  | { k: 'fn'; rva: number };
 
 /** The value may be any of the atoms (a may-set: unknown paths add nothing); null = nothing known. */
 export type Value = readonly Atom[] | null;
@@ -27,6 +29,8 @@ function same(a: Atom, b: Atom): boolean {
       return b.k === 'imp' && a.name === b.name;
     case 'sp':
       return b.k === 'sp' && a.off === b.off;
+    case 'fn':
+      return b.k === 'fn' && a.rva === b.rva;
   }
 }
 

@@ -6,5 +6,6 @@
  * 2: PE metadata (import/export/resource/debug/relocation data, signature) excluded from the code and data tiers.
  * 3: ARM64 code analysed (call and code tiers), no longer data tier only.
  * 4: debug and unwind sections (DWARF, stabs, .pdata/.xdata/.eh_frame) left out of the data tier.
+ * 5: calls to the image's own exported tag APIs; exported wrappers; other images' exported wrappers (from a database).
  */
-export const EXTRACTOR_VERSION = '4';
+export const EXTRACTOR_VERSION = '5';

@@ -33,10 +33,32 @@ export interface VersionInfo {
   [key: string]: string | undefined;
 }
 
+/** One exported function of the image. */
+export interface ExportEntry {
+  ordinal: number;
+  rva: number;
+  /** Names it is exported under (none when exported by ordinal only). */
+  names: string[];
+}
+
+export interface Exports {
+  /** The image's own name as its export directory gives it (e.g. "ndis.sys"), or '' when absent. */
+  module: string;
+  entries: ExportEntry[];
+}
+
 /** One x64 .pdata RUNTIME_FUNCTION: a function's extent. */
 export interface FunctionRange {
   begin: number;
   end: number;
+}
+
+/** RVAs of the load configuration's Control Flow Guard function pointer variables. */
+export interface GuardPointers {
+  /** GuardCFCheckFunctionPointer: called with the target (ARM64: x15, x86: ecx) before an indirect call. */
+  checkSlot?: number;
+  /** GuardCFDispatchFunctionPointer: called instead of the target (x64: rax), which it then jumps to. */
+  dispatchSlot?: number;
 }
 
 export interface PeImage {
@@ -50,9 +72,13 @@ export interface PeImage {
   timeDateStamp: number;
   sections: Section[];
   imports: ImportEntry[];
+  /** The export directory, when the image has one. */
+  exports: Exports | null;
   version: VersionInfo | null;
   /** Function extents from the exception directory (x64/ARM64); empty when absent. */
   functions: FunctionRange[];
+  /** Control Flow Guard pointer variables from the load configuration; absent when the image has none. */
+  guard?: GuardPointers;
   /** File offset of a virtual address range, or -1 when it is not backed by file bytes. */
   rvaToOffset(rva: number): number;
   /** Section holding the rva, if any. */

@@ -11,10 +11,14 @@ export function evidencePlace(e: Pick<Evidence, 'section' | 'rva'>): string {
   return `${e.section}+0x${e.rva.toString(16)}`;
 }
 
-/** `.text+0x1a2b ExAllocatePoolWithTag via 0x1400`: the place, the API reached, and the wrapper it went through. */
-export function evidenceText(e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via'>): string {
+/**
+ * `.text+0x1a2b ExAllocatePoolWithTag via 0x1400`: the place, the API reached, and the wrappers it went
+ * through (the driver's own function, then another driver's export: `via ndis.sys!NdisAllocate…`).
+ */
+export function evidenceText(e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via' | 'viaExport'>): string {
   let s = evidencePlace(e);
   if (e.api) s += ` ${e.api}`;
-  if (e.via !== undefined) s += ` via 0x${e.via.toString(16)}`;
+  const via = [e.via !== undefined ? `0x${e.via.toString(16)}` : undefined, e.viaExport].filter(Boolean);
+  if (via.length) s += ` via ${via.join(', ')}`;
   return s;
 }
