@@ -1,6 +1,7 @@
 // scan's output is the product: speed-ups must not change a byte of it. test/scan/golden.txt holds what
-// `whose-tag scan TAG test/fixtures` (labelled and --json) printed before scan learnt its shortcuts (see
-// scripts/scan-golden.mjs); this runs today's runScan in-process on the same tags and compares.
+// `whose-tag scan TAG FILES…` (labelled and --json, over the fixture drivers of golden-cases.json) printed
+// before scan learnt its shortcuts (see scripts/scan-golden.mjs); this runs today's runScan in-process on the
+// same cases and compares.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -14,7 +15,8 @@ import { indexPaths } from '../../src/index/pipeline.js';
 import { extractTags } from '../../src/extract/extract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TAGS = JSON.parse(readFileSync(new URL('./golden-tags.json', import.meta.url), 'utf8')) as string[];
+const CASES = JSON.parse(readFileSync(new URL('./golden-cases.json', import.meta.url), 'utf8')) as { tags: string[]; files: string[] };
+const TAGS = CASES.tags;
 
 /** runScan's output and exit code, with the process's working directory at the project root. */
 async function scanOutput(args: { tag: string; json: boolean; db: string }): Promise<{ out: string; code: number }> {
@@ -23,7 +25,7 @@ async function scanOutput(args: { tag: string; json: boolean; db: string }): Pro
   const exitCode = process.exitCode;
   process.chdir(ROOT);
   try {
-    await runScan({ tag: args.tag, paths: ['test/fixtures'], raw: false, json: args.json, multichar: false, db: args.db, out: (t) => (out += t) });
+    await runScan({ tag: args.tag, paths: CASES.files, raw: false, json: args.json, multichar: false, db: args.db, out: (t) => (out += t) });
     return { out, code: process.exitCode as number };
   } finally {
     process.chdir(cwd);
@@ -36,13 +38,17 @@ async function allOutputs(db: string): Promise<string> {
   for (const tag of TAGS) {
     for (const json of [false, true]) {
       const r = await scanOutput({ tag, json, db });
-      now += `## scan ${tag} test/fixtures ${json ? '--json' : ''} (exit ${r.code})\n${r.out}`;
+      now += `## scan ${tag} ${json ? '--json' : ''} (exit ${r.code})\n${r.out}`;
     }
   }
   return now;
 }
 
-/** Compared section by section, so a failure names the tag. */
+/**
+ * Compared section by section, so a failure names the tag. A change of the extractor's results changes
+ * these lines legitimately: then regenerate the file from the previous commit's build, on purpose (see
+ * scripts/scan-golden.mjs), so that it keeps recording what scan printed before.
+ */
 function sameAsGolden(now: string): void {
   const golden = readFileSync(new URL('./golden.txt', import.meta.url), 'utf8');
   const split = (s: string) => s.split(/^(?=## scan )/m);
@@ -51,7 +57,7 @@ function sameAsGolden(now: string): void {
   for (let i = 0; i < a.length; i++) assert.equal(a[i], b[i]);
 }
 
-test('scan prints, byte for byte, what it printed before its shortcuts, on every fixture for 80 tags', async () => {
+test('scan prints, byte for byte, what it printed before its shortcuts, on the fixture drivers for 79 tags', async () => {
   sameAsGolden(await allOutputs('/nonexistent/whose-tag.db'));
 });
 
@@ -64,8 +70,8 @@ test('the same with the fixtures indexed: answers from the tag database change n
     const cwd = process.cwd();
     process.chdir(ROOT);
     try {
-      const s = await indexPaths(db, ['test/fixtures'], { host: hostname(), extractor: extractTags, include: ['*'] });
-      assert.ok(s.analysed > 50, `${s.analysed} files analysed`);
+      const s = await indexPaths(db, CASES.files, { host: hostname(), extractor: extractTags });
+      assert.equal(s.analysed, CASES.files.length);
     } finally {
       process.chdir(cwd);
     }
