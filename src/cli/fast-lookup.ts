@@ -25,6 +25,7 @@ export function parseFastLookup(argv: string[]): LookupOptions | undefined {
         json: { type: 'boolean' },
         format: { type: 'string' },
         hosts: { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
       },
     });
   } catch {
@@ -46,6 +47,7 @@ export function parseFastLookup(argv: string[]): LookupOptions | undefined {
     json: values.json,
     format: values.format ?? 'table',
     hosts: values.hosts,
+    ...(values.quiet ? { quiet: true } : {}),
   };
 }
 

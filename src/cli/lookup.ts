@@ -3,8 +3,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { EXIT, OUTPUT_FORMATS, UserError, defaultDbPath, outputFormat } from './common.js';
-import { dbOption, pooltagOption } from './options.js';
-import { evidenceText, kindText } from '../render/evidence.js';
+import { dbOption, noteWriter, pooltagOption, quietOption } from './options.js';
+import { POOLTAG_NOTE } from '../pooltag/locate.js';
+import { allocationsFirst, evidenceJson, evidenceText, kindText, moreText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, parseTagQuery, tagHex } from '../tag.js';
 import type { TagKind, Tier } from '../extract/types.js';
@@ -22,15 +23,16 @@ export interface LookupOptions {
   format?: string;
   /** List every host (and path) of each owner instead of counting them. */
   hosts?: boolean;
+  quiet?: boolean;
 }
 
 const MAX_EVIDENCE_SHOWN = 2;
 
 function evidenceCell(h: DbOwnerHit): string {
-  const shown = h.evidence.slice(0, MAX_EVIDENCE_SHOWN).map(evidenceText);
-  const more = h.sites - shown.length;
+  const shown = allocationsFirst(h.evidence).slice(0, MAX_EVIDENCE_SHOWN).map(evidenceText);
   if (shown.length === 0) return `${h.sites} site${h.sites === 1 ? '' : 's'}`;
-  return shown.join('; ') + (more > 0 ? ` (+${more} more)` : '');
+  const more = moreText(shown.length, h.sites);
+  return shown.join('; ') + (more ? ` ${more}` : '');
 }
 
 /** A few hosts by name; a fleet's thousands as a count ("7,012 hosts"), all of them with --hosts. */
@@ -141,6 +143,8 @@ export function lookupJson(results: LookupResult[], listHosts = false): unknown 
       ...h,
       tag: formatTag(h.tag),
       tagHex: tagHex(h.tag),
+      evidence: allocationsFirst(h.evidence).map(evidenceJson),
+      moreSites: Math.max(0, h.sites - h.evidence.length),
       ...(listHosts ? { hosts, paths } : {}),
     })),
     pooltag: r.pooltag,
@@ -165,6 +169,7 @@ export const lookupCommand: CommandModule<object, LookupOptions> = {
       .option('kind', { choices: LOOKUP_CHOICES.kind, default: 'all', describe: 'kind of tag use' })
       .option('tier', { choices: LOOKUP_CHOICES.tier, describe: 'minimum tier of evidence' })
       .option('json', { type: 'boolean', describe: 'same as --format json' })
+      .options(quietOption)
       .option('format', { choices: LOOKUP_CHOICES.format, default: 'table' })
       .option('hosts', { type: 'boolean', describe: 'list every host and path of each driver (default: counts)' }) as unknown as Argv<LookupOptions>,
   handler: (argv) => runLookup(argv),
@@ -190,9 +195,14 @@ export async function runLookup(argv: LookupOptions): Promise<void> {
   if (argv.db && !existsSync(dbPath)) throw new UserError(`${dbPath}: no such database (whose-tag index DIR --db ${dbPath} builds it)`);
   const [{ openDb }, { lookup }] = await Promise.all([import('../db/schema.js'), import('../db/lookup.js')]);
   const db = existsSync(dbPath) ? openDb(dbPath, { readonly: true }) : undefined;
-  if (!db) process.stderr.write(`whose-tag: no database at ${dbPath} yet; answering from pooltag.txt only (whose-tag index DIR builds one)\n`);
+  const note = noteWriter(argv);
+  if (!db) note(`no database at ${dbPath} yet; answering from pooltag.txt only (whose-tag index DIR builds one)`);
   try {
     const { pooltag, origin } = await loadPooltag(argv.pooltag);
+    if (!pooltag) {
+      const { hasImportedPooltag } = await import('../db/pooltag-store.js');
+      if (!db || !hasImportedPooltag(db)) note(POOLTAG_NOTE);
+    }
     const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin, listHosts: Boolean(argv.hosts) });
     const format = outputFormat(argv);
     if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results, Boolean(argv.hosts)), null, 2) + '\n');
