@@ -15,6 +15,12 @@ export const INPUT_FORMATS = [
   'verifier',
   'whose-tag-snapshot',
   'adhoc',
+  'pool',
+  'poolfind',
+  'vol3-bigpools',
+  'vol3-poolscanner',
+  'memprocfs-pool',
+  'drakvuf-poolmon',
 ] as const satisfies readonly (ReportFormat | 'auto')[];
 
 /** `--db` given with no value reaches yargs as '': a usage error, not "use the default database". */
