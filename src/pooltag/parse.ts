@@ -1,6 +1,7 @@
 // pooltag.txt as Microsoft ships it: `TAG - binary - description`, with a decade of hand edits.
 // Lines that fit no rule become line-numbered warnings; nothing is dropped silently and nothing is fatal.
 import { readFile, stat } from 'node:fs/promises';
+import { devNull } from 'node:os';
 import { formatTag, parseTagQuery, tagFromText, tagHex, type TagQuery } from '../tag.js';
 
 export interface PooltagEntry {
@@ -211,6 +212,8 @@ export async function readPooltagFile(path: string): Promise<PooltagFile> {
     throw new Error(`${path}: cannot read pooltag file: ${code === 'ENOENT' ? 'no such file' : (code ?? (e as Error).message)}`);
   }
   if (info.isDirectory()) throw new Error(`${path}: is a folder, not a pooltag.txt file`);
+  // `--pooltag /dev/null` is the Unix way to say "none": not the wrong file.
+  if (path === devNull) return { origin: path, entries: [], warnings: [] };
   if (info.size > MAX_FILE_BYTES) {
     throw new Error(`${path}: ${info.size} bytes is too large for a pooltag file (limit ${MAX_FILE_BYTES})`);
   }
