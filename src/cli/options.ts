@@ -21,6 +21,8 @@ export const INPUT_FORMATS = [
   'vol3-poolscanner',
   'memprocfs-pool',
   'drakvuf-poolmon',
+  'verifier-query',
+  'windbg-vm',
 ] as const satisfies readonly (ReportFormat | 'auto')[];
 
 /** `--db` given with no value reaches yargs as '': a usage error, not "use the default database". */
