@@ -15,6 +15,8 @@ export interface Owner {
   /** db owners: path and content hash of one file with this content. */
   path?: string;
   sha256?: string;
+  /** db owners: the only proof is KMDF's default tag, inferred from the driver's file name. */
+  inferred?: 'kmdf-default';
 }
 
 /** Anything that can name a tag's owners. Implemented over the database and over pooltag.txt entries. */

@@ -99,6 +99,13 @@ export const MIGRATIONS: readonly string[] = [
     ((tag & 255) << 24) | (((tag >> 8) & 255) << 16) | (((tag >> 16) & 255) << 8) | ((tag >> 24) & 255)
   FROM (SELECT DISTINCT tag FROM findings);
   `,
+  // Framework evidence: where a framework takes the tag from (a structure field or registration it reads,
+  // or KMDF's default tag inferred from the file name) and the label of that field or the service name.
+  // Rows written before are ordinary evidence: NULL.
+  `
+  ALTER TABLE evidence ADD COLUMN source TEXT;
+  ALTER TABLE evidence ADD COLUMN field TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -10,6 +10,7 @@ import { dataHitAt, dataTags, findBytes } from './data.js';
 import { locateOffset } from '../pe/locate.js';
 import { analyseCode } from './analyse.js';
 import { analyseArm64 } from './arm64/analyse.js';
+import { ImageView, frameworkCalls, planFrameworks } from './frameworks/index.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
 import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit } from './types.js';
@@ -79,7 +80,7 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
 
 export { type CodeAnalysis, analyseCode } from './analyse.js';
 
-function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata): Analysis {
+function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, path?: string): Analysis {
   const apis = tagApis();
   const warnings = [...pe.warnings];
   const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && apis.has(n)))].sort();
@@ -92,11 +93,19 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata): Analysis {
     warnings.push(`${pe.machine} code is not decoded: only data-tier evidence`);
     return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, warnings };
   }
-  const { calls, immediates, wrappers } = analyseCode(code);
+  const image = new ImageView(buf, pe);
+  const plan = planFrameworks(code, image, apis);
+  if (plan) {
+    code.frameworks = plan.hooks;
+    code.apis = plan.apis;
+  }
+  const { calls, immediates, wrappers, structSites, globalStores } = analyseCode(code);
+  const fw = frameworkCalls(image, plan, structSites, globalStores, path);
+  warnings.push(...fw.warnings);
   return {
     pe,
     code,
-    calls,
+    calls: [...calls, ...fw.calls],
     immediates,
     wrappers,
     tagApis: imported,
@@ -129,10 +138,12 @@ interface Pending {
 }
 
 /** The evidence for `value` seen at `rva`: the tag drops the protected bit, the evidence remembers it. */
-function evidenceOf(tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via'>): Evidence {
+function evidenceOf(tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via' | 'source' | 'field'>): Evidence {
   const ev: Evidence = { tier, section, rva };
   if (call) ev.api = call.api;
   if (call?.via !== undefined) ev.via = call.via;
+  if (call?.source !== undefined) ev.source = call.source;
+  if (call?.field !== undefined) ev.field = call.field;
   if (isProtected(value)) ev.protected = true;
   return ev;
 }
@@ -156,7 +167,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     proven.add(c.at);
     if (!callKinds.has(tag)) callKinds.set(tag, new Set());
     callKinds.get(tag)!.add(c.kind);
-    all.push({ tag, kind: c.kind, ev: evidenceOf('call', sectionName(pe, c.at), c.at, c.value, c) });
+    all.push({ tag, kind: c.kind, ev: evidenceOf(c.weak ? 'code' : 'call', sectionName(pe, c.at), c.at, c.value, c) });
   }
   // Unproven evidence belongs with the tag's proven kind when it only has object-reference uses.
   const kindOf = (tag: number): TagKind => {
@@ -180,7 +191,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     if (!g) byKey.set(key, (g = { tag: p.tag, kind: p.kind, evs: [], seen: new Set() }));
     // Only call evidence can repeat (one constant reaching an API along two paths); code and data RVAs are unique.
     if (p.ev.tier === 'call') {
-      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}`;
+      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.source ?? ''}`;
       if (g.seen.has(id)) continue;
       g.seen.add(id);
     }
@@ -224,7 +235,7 @@ function compareTags(a: number, b: number): number {
 export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverReport {
   const pe = readPe(buf, opts.path);
   const meta = metadataRanges(buf, pe);
-  const a = analyse(buf, pe, meta);
+  const a = analyse(buf, pe, meta, opts.path);
   const report: DriverReport = {
     size: buf.byteLength,
     sha256: opts.sha256 ?? createHash('sha256').update(buf).digest('hex'),

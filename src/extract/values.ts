@@ -9,7 +9,11 @@ export type Atom =
   /** The address of the imported function `name`, read from its IAT slot. */
   | { k: 'imp'; name: string }
   /** A stack address: the function's entry stack pointer plus `off`. */
-  | { k: 'sp'; off: number };
+  | { k: 'sp'; off: number }
+  /** The address of the image's own data at `rva` (x64 `lea reg,[rip+X]`; x86 addresses stay constants). */
+  | { k: 'g'; rva: number }
+  /** The pointer a framework writes into the image at run time, loaded from `rva` (KMDF's WdfFunctions). */
+  | { k: 'tbl'; rva: number };
 
 /** The value may be any of the atoms (a may-set: unknown paths add nothing); null = nothing known. */
 export type Value = readonly Atom[] | null;
@@ -27,6 +31,9 @@ function same(a: Atom, b: Atom): boolean {
       return b.k === 'imp' && a.name === b.name;
     case 'sp':
       return b.k === 'sp' && a.off === b.off;
+    case 'g':
+    case 'tbl':
+      return b.k === a.k && a.rva === b.rva;
   }
 }
 

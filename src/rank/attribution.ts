@@ -17,6 +17,8 @@ export interface Attribution {
   /** Every pool owner the sources know, for JSON and the description column. */
   owners: Owner[];
   description?: string;
+  /** Set when the claimants own the tag only as KMDF's default tag, inferred from their file names. */
+  inferred?: 'kmdf-default';
 }
 
 export const UNKNOWN_DRIVER = '(unknown)';
@@ -49,7 +51,14 @@ export function attribute(tag: number, source: OwnerSource, reportDescription?: 
     return a;
   };
   const code = db.filter((o) => o.tier === 'call' || o.tier === 'code');
-  if (code.length) return pick(code.map((o) => o.name), 'db-code', code.some((o) => o.tier === 'call') ? 'call' : 'code');
+  if (code.length) {
+    const a = pick(code.map((o) => o.name), 'db-code', code.some((o) => o.tier === 'call') ? 'call' : 'code');
+    if (code.every((o) => o.inferred === 'kmdf-default')) {
+      a.inferred = 'kmdf-default';
+      a.evidence += ' (KMDF default)';
+    }
+    return a;
+  }
   const named = pooltag.flatMap((o) => binaryNames(o.name));
   if (named.length) return pick(named, 'pooltag', 'pooltag');
   const reported = reportedDriver(reportDescription);
@@ -66,6 +75,9 @@ export function claimKey(claimants: readonly string[]): string {
 
 /** A tag found as bytes in 300 files would make an unreadable label: name a few, count the rest. */
 const MAX_NAMED_CLAIMANTS = 4;
+
+/** What `top` adds to a driver charged with a tag only as KMDF's default tag (inferred from its file name). */
+export const KMDF_DEFAULT_NOTE = ' (KMDF default tag)';
 
 export function driverLabel(claimants: readonly string[]): string {
   if (claimants.length === 0) return UNKNOWN_DRIVER;

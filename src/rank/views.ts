@@ -3,7 +3,7 @@ import type { Owner } from '../owners.js';
 import type { PoolCounters } from '../reports/types.js';
 import type { Cell, Grid } from '../render/grid.js';
 import { formatTag } from '../tag.js';
-import { driverLabel } from './attribution.js';
+import { KMDF_DEFAULT_NOTE, driverLabel } from './attribution.js';
 import type { DriverGrowth, GrowthReport, TagGrowth } from './growth.js';
 import { isSuspect } from './growth.js';
 import type { PoolChoice } from './pool.js';
@@ -64,7 +64,7 @@ export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Styl
     ...sizeCells(t.counters, t.row.nonpaged, t.row.paged, style),
     allocs: t.counters.allocs,
     frees: t.counters.frees,
-    owner: driverLabel(t.attribution.claimants),
+    owner: driverLabel(t.attribution.claimants) + (t.attribution.inferred ? KMDF_DEFAULT_NOTE : ''),
     basis: t.attribution.evidence,
     description: t.attribution.description ?? '',
   }));
@@ -91,7 +91,8 @@ export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style
     { key: 'madeOf', title: style === 'human' ? 'MADE OF (largest tags)' : 'MADE OF (tag:bytes)' },
   ];
   const rows = ranks.map((d) => ({
-    driver: d.driver,
+    // The biggest tag of the row is only KMDF's default tag: say the driver is named by inference.
+    driver: d.driver + (d.tags[0]?.attribution.inferred ? KMDF_DEFAULT_NOTE : ''),
     tags: d.tags.length,
     ...sizeCells(d.counters, d.nonpaged, d.paged, style),
     madeOf: madeOf(d, style),
@@ -144,7 +145,12 @@ export function driverJson(format: string, ranks: readonly DriverRank[]) {
     format,
     rows: ranks.map((d) => ({
       driver: d.driver,
-      tags: d.tags.map((t) => ({ tag: formatTag(t.tag), outstanding: t.counters.outstanding, bytes: t.counters.bytes })),
+      tags: d.tags.map((t) => ({
+        tag: formatTag(t.tag),
+        outstanding: t.counters.outstanding,
+        bytes: t.counters.bytes,
+        ...(t.attribution.inferred ? { inferred: t.attribution.inferred } : {}),
+      })),
       nonpaged: countersJson(d.nonpaged),
       paged: countersJson(d.paged),
       owners: d.claimants,

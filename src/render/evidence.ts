@@ -11,10 +11,27 @@ export function evidencePlace(e: Pick<Evidence, 'section' | 'rva'>): string {
   return `${e.section}+0x${e.rva.toString(16)}`;
 }
 
+/**
+ * What proves the tag, after the place: the API, or for framework evidence its own label,
+ * `framework: WdfDriverCreate DriverPoolTag` or `KMDF default, from the file name (service amdacpbus2)`.
+ */
+export function evidenceApi(e: Pick<Evidence, 'api' | 'source' | 'field'>): string {
+  if (e.source === 'framework') return `framework: ${e.api ?? ''} ${e.field ?? ''}`.trimEnd();
+  if (e.source === 'kmdf-default') return `KMDF default, from the file name (service ${e.field ?? '?'})`;
+  return e.api ?? '';
+}
+
 /** `.text+0x1a2b ExAllocatePoolWithTag via 0x1400`: the place, the API reached, and the wrapper it went through. */
-export function evidenceText(e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via'>): string {
+export function evidenceText(e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via' | 'source' | 'field'>): string {
   let s = evidencePlace(e);
-  if (e.api) s += ` ${e.api}`;
+  const api = evidenceApi(e);
+  if (api) s += ` ${api}`;
   if (e.via !== undefined) s += ` via 0x${e.via.toString(16)}`;
   return s;
+}
+
+/** True when every call-tier piece of evidence is KMDF's default tag: inferred from a file name, not seen. */
+export function inferredOnly(evidence: readonly Pick<Evidence, 'tier' | 'source'>[]): boolean {
+  const strong = evidence.filter((e) => e.tier !== 'data');
+  return strong.length > 0 && strong.every((e) => e.source === 'kmdf-default');
 }
