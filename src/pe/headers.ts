@@ -18,6 +18,7 @@ export const DIR_IMPORT = 1;
 export const DIR_RESOURCE = 2;
 export const DIR_EXCEPTION = 3;
 export const DIR_CERTIFICATE = 4;
+export const DIR_LOAD_CONFIG = 10;
 
 /** The Windows loader refuses images with more sections than this. */
 export const MAX_SECTIONS = 96;

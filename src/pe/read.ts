@@ -1,7 +1,8 @@
 import { Bytes } from './bytes.js';
 import { readFunctions } from './functions.js';
-import { DIR_EXCEPTION, DIR_IMPORT, DIR_RESOURCE, machineName, readHeaders, type DataDirectory } from './headers.js';
+import { DIR_EXCEPTION, DIR_IMPORT, DIR_LOAD_CONFIG, DIR_RESOURCE, machineName, readHeaders, type DataDirectory } from './headers.js';
 import { readImports } from './imports.js';
+import { readGuardPointers } from './loadconfig.js';
 import { addressMap, type AddressMap } from './layout.js';
 import { readHeadersWithPeLibrary } from './pe-library-headers.js';
 import { RT_VERSION, findResource } from './resources.js';
@@ -31,6 +32,7 @@ export function readPe(buf: Uint8Array, file?: string): PeImage {
     imports: readImports(b, map, dirs[DIR_IMPORT]!, headers.is64, warnings),
     version: readVersion(b, map, dirs[DIR_RESOURCE]!, warnings),
     functions: readFunctions(b, map, dirs[DIR_EXCEPTION]!, headers.machineCode, warnings),
+    guard: readGuardPointers(b, map, dirs[DIR_LOAD_CONFIG]!, headers.is64, headers.imageBase, warnings),
     rvaToOffset: (rva: number) => map.rvaToOffset(rva),
     sectionAt: (rva: number) => map.sectionAt(rva),
     warnings,

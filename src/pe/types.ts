@@ -39,6 +39,14 @@ export interface FunctionRange {
   end: number;
 }
 
+/** RVAs of the load configuration's Control Flow Guard function pointer variables. */
+export interface GuardPointers {
+  /** GuardCFCheckFunctionPointer: called with the target (ARM64: x15, x86: ecx) before an indirect call. */
+  checkSlot?: number;
+  /** GuardCFDispatchFunctionPointer: called instead of the target (x64: rax), which it then jumps to. */
+  dispatchSlot?: number;
+}
+
 export interface PeImage {
   machine: Machine;
   /** Raw IMAGE_FILE_HEADER.Machine value. */
@@ -53,6 +61,8 @@ export interface PeImage {
   version: VersionInfo | null;
   /** Function extents from the exception directory (x64/ARM64); empty when absent. */
   functions: FunctionRange[];
+  /** Control Flow Guard pointer variables from the load configuration; absent when the image has none. */
+  guard?: GuardPointers;
   /** File offset of a virtual address range, or -1 when it is not backed by file bytes. */
   rvaToOffset(rva: number): number;
   /** Section holding the rva, if any. */

@@ -6,13 +6,13 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tagApis } from '../../src/extract/apis.js';
 import { analyseArm64 } from '../../src/extract/arm64/analyse.js';
-import { extractTags } from '../../src/extract/extract.js';
+import { extractTags, scanTagInFile } from '../../src/extract/extract.js';
 import type { TagFinding } from '../../src/extract/types.js';
 import { type Insn, decode, decodeBitmask, writtenRegs } from '../../src/extract/arm64/decode.js';
 import { findBytes } from '../../src/extract/data.js';
 import { readPe } from '../../src/pe/read.js';
 import { PROTECTED_BIT, formatTag, tagFromText, withoutProtectedBit } from '../../src/tag.js';
-import { RDATA, TEXT, buildPe, importData } from '../pe/synth.js';
+import { RDATA, type SynthImage, TEXT, buildPe, importData } from '../pe/synth.js';
 import { prngWords } from '../helpers/prng.js';
 import type { ArchTruth } from '../helpers/truth.js';
 
@@ -55,7 +55,13 @@ test('decode: addresses, loads and stores (llvm-mc words)', () => {
   assert.deepEqual(decode(0xb9400102, 0), { op: 'ldr', rt: 2, rn: 8, offset: 0, size: 2 }); // ldr w2,[x8]
   assert.deepEqual(decode(0xf97ffc20, 0), { op: 'ldr', rt: 0, rn: 1, offset: 32760, size: 3 }); // ldr x0,[x1,#32760]
   assert.deepEqual(decode(0x38401428, 0), { op: 'load', regs: [8, 1] }); // ldrb w8,[x1],#1
-  assert.deepEqual(decode(0x58000101, 0), { op: 'load', regs: [1] }); // ldr x1,<literal>
+  // Literal loads (MSVC's constant pools): ldr x1,#32 at 0x100 / ldr w25,#392 / ldrsw x3,#-8 / prfm / ldr s0.
+  assert.deepEqual(decode(0x58000101, 0x100), { op: 'lit', rt: 1, size: 8, target: 0x120 });
+  assert.deepEqual(decode(0x18000c59, 0x2338), { op: 'lit', rt: 25, size: 4, target: 0x2338 + 392 });
+  assert.deepEqual(decode(0x98ffffc3, 0x1000), { op: 'lit', rt: 3, size: 4, target: 0xff8 });
+  assert.deepEqual(writtenRegs(decode(0x98ffffc3, 0x1000)), [3]);
+  assert.deepEqual(decode(0xd8000040, 0), { op: 'none' });
+  assert.deepEqual(decode(0x1c000040, 0), { op: 'none' });
   assert.deepEqual(decode(0xa8c453f3, 0), { op: 'load', regs: [19, 20, 31] }); // ldp x19,x20,[sp],#64
   assert.deepEqual(decode(0xa9bc53f3, 0), { op: 'store', src: [19, 20], wb: [31] }); // stp x19,x20,[sp,#-64]!
   assert.deepEqual(decode(0xb9000268, 0), { op: 'store', src: [8], wb: [] }); // str w8,[x19]
@@ -78,8 +84,12 @@ test('decode: branches, compares and system words (llvm-mc words)', () => {
   assert.deepEqual(decode(0x6b09011f, 0), { op: 'cmp', regs: [8, 9] }); // cmp w8,w9
   assert.deepEqual(decode(0xf100001f, 0), { op: 'addimm', rd: 31, rn: 0, sf: true, sub: true, flags: true, imm: 0 }); // cmp x0,#0
   assert.deepEqual(decode(0x7a421020, 0), { op: 'cmp', regs: [1, 2] }); // ccmp w1,w2,#0,ne
-  assert.deepEqual(decode(0x1a890102, 0), { op: 'csel', rd: 2, rn: 8, rm: 9, sf: false }); // csel w2,w8,w9,eq
-  assert.deepEqual(decode(0x1a9f17e0, 0), { op: 'write', regs: [0] }); // cset w0,eq
+  assert.deepEqual(decode(0x1a890102, 0), { op: 'csel', rd: 2, rn: 8, rm: 9, sf: false, other: 'rm' }); // csel w2,w8,w9,eq
+  assert.deepEqual(decode(0x1a891502, 0), { op: 'csel', rd: 2, rn: 8, rm: 9, sf: false, other: 'inc' }); // csinc w2,w8,w9,ne
+  assert.deepEqual(decode(0x5a891102, 0), { op: 'csel', rd: 2, rn: 8, rm: 9, sf: false, other: 'inv' }); // csinv w2,w8,w9,ne
+  assert.deepEqual(decode(0xda891502, 0), { op: 'csel', rd: 2, rn: 8, rm: 9, sf: true, other: 'neg' }); // csneg x2,x8,x9,ne
+  assert.deepEqual(decode(0x1a9f17e0, 0), { op: 'csel', rd: 0, rn: 31, rm: 31, sf: false, other: 'inc' }); // cset w0,eq
+  assert.deepEqual(decode(0x3a891502, 0), { op: 'write', regs: [2] }); // S=1: unallocated
   assert.deepEqual(decode(0xd43e0060, 0), { op: 'stop' }); // brk #0xf003 (__fastfail)
   assert.deepEqual(decode(0xd4200000, 0), { op: 'none' }); // brk #0
   assert.deepEqual(decode(0xd538d080, 0), { op: 'write', regs: [0] }); // mrs x0,tpidr_el1
@@ -143,7 +153,7 @@ test('decode: 100,000 random words never throw and stay in range', () => {
     if ('target' in i) assert.ok(Number.isSafeInteger(i.target), w.toString(16));
   }
   // Random words reach every kind of result.
-  assert.deepEqual([...ops].sort(), ['addimm', 'addreg', 'adr', 'b', 'bcond', 'bl', 'blr', 'br', 'cmp', 'csel', 'ldr', 'load', 'logimm', 'logreg', 'movk', 'movn', 'movz', 'none', 'ret', 'stop', 'store', 'write']);
+  assert.deepEqual([...ops].sort(), ['addimm', 'addreg', 'adr', 'b', 'bcond', 'bl', 'blr', 'br', 'cmp', 'csel', 'ldr', 'lit', 'load', 'logimm', 'logreg', 'movk', 'movn', 'movz', 'none', 'ret', 'stop', 'store', 'write']);
 });
 
 // ---- hand-assembled images -------------------------------------------------------------------------
@@ -191,7 +201,7 @@ test('test encoders agree with llvm-mc', () => {
  * An ARM64 image with `build(slot)` as .text at 0x1000, where slot(name) is the IAT RVA of an ntoskrnl
  * import. Words are placed in order; the function gets each word's RVA through `at` in the callback.
  */
-function image(imports: string[], build: (slot: (name: string) => number) => number[]): Uint8Array {
+function image(imports: string[], build: (slot: (name: string) => number) => number[], extra: Partial<Pick<SynthImage, 'sections' | 'directories'>> = {}): Uint8Array {
   const imp = importData(IMPORT_RVA, [{ dll: 'ntoskrnl.exe', entries: imports }], true);
   const slot = (name: string) => imp.firstThunks[0] + 8 * imports.indexOf(name);
   const words = build(slot);
@@ -206,8 +216,9 @@ function image(imports: string[], build: (slot: (name: string) => number) => num
     sections: [
       { name: '.text', rva: TEXT_RVA, virtualSize: code.length, data: code, characteristics: TEXT },
       { name: '.rdata', rva: IMPORT_RVA, virtualSize: imp.data.length, data: imp.data, characteristics: RDATA },
+      ...(extra.sections ?? []),
     ],
-    directories: { [DIR_IMPORT]: [IMPORT_RVA, imp.size] },
+    directories: { [DIR_IMPORT]: [IMPORT_RVA, imp.size], ...extra.directories },
   });
 }
 
@@ -299,6 +310,98 @@ test('analyseArm64: a wrapper forwarding w1 through mov, called by bl and by a t
   assert.deepEqual(a.calls.map((c) => c.via), [pc(8), pc(8)]);
 });
 
+const ldrLit = (rt: number, pc: number, target: number, x = false) => ((x ? 0x58000000 : 0x18000000) | ((((target - pc) / 4) & 0x7ffff) << 5) | rt) >>> 0;
+const tagWord = (tag: string) => tagFromText(tag);
+
+test('analyseArm64: a tag read from a literal pool (older MSVC) reaches the API and a wrapper; the pool is not decoded', () => {
+  const a = analyse(image(['ExFreePoolWithTag'], (slot) => [
+    /* 0 */ ldrLit(25, pc(0), pc(12)),
+    /* 1 */ adrp(20, pc(1), slot('ExFreePoolWithTag')),
+    /* 2 */ ldrX(20, 20, slot('ExFreePoolWithTag') & 0xfff),
+    /* 3 */ movReg(1, 25),
+    /* 4 */ BLR(20),
+    /* 5 */ ldrLit(1, pc(5), pc(13)),
+    /* 6 */ bl(pc(6), pc(16)),
+    /* 7 */ ldrLit(9, pc(7), pc(14), true), // 8 bytes whose high half is not zero: no constant
+    /* 8 */ movReg(1, 9),
+    /* 9 */ BLR(20),
+    /* 10 */ RET,
+    /* 11 */ 0xd503201f, // nop
+    /* 12 */ tagWord('SyL1'),
+    /* 13 */ tagWord('SyL2'),
+    // Decoded, these two words would build SyZ9 in w10.
+    /* 14 */ ...movTag(10, 'SyZ9'),
+    /* 16 */ adrp(3, pc(16), slot('ExFreePoolWithTag')),
+    /* 17 */ ldrX(3, 3, slot('ExFreePoolWithTag') & 0xfff),
+    /* 18 */ 0xd61f0060, // br x3
+  ]));
+  assert.deepEqual(callTags(a), ['SyL1>ExFreePoolWithTag@1010', 'SyL2>ExFreePoolWithTag@1018']);
+  assert.deepEqual(a.calls.map((c) => [c.at, c.via]), [[pc(0), undefined], [pc(5), pc(16)]]);
+  // The constant's bytes are the pool word (what scan finds), the evidence names the load.
+  assert.deepEqual(a.immediates.map((i) => [formatTag(i.v), i.at, i.immAt]), [['SyL1', pc(0), pc(12)], ['SyL2', pc(5), pc(13)]]);
+  assert.equal(a.instructions.get(pc(0)), 'ldr w25,0x1030');
+});
+
+test('analyseArm64: CSINC/CSINV/CSNEG keep Rn and the changed Rm as either value', () => {
+  const a = analyse(image(['ExFreePoolWithTag'], (slot) => [
+    /* 0 */ adrp(20, pc(0), slot('ExFreePoolWithTag')),
+    /* 1 */ ldrX(20, 20, slot('ExFreePoolWithTag') & 0xfff),
+    /* 2 */ ...movTag(8, 'SyC2'),
+    /* 4 */ ...movTag(9, 'SyC3'),
+    /* 6 */ 0x1a891501, // csinc w1,w8,w9,ne
+    /* 7 */ BLR(20),
+    /* 8 */ ...movTag(8, 'SyC5'),
+    /* 10 */ 0x5a801101, // csinv w1,w8,w0,ne: w0 is unknown after the call, so only w8 stays
+    /* 11 */ BLR(20),
+    /* 12 */ RET,
+  ]));
+  // SyC3 + 1 increments the first byte in memory: TyC3.
+  assert.deepEqual(callTags(a), ['SyC2>ExFreePoolWithTag@101c', 'SyC5>ExFreePoolWithTag@102c', 'TyC3>ExFreePoolWithTag@101c']);
+  assert.equal(a.instructions.get(pc(6)), 'mov w9,#0x7953; movk w9,#0x3343,lsl #16; csinc w1,w8,w9');
+});
+
+const CFG_RVA = 0x4000;
+const DIR_LOAD_CONFIG = 10;
+/** A .cfg section holding a 64-bit load configuration whose guard check and dispatch pointers are the two words after it. */
+function loadConfig(): Pick<SynthImage, 'sections' | 'directories'> {
+  const data = new Uint8Array(0x90);
+  const view = new DataView(data.buffer);
+  view.setUint32(0, 0x80, true);
+  view.setBigUint64(0x70, 0x10000n + BigInt(CFG_RVA + 0x80), true);
+  view.setBigUint64(0x78, 0x10000n + BigInt(CFG_RVA + 0x88), true);
+  return { sections: [{ name: '.cfg', rva: CFG_RVA, virtualSize: data.length, data, characteristics: RDATA }], directories: { [DIR_LOAD_CONFIG]: [CFG_RVA, 0x80] } };
+}
+
+test('analyseArm64: a CFG-checked call keeps its arguments and target across the check; a dispatched call reaches x15', () => {
+  const MOV_X15_X8 = 0xaa0803ef;
+  const buf = image(['ExFreePoolWithTag'], (slot) => [
+    /* 0 */ adrp(8, pc(0), slot('ExFreePoolWithTag')),
+    /* 1 */ ldrX(8, 8, slot('ExFreePoolWithTag') & 0xfff),
+    /* 2 */ ...movTag(1, 'SyG1'),
+    /* 4 */ MOV_X15_X8,
+    /* 5 */ adrp(17, pc(5), CFG_RVA),
+    /* 6 */ ldrX(17, 17, 0x80), // the check pointer
+    /* 7 */ BLR(17),
+    /* 8 */ BLR(15),
+    /* 9 */ adrp(8, pc(9), slot('ExFreePoolWithTag')),
+    /* 10 */ ldrX(15, 8, slot('ExFreePoolWithTag') & 0xfff),
+    /* 11 */ ...movTag(1, 'SyG2'),
+    /* 13 */ adrp(16, pc(13), CFG_RVA),
+    /* 14 */ ldrX(16, 16, 0x88), // the dispatch pointer
+    /* 15 */ BLR(16),
+    /* 16 */ RET,
+  ], loadConfig());
+  const pe = readPe(buf);
+  assert.deepEqual(pe.guard, { checkSlot: CFG_RVA + 0x80, dispatchSlot: CFG_RVA + 0x88 });
+  assert.deepEqual(callTags(analyse(buf)), ['SyG1>ExFreePoolWithTag@1020', 'SyG2>ExFreePoolWithTag@103c']);
+  // Without the load configuration the check is an unknown call that clobbers w1.
+  const plain = image(['ExFreePoolWithTag'], (slot) => [
+    adrp(8, pc(0), slot('ExFreePoolWithTag')), ldrX(8, 8, slot('ExFreePoolWithTag') & 0xfff), ...movTag(1, 'SyG1'), MOV_X15_X8,
+    adrp(17, pc(5), CFG_RVA), ldrX(17, 17, 0x80), BLR(17), BLR(15), RET,
+  ]);
+  assert.deepEqual(callTags(analyse(plain)), []);
+});
+
 test('analyseArm64: excluded ranges (PE metadata in a code section) are not decoded', () => {
   const buf = image(['ExFreePoolWithTag'], (slot) => [
     /* 0 */ ...movTag(1, 'SyE1'),
@@ -324,7 +427,8 @@ test('analyseArm64: random code in a real PE layout never throws', () => {
     const a = analyse(buf);
     for (const c of a.calls) assert.ok(c.at >= TEXT_RVA && c.at < TEXT_RVA + 65536);
     for (const w of a.wrappers) assert.ok(w.param >= 0 && w.param < 8);
-    for (const i of a.immediates) assert.equal(i.immAt, i.at);
+    // A constant's bytes are in the code only when a literal load read them.
+    for (const i of a.immediates) assert.ok(i.immAt === i.at || (i.immAt >= TEXT_RVA && i.immAt < TEXT_RVA + 65536 && i.immAt % 4 === 0));
   }
 });
 
@@ -360,7 +464,7 @@ for (const [name, d] of Object.entries(truth.drivers)) {
     for (const tag of t.dataIncludes) assert.ok(findBytes(buf, [...Buffer.from(tag, 'latin1')]).length > 0, `${tag} bytes present`);
     for (const tag of t.bytesAbsent) assert.equal(findBytes(buf, [...Buffer.from(tag, 'latin1')]).length, 0, `${tag} bytes absent`);
     // Every evidence constant has its disassembly.
-    for (const c of [...a.calls.map((x) => x.at), ...a.immediates.map((x) => x.at)]) assert.match(a.instructions.get(c) ?? '', /^mov w\d+,#0x[0-9a-f]+; movk /);
+    for (const c of [...a.calls.map((x) => x.at), ...a.immediates.map((x) => x.at)]) assert.match(a.instructions.get(c) ?? '', /^mov w\d+,#0x[0-9a-f]+; movk |^ldr w\d+,0x[0-9a-f]+$/);
   });
 }
 
@@ -371,6 +475,17 @@ test('fixture evidence text: the instructions that build the constant, derived o
   assert.equal(text('AdA1'), 'mov w2,#0x6441; movk w2,#0x3141,lsl #16');
   assert.equal(text('AdF1'), 'mov w23,#0x6441; movk w23,#0x3141,lsl #16; add w1,w23,#0x50000');
   assert.equal(text('AdS1'), 'mov w23,#0x6441; movk w23,#0x3141,lsl #16; mov w8,#0x120000; orr w9,w23,w8');
+});
+
+test('fixture selects.sys: csel, cinc and literal-pool evidence text; scan places the pool word at the call tier', () => {
+  const buf = readFileSync(`${DRIVERS}selects.sys`);
+  const a = analyseArm64(buf, readPe(buf), tagApis());
+  const text = (tag: string) => a.instructions.get(a.calls.find((c) => formatTag(c.value) === tag)!.at);
+  assert.equal(text('BsI1'), 'mov w8,#0x7341; movk w8,#0x3149,lsl #16; csinc w2,w8,w8');
+  assert.equal(text('AsW1'), 'mov w8,#0x7341; movk w8,#0x3153,lsl #16; orr w10,w8,#0x40000');
+  assert.equal(text('AsP1'), 'ldr w1,0x1174');
+  const hits = scanTagInFile(buf, tagFromText('AsP1'));
+  assert.deepEqual(hits.map((h) => [h.tier, h.rva, h.evidence?.rva, h.evidence?.api]), [['call', 0x1174, 0x1080, 'ExFreePoolWithTag']]);
 });
 
 test('extractTags on the ARM64 fixtures: exact call, protected, object-ref and code sets', () => {

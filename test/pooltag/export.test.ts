@@ -5,8 +5,11 @@ import { exportLocaltag, exportPooltag, type ExportEntry } from '../../src/poolt
 import { parsePooltag } from '../../src/pooltag/parse.js';
 import { formatTag, PROTECTED_BIT, tagFromBytes, tagFromText } from '../../src/tag.js';
 
-const shared = (name: string) => new URL(`../../../shared/pooltag/${name}`, import.meta.url);
-const P2023 = parsePooltag(readFileSync(shared('pooltag-sdk-2023.txt'), 'latin1'), 'pooltag-sdk-2023.txt');
+import { needShared, sharedPath } from '../helpers/shared.js';
+
+const QUIRKS = parsePooltag(readFileSync(new URL('../fixtures/pooltag/quirks.txt', import.meta.url), 'latin1'), 'quirks.txt');
+const REAL = needShared('pooltag');
+const P2023 = parsePooltag(REAL ? '' : readFileSync(sharedPath('pooltag/pooltag-sdk-2023.txt'), 'latin1'), 'pooltag-sdk-2023.txt');
 
 const entry = (tag: string | number, binary: string, description = ''): ExportEntry => ({
   tag: typeof tag === 'number' ? tag : tagFromText(tag),
@@ -25,13 +28,23 @@ test('pooltag.txt export: header, CRLF, column layout', () => {
   assert.deepEqual([out.written, out.skipped], [2, 0]);
 });
 
-test('round trip: every exact entry of the 2023 file exports and parses back the same', () => {
-  const exact = P2023.entries.filter((e) => e.query.exact !== undefined && e.binary !== '');
+/** Every exact entry with a binary exports and parses back to the same tag, binary and description. */
+function assertRoundTrip(p: typeof P2023, expectedCount: number) {
+  const exact = p.entries.filter((e) => e.query.exact !== undefined && e.binary !== '');
+  assert.equal(exact.length, expectedCount);
   const out = exportPooltag(exact.map((e) => ({ tag: e.query.exact!, binary: e.binary, description: e.description })));
   assert.deepEqual([out.written, out.skipped], [exact.length, 0]);
   const back = parsePooltag(out.text, 'export');
   assert.deepEqual(back.warnings, []);
   assert.deepEqual(back.entries.map(triple), exact.map(triple));
+}
+
+test('round trip: every exact entry of the quirk file (short tags, inner spaces, punctuation) exports and parses back the same', () => {
+  assertRoundTrip(QUIRKS, 37);
+});
+
+test('round trip: every exact entry of the 2023 file exports and parses back the same', { skip: REAL }, () => {
+  assertRoundTrip(P2023, 4504);
 });
 
 test('trailing-space tags keep their exact value; the protected bit is dropped', () => {

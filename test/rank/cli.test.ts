@@ -13,9 +13,12 @@ import { decodeReport, normalizeText, readReport } from '../../src/reports/index
 import { serializeSnapshot } from '../../src/reports/snapshot.js';
 import { formatTag } from '../../src/tag.js';
 import { c, row } from './helpers.js';
+import { needShared, sharedPath } from '../helpers/shared.js';
 
-const REPORTS = fileURLToPath(new URL('../../../shared/reports/', import.meta.url));
-const POOLTAG = fileURLToPath(new URL('../../../shared/pooltag/pooltag-sdk-2023.txt', import.meta.url));
+const REPORTS = sharedPath('reports/');
+const POOLTAG = sharedPath('pooltag/pooltag-sdk-2023.txt');
+// The tests on real reports and Microsoft's pooltag.txt need ../shared (absent from a fresh clone).
+const REAL = needShared('reports') || needShared('pooltag');
 const FIXTURES = fileURLToPath(new URL('../fixtures/drivers/x64/', import.meta.url));
 
 function tempDir(t: { after(fn: () => void): void }): string {
@@ -29,7 +32,7 @@ function run(args: string[]) {
   return runCli(args, { WHOSE_TAG_DB: join(tmpdir(), 'whose-tag-no-such.db'), WHOSE_TAG_POOLTAG: '' });
 }
 
-test('top --json on a !poolused sample: every row, exact counters, pooltag owners', () => {
+test('top --json on a !poolused sample: every row, exact counters, pooltag owners', { skip: REAL }, () => {
   const r = run(['top', join(REPORTS, 'poolused-1.txt'), '--pooltag', POOLTAG, '--json', '-n', '0']);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
@@ -42,7 +45,7 @@ test('top --json on a !poolused sample: every row, exact counters, pooltag owner
   assert.equal(j.rows[0].tag, 'usbp'); // largest first
 });
 
-test('top --by driver sums each driver once and explains it with its tags', () => {
+test('top --by driver sums each driver once and explains it with its tags', { skip: REAL }, () => {
   const file = join(REPORTS, 'poolused-1.txt');
   const r = run(['top', file, '--pooltag', POOLTAG, '--by', 'driver', '--json', '-n', '0']);
   assert.equal(r.code, 0, r.stderr);
@@ -101,7 +104,7 @@ test('top --by driver with the fixture database: code evidence names owners ahea
   assert.match(table, /\nTotal all pool: 20\.3 KB \(20800 bytes\) in 30 outstanding allocations over 7 tags; attributed to a driver: 19\.6 KB \(96\.6%\) in 6 tags/);
 });
 
-test('enrich: the report line for line, owners appended to row lines only', () => {
+test('enrich: the report line for line, owners appended to row lines only', { skip: REAL }, () => {
   const file = join(REPORTS, 'poolmon-display-1.txt');
   const r = run(['enrich', file, '--pooltag', POOLTAG]);
   assert.equal(r.code, 0, r.stderr);

@@ -4,7 +4,7 @@ import type { PeImage } from '../../pe/types.js';
 import { resolveCalls } from '../resolve.js';
 import { type Arm64Section, layout } from './starts.js';
 import { describe } from './text.js';
-import { type Const, walkArm64 } from './walk.js';
+import { type Const, type Literal, walkArm64 } from './walk.js';
 import type { CallEvidence, ImmediateSite, TagApi, Wrapper } from '../types.js';
 
 interface Range {
@@ -15,8 +15,9 @@ interface Range {
 export interface Arm64Analysis {
   calls: CallEvidence[];
   /**
-   * Tag-like constants built in registers and not only compared. `immAt` equals `at`: an A64 constant is
-   * spread over 16-bit fields of several instructions, so its four bytes never sit in the code.
+   * Tag-like constants built in registers and not only compared. `immAt` is the literal-pool word an
+   * `ldr wN,<label>` read; otherwise it equals `at`: a constant built with MOVZ/MOVK is spread over 16-bit
+   * fields of several instructions, so its four bytes never sit in the code.
    */
   immediates: ImmediateSite[];
   wrappers: Wrapper[];
@@ -51,6 +52,23 @@ function codeSections(buf: Uint8Array, pe: PeImage, exclude: readonly Range[]): 
     });
 }
 
+const SCN_MEM_WRITE = 0x80000000;
+
+/** Literal-pool reads: only bytes of a section no one may write hold a constant. */
+function readOnlyLiteral(buf: Uint8Array, pe: PeImage): Literal {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  return (rva, size) => {
+    const s = pe.sectionAt(rva);
+    if (!s || (s.characteristics & SCN_MEM_WRITE) !== 0) return undefined;
+    const off = rva - s.rva;
+    if (off + size > Math.min(s.rawSize, s.virtualSize || s.rawSize)) return undefined;
+    const at = s.rawOffset + off;
+    if (at + size > buf.length) return undefined;
+    if (size === 8 && view.getUint32(at + 4, true) !== 0) return undefined;
+    return view.getUint32(at, true);
+  };
+}
+
 /**
  * Decode an ARM64 image's executable sections: `call` and `code` tier evidence and the wrappers found.
  * `exclude`: RVA ranges inside code sections that are not code (extract.ts's metadataRanges().rvas).
@@ -61,7 +79,7 @@ export function analyseArm64(
   const sections = codeSections(buf, pe, exclude);
   const imports = new Map<number, string>();
   for (const imp of pe.imports) if (imp.name) imports.set(imp.iatRva, imp.name);
-  const walked = walkArm64(layout(sections, pe.functions, pe.entryRva, imports), imports, apis);
+  const walked = walkArm64(layout(sections, pe.functions, pe.entryRva, imports), imports, apis, readOnlyLiteral(buf, pe), pe.guard);
   const { calls, wrappers } = resolveCalls(walked.sites, apis, 64);
 
   const instructions = new Map<number, string>();
@@ -70,7 +88,7 @@ export function analyseArm64(
   const immediates: ImmediateSite[] = [];
   for (const [k, c] of kept.entries()) {
     if (k > 0 && kept[k - 1].at === c.at && kept[k - 1].v === c.v) continue;
-    immediates.push({ at: c.at, v: c.v, immAt: c.at });
+    immediates.push({ at: c.at, v: c.v, immAt: c.immAt });
     if (!instructions.has(c.at)) instructions.set(c.at, describe(c.why));
   }
 

@@ -5,6 +5,9 @@
 
 export type LogicOp = 'and' | 'orr' | 'eor' | 'ands';
 
+export type CselOther = 'rm' | 'inc' | 'inv' | 'neg';
+const CSEL_OTHER: CselOther[] = ['rm', 'inc', 'inv', 'neg'];
+
 export type Insn =
   /** MOVZ / MOVN / MOVK: imm16 placed at bit `shift` (0, 16, 32, 48). */
   | { op: 'movz' | 'movn' | 'movk'; rd: number; sf: boolean; imm16: number; shift: number }
@@ -20,9 +23,18 @@ export type Insn =
   | { op: 'addreg'; rd: number; rn: number; rm: number; sf: boolean; sub: boolean; flags: boolean; shiftType: number; amount: number }
   /** A compare that writes no register (CMP/CMN extended, TST, CCMP/CCMN): its register operands. */
   | { op: 'cmp'; regs: number[] }
-  | { op: 'csel'; rd: number; rn: number; rm: number; sf: boolean }
+  /**
+   * Conditional select: Rd = cond ? Rn : else(Rm), where else is Rm itself (CSEL), Rm + 1 (CSINC), ~Rm
+   * (CSINV) or -Rm (CSNEG). CSET, CINC and friends are aliases with zr or Rn = Rm.
+   */
+  | { op: 'csel'; rd: number; rn: number; rm: number; sf: boolean; other: CselOther }
   /** Load with an unsigned scaled offset into a general register (LDR Xt, [Xn, #offset]); no writeback. */
   | { op: 'ldr'; rt: number; rn: number; offset: number; size: number }
+  /**
+   * LDR (literal) into a general register: `size` bytes at RVA `target` (PC-relative), sign-extended for
+   * LDRSW. Older MSVC builds keep 32-bit constants (tags included) in literal pools beside the code.
+   */
+  | { op: 'lit'; rt: number; size: 4 | 8; target: number }
   /** Any other load: the registers it writes (destinations and a written-back base). */
   | { op: 'load'; regs: number[] }
   /** A store: the general registers stored, and the base when it is written back. */
@@ -142,12 +154,15 @@ function branch(w: number, pc: number): Insn {
   return STOP;
 }
 
-function loadStore(w: number): Insn {
+function loadStore(w: number, pc: number): Insn {
   const rt = rdOf(w);
   const rn = rnOf(w);
   const simd = ((w >>> 26) & 1) === 1;
-  // Load register (literal): opc 11 is PRFM.
-  if (is(w, 0x3b000000, 0x18000000)) return !simd && w >>> 30 !== 3 ? { op: 'load', regs: [rt] } : NONE;
+  // Load register (literal): opc 00 LDR Wt, 01 LDR Xt, 10 LDRSW, 11 PRFM.
+  if (is(w, 0x3b000000, 0x18000000)) {
+    const opc = w >>> 30;
+    return !simd && opc !== 3 ? { op: 'lit', rt, size: opc === 1 ? 8 : 4, target: pc + signed(w, 5, 19) * 4 } : NONE;
+  }
   // Load/store pair: bits 24:23 = 01 post-index, 11 pre-index write the base back.
   if (is(w, 0x3a000000, 0x28000000)) {
     const idx = (w >>> 23) & 3;
@@ -206,7 +221,8 @@ function dataRegister(w: number): Insn {
   }
   // CCMP/CCMN: the register form compares Rm, the immediate form a 5-bit constant.
   if (is(w, 0x1fe00000, 0x1a400000)) return { op: 'cmp', regs: (w >>> 11) & 1 ? [rn] : [rn, rm] };
-  if (is(w, 0x1fe00000, 0x1a800000) && ((w >>> 30) & 1) === 0 && ((w >>> 10) & 3) === 0) return { op: 'csel', rd, rn, rm, sf };
+  // CSEL/CSINC (op 0) and CSINV/CSNEG (op 1), op2 bit 0 picking the second of each; S and op2 bit 1 are 0.
+  if (is(w, 0x3fe00800, 0x1a800000)) return { op: 'csel', rd, rn, rm, sf, other: CSEL_OTHER[((w >>> 29) & 2) | ((w >>> 10) & 1)] };
   return { op: 'write', regs: [rd] };
 }
 
@@ -223,7 +239,7 @@ export function decode(w: number, pc: number): Insn {
   const top = (w >>> 25) & 15;
   if ((top & 14) === 8) return dataImmediate(w, pc);
   if ((top & 14) === 10) return branch(w, pc);
-  if ((top & 5) === 4) return loadStore(w);
+  if ((top & 5) === 4) return loadStore(w, pc);
   if ((top & 7) === 5) return dataRegister(w);
   if ((top & 7) === 7) return simdFp(w);
   // SVE may write a general register (CNTD, …); the rest of this space is reserved or UDF.
@@ -244,6 +260,7 @@ export function writtenRegs(i: Insn): number[] {
     case 'csel':
       return [i.rd];
     case 'ldr':
+    case 'lit':
       return [i.rt];
     case 'load':
     case 'write':

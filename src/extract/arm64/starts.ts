@@ -30,6 +30,8 @@ export interface Layout {
 }
 
 const THUNK_BYTES = 12;
+/** A literal-pool word: control never runs through it. */
+const DATA: Insn = { op: 'stop' };
 /** Rounds of adding tail-branch targets (each new start splits a region and may expose more). */
 const MAX_ROUNDS = 4;
 
@@ -83,15 +85,29 @@ export function layout(
   if (inCode(entry)) starts.add(entry);
   for (const s of sections) if (!s.continues) starts.add(s.rva);
 
-  const jumps: { at: number; target: number }[] = [];
   const insns = new Map<Arm64Section, Insn[]>();
   for (const sec of sections) {
-    const page: (number | undefined)[] = new Array(31).fill(undefined);
     const decoded: Insn[] = new Array(sec.bytes.length >>> 2);
     insns.set(sec, decoded);
+    for (let rva = sec.rva; rva < sec.rva + sec.bytes.length; rva += 4) decoded[(rva - sec.rva) >>> 2] = decode(wordAt(sec, rva), rva);
+  }
+  // Literal pools are data inside the code: decoded, their words would invent constants and branches.
+  for (const decoded of insns.values()) {
+    for (const i of decoded) {
+      if (i.op !== 'lit') continue;
+      for (let t = i.target; t < i.target + i.size; t += 4) {
+        const sec = code.at(t);
+        if (sec && (t & 3) === 0) insns.get(sec)![(t - sec.rva) >>> 2] = DATA;
+      }
+    }
+  }
+
+  const jumps: { at: number; target: number }[] = [];
+  for (const sec of sections) {
+    const page: (number | undefined)[] = new Array(31).fill(undefined);
+    const decoded = insns.get(sec)!;
     for (let rva = sec.rva; rva < sec.rva + sec.bytes.length; rva += 4) {
-      const i = decode(wordAt(sec, rva), rva);
-      decoded[(rva - sec.rva) >>> 2] = i;
+      const i = decoded[(rva - sec.rva) >>> 2];
       let addr: number | undefined;
       if (i.op === 'bl' && inCode(i.target)) starts.add(i.target);
       else if (i.op === 'b' && inCode(i.target)) jumps.push({ at: rva, target: i.target });

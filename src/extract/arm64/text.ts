@@ -46,6 +46,10 @@ export function formatInsn(i: Insn): string {
       const shift = i.amount ? `,${SHIFTS[i.shiftType]} #${i.amount}` : '';
       return `${name} ${regName(i.rd, i.sf)},${regName(i.rn, i.sf)},${regName(i.rm, i.sf)}${shift}`;
     }
+    case 'csel':
+      return `cs${i.other === 'rm' ? 'el' : i.other} ${regName(i.rd, i.sf)},${regName(i.rn, i.sf)},${regName(i.rm, i.sf)}`;
+    case 'lit':
+      return `ldr ${regName(i.rt, i.size === 8)},0x${i.target.toString(16)}`;
     default:
       return i.op;
   }

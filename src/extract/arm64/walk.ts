@@ -5,15 +5,25 @@
 import { PROTECTED_BIT, looksLikeTag } from '../../tag.js';
 import { mayBeTag } from '../data.js';
 import { type Atom, type Value, union } from '../values.js';
-import type { Insn, LogicOp } from './decode.js';
+import type { CselOther, Insn, LogicOp } from './decode.js';
 import type { Arm64Section, Layout } from './starts.js';
 import { type Provenance, moveWideValue } from './text.js';
 import type { CallSite, TagApi } from '../types.js';
+import type { GuardPointers } from '../../pe/types.js';
 
 const REGS = 31;
 const PARAMS = 8;
 /** x0-x18 and the link register do not survive a call. */
 const CALL_CLOBBERED = [...Array.from({ length: 19 }, (_, i) => i), 30];
+/**
+ * The CFG check takes the target in x15 and returns to a call that still needs x0-x8 and x15: those survive
+ * it, the other temporaries may not.
+ */
+const GUARD_CLOBBERED = [9, 10, 11, 12, 13, 14, 16, 17, 18, 30];
+const GUARD_TARGET = 15;
+/** Names the guard pointer variables get when loaded into a register (never the name of an import). */
+export const GUARD_CHECK = '<cfg check>';
+export const GUARD_DISPATCH = '<cfg dispatch>';
 
 interface State {
   regs: Value[];
@@ -25,6 +35,8 @@ interface State {
 export interface Candidate {
   at: number;
   v: number;
+  /** Where the constant's four bytes sit, when they sit anywhere (a literal pool); else `at`. */
+  immAt: number;
   why: Provenance;
   compared: boolean;
   used: boolean;
@@ -38,6 +50,12 @@ export interface Const {
   why: Provenance;
   cand?: Candidate;
 }
+
+/**
+ * The low 32 bits of the `size` bytes at `rva` when they are a constant (read-only image bytes, and for
+ * 8 bytes a high half of zero), else undefined.
+ */
+export type Literal = (rva: number, size: 4 | 8) => number | undefined;
 
 export interface WalkResult {
   sites: CallSite[];
@@ -80,6 +98,12 @@ function logic(op: LogicOp, a: number, b: number): number {
   }
 }
 
+const CSEL_OTHER: Record<Exclude<CselOther, 'rm'>, (x: number) => number> = {
+  inc: (x) => x + 1,
+  inv: (x) => ~x,
+  neg: (x) => -x,
+};
+
 class Walker {
   readonly sites: CallSite[] = [];
   readonly candidates: Candidate[] = [];
@@ -93,6 +117,9 @@ class Walker {
     private readonly imports: Map<number, string>,
     private readonly thunks: Map<number, string>,
     private readonly apis: Map<string, TagApi>,
+    private readonly literal: Literal,
+    /** Guard pointer variable RVA → GUARD_CHECK or GUARD_DISPATCH. */
+    private readonly guards: Map<number, string>,
   ) {}
 
   private static lost(): State {
@@ -157,11 +184,11 @@ class Walker {
   }
 
   /** A constant built (or changed) at `at` by `why`; tag-like ones become candidates. */
-  private built(at: number, v: number, why: Provenance): Const {
+  private built(at: number, v: number, why: Provenance, immAt = at): Const {
     v >>>= 0;
     const atom: Const = { k: 'c', v, at, why };
     if (mayBeTag(v) && looksLikeTag(v)) {
-      atom.cand = { at, v, why, compared: false, used: false };
+      atom.cand = { at, v, immAt, why, compared: false, used: false };
       this.candidates.push(atom.cand);
     }
     return atom;
@@ -182,6 +209,13 @@ class Walker {
       }
     }
     return out;
+  }
+
+  /** Constants of `v` changed by `f` at `ip`; other atoms dropped. */
+  private derived(ip: number, i: Insn, v: Value, f: (x: number) => number): Value {
+    if (!v) return null;
+    const consts = v.filter((a): a is Const => a.k === 'c');
+    return consts.map((c) => this.built(ip, f(c.v), { insn: i, from: c === ZERO ? [] : [c.why] }));
   }
 
   private step(ip: number, i: Insn): void {
@@ -244,12 +278,19 @@ class Walker {
         for (const r of i.regs) if (r < REGS) this.use(st.regs[r], true);
         return;
       case 'csel': {
-        // Either operand may be the result: both stay possible, as for x64 cmov.
-        return this.set(i.rd, union(this.read(i.rn), this.read(i.rm)));
+        // Either operand may be the result: both stay possible, as for x64 cmov. A changed Rm keeps only
+        // its constants, changed; an unknown side adds nothing (a may-set).
+        const other = i.other === 'rm' ? this.read(i.rm) : this.derived(ip, i, this.read(i.rm), CSEL_OTHER[i.other]);
+        return this.set(i.rd, union(this.read(i.rn), other));
+      }
+      case 'lit': {
+        const v = this.literal(i.target, i.size);
+        return this.set(i.rt, v === undefined ? null : [this.built(ip, v, { insn: i, from: [] }, i.target)]);
       }
       case 'ldr': {
         const base = i.rn < REGS ? st.addr[i.rn] : undefined;
-        const name = i.size === 3 && base !== undefined ? this.imports.get(base + i.offset) : undefined;
+        const slot = base === undefined ? undefined : base + i.offset;
+        const name = i.size === 3 && slot !== undefined ? this.imports.get(slot) ?? this.guards.get(slot) : undefined;
         return this.set(i.rt, name ? [{ k: 'imp', name }] : null);
       }
       case 'load':
@@ -263,19 +304,27 @@ class Walker {
       case 'bl':
         this.record(ip, [this.thunks.get(i.target) ?? i.target]);
         return this.clobber();
-      case 'blr':
-        this.record(ip, this.importsIn(i.rn));
+      case 'blr': {
+        const targets = this.importsIn(i.rn);
+        if (targets[0] === GUARD_CHECK) {
+          for (const r of GUARD_CLOBBERED) this.set(r, null);
+          return;
+        }
+        this.record(ip, targets[0] === GUARD_DISPATCH ? this.importsIn(GUARD_TARGET) : targets);
         return this.clobber();
+      }
       case 'b':
         if (i.target > this.fn && i.target < this.regionEnd) {
           if (i.target > ip) this.branchTo(i.target);
         } else this.record(ip, [this.thunks.get(i.target) ?? i.target]);
         this.reachable = false;
         return;
-      case 'br':
-        this.record(ip, this.importsIn(i.rn));
+      case 'br': {
+        const targets = this.importsIn(i.rn);
+        this.record(ip, targets[0] === GUARD_DISPATCH ? this.importsIn(GUARD_TARGET) : targets);
         this.reachable = false;
         return;
+      }
       case 'bcond':
         if (i.target > ip && i.target < this.regionEnd) this.branchTo(i.target);
         return;
@@ -318,8 +367,13 @@ function merge(a: State, b: State): State {
 }
 
 /** Walk every region of `layout`; `imports` maps IAT slot RVAs to imported names. */
-export function walkArm64(layout: Layout, imports: Map<number, string>, apis: Map<string, TagApi>): WalkResult {
-  const w = new Walker(imports, layout.thunks, apis);
+export function walkArm64(
+  layout: Layout, imports: Map<number, string>, apis: Map<string, TagApi>, literal: Literal, guard: GuardPointers = {},
+): WalkResult {
+  const guards = new Map<number, string>();
+  if (guard.checkSlot !== undefined) guards.set(guard.checkSlot, GUARD_CHECK);
+  if (guard.dispatchSlot !== undefined) guards.set(guard.dispatchSlot, GUARD_DISPATCH);
+  const w = new Walker(imports, layout.thunks, apis, literal, guards);
   for (const r of layout.regions) w.walk(r.sec, layout.insns.get(r.sec)!, r.begin, r.end, r.entry);
   return { sites: w.sites, candidates: w.candidates };
 }
