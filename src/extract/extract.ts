@@ -10,7 +10,7 @@ import { dataHitAt, dataTags, findBytes } from './data.js';
 import { locateOffset } from '../pe/locate.js';
 import { analyseCode } from './analyse.js';
 import { analyseArm64 } from './arm64/analyse.js';
-import { ImageView, frameworkCalls, planFrameworks } from './frameworks/index.js';
+import { ImageView, arm64FrameworkCalls, arm64Frameworks, frameworkCalls, planFrameworks } from './frameworks/index.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
 import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit } from './types.js';
@@ -75,6 +75,7 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
     functionStarts: [...functionRanges.map((f) => f.begin), pe.entryRva],
     functionRanges,
     apis,
+    ...(pe.guard?.dispatchSlot !== undefined ? { guardDispatch: pe.guard.dispatchSlot } : {}),
   };
 }
 
@@ -85,8 +86,11 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, path?: string): A
   const warnings = [...pe.warnings];
   const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && apis.has(n)))].sort();
   if (pe.machine === 'arm64') {
-    const { calls, immediates, wrappers, instructions } = analyseArm64(buf, pe, apis, meta.rvas);
-    return { pe, calls, immediates, wrappers, instructions, tagApis: imported, warnings };
+    const fwPlan = arm64Frameworks(pe);
+    const { calls, immediates, wrappers, instructions, structSites } = analyseArm64(buf, pe, apis, meta.rvas, fwPlan.names);
+    const fw = arm64FrameworkCalls(new ImageView(buf, pe), fwPlan, structSites, path);
+    warnings.push(...fw.warnings);
+    return { pe, calls: [...calls, ...fw.calls], immediates, wrappers, instructions, tagApis: imported, warnings };
   }
   const code = codeInput(buf, pe, apis, meta);
   if (!code) {

@@ -437,7 +437,8 @@ class SectionWalker {
     } else if (k0 === OpKind.Memory) {
       v = this.readMem(ip, insEnd);
       // x64 CFG: `call [__guard_dispatch_icall_fptr]` calls the target held in rax.
-      if (!v && this.sh.is64 && this.ins.memoryBase === R.RIP) v = this.st.regs[RAX];
+      const dispatch = this.sh.input.guardDispatch;
+      if (!v && dispatch !== undefined && this.sh.is64 && this.globalAddr(ip, insEnd) === dispatch) v = this.st.regs[RAX];
     }
     return v ? v.filter((a): a is Extract<Atom, { k: 'imp' }> => a.k === 'imp').map((a) => a.name) : [];
   }

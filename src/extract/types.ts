@@ -108,6 +108,8 @@ export interface CodeInput {
   /** Known function extents (x64 .pdata), to tell a leaf function's start from a point inside a function. */
   functionRanges?: { begin: number; end: number }[];
   apis: Map<string, TagApi>;
+  /** x64 CFG: RVA of __guard_dispatch_icall_fptr (load configuration); a call through it calls rax. */
+  guardDispatch?: number;
   /** What the framework pass (frameworks/) asks the sweep to watch, when the image uses a framework. */
   frameworks?: FrameworkHooks;
 }

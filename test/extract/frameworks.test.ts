@@ -2,7 +2,7 @@
 // against test/fixtures/frameworks/truth.json exactly per kind, plus KMDF's default-tag rule and a fuzz of
 // the framework pass over mutated fixture images.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { extractTags } from '../../src/extract/extract.js';
@@ -10,6 +10,7 @@ import { kmdfDefaultTag, serviceNameOf } from '../../src/extract/frameworks/inde
 import type { DriverReport } from '../../src/extract/types.js';
 import { formatTag } from '../../src/tag.js';
 import { prng } from '../helpers/prng.js';
+import { needShared, sharedPath } from '../helpers/shared.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/frameworks/', import.meta.url));
 
@@ -99,4 +100,31 @@ test('fuzz: 3,000 mutated framework images give a report or a PE format error, n
     }
   }
   assert.ok(reports > 2000, `${reports} of 3000 mutated images still read as PE images`);
+});
+
+test('System Informer: the Filter Manager context tag of every build that registers one is call-tier framework evidence, x64 and ARM64', { skip: needShared('drivers/systeminformer') }, () => {
+  const dir = sharedPath('drivers/systeminformer/');
+  let builds = 0;
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.truth.json'))) {
+    const t = JSON.parse(readFileSync(`${dir}${name}`, 'utf8')) as {
+      binaries: { file: string }[];
+      trueTags: string[];
+      detail: { macro: string; tag: string }[];
+    };
+    // KphpFltContextRegistration's one entry: KPH_TAG_FLT_STREAMHANDLE_CONTEXT (builds from 2023-12 on).
+    const want = t.detail.filter((d) => d.macro === 'KPH_TAG_FLT_STREAMHANDLE_CONTEXT' && t.trueTags.includes(d.tag)).map((d) => d.tag);
+    for (const b of t.binaries) {
+      const r = extractTags(readFileSync(`${dir}${b.file}`), { path: b.file });
+      const registered = r.findings
+        .filter((f) => f.tier === 'call' && f.evidence.some((e) => e.source === 'framework' && e.api === 'FltRegisterFilter' && e.field === 'context registration'))
+        .map((f) => formatTag(f.tag));
+      assert.deepEqual(registered, want, b.file);
+      // Nothing the framework pass adds lies outside the source truth.
+      for (const f of r.findings.filter((x) => x.evidence.some((e) => e.source !== undefined))) {
+        assert.ok(t.trueTags.includes(formatTag(f.tag)), `${b.file}: ${formatTag(f.tag)}`);
+      }
+      if (want.length > 0) builds++;
+    }
+  }
+  assert.equal(builds, 6, 'three versions register a context, each built for x64 and ARM64');
 });

@@ -2,6 +2,7 @@
 // pool parameters, FLT_REGISTRATION, WDFLDR.SYS's bind information), the hooks that make the sweep
 // capture those calls, and the evidence they give. Images that import none of them cost nothing.
 import { analyseCode } from '../analyse.js';
+import type { PeImage } from '../../pe/types.js';
 import type { CallEvidence, CallSite, CodeInput, FrameworkHooks, GlobalStore, StructHook, TagApi } from '../types.js';
 import { ImageView } from './image.js';
 import { wdfTable } from './kmdf.js';
@@ -11,7 +12,7 @@ import { archOf, frameworkTable, kmdfTagApis } from '../framework-table.js';
 export { ImageView } from './image.js';
 export { kmdfDefaultTag, serviceNameOf } from './kmdf.js';
 
-/** Linker thunks `jmp [slot]` (FF 25) to any of `slots`: thunk RVA → imported name. */
+/** Linker thunks `jmp [slot]` (FF 25, or 48 FF 25) to any of `slots`: thunk RVA → imported name. */
 function importThunks(code: CodeInput, slots: Map<number, string>): Map<number, string> {
   const out = new Map<number, string>();
   if (slots.size === 0) return out;
@@ -24,7 +25,10 @@ function importThunks(code: CodeInput, slots: Map<number, string>): Map<number, 
       const d = view.getInt32(i + 2, true);
       const slot = code.bitness === 64 ? (sec.rva + i + 6 + d) >>> 0 : ((d >>> 0) - base) >>> 0;
       const name = slots.get(slot);
-      if (name) out.set(sec.rva + i, name);
+      if (!name) continue;
+      out.set(sec.rva + i, name);
+      // MSVC's import thunks are often `rex.W jmp [rip+slot]` (48 FF 25): the thunk starts at the prefix.
+      if (i > 0 && b[i - 1] === 0x48) out.set(sec.rva + i - 1, name);
     }
   }
   return out;
@@ -94,4 +98,28 @@ export function frameworkCalls(
 ): { calls: CallEvidence[]; warnings: string[] } {
   if (!plan) return { calls: [], warnings: [] };
   return frameworkEvidence(image, sites, stores, { kmdf: plan.kmdf, path });
+}
+
+/**
+ * ARM64 (no stack or table tracking there yet): the imported structure APIs whose arguments the walk
+ * reports, and what a KMDF bind gives without the WdfFunctions table: the default tag, as code tier.
+ */
+export function arm64Frameworks(pe: PeImage): { names: Set<string>; kmdf?: { bindSite: number } } {
+  const t = frameworkTable();
+  const wanted = new Set([...t.structFields.map((f) => f.api), ...t.registrations.map((r) => r.api)]);
+  const names = new Set<string>();
+  let kmdf: { bindSite: number } | undefined;
+  for (const imp of pe.imports) {
+    if (imp.name && wanted.has(imp.name)) names.add(imp.name);
+    if (imp.name === t.kmdf.bind) kmdf = { bindSite: imp.iatRva };
+  }
+  return kmdf ? { names, kmdf } : { names };
+}
+
+/** Evidence from the ARM64 walk's structure calls (see arm64Frameworks). */
+export function arm64FrameworkCalls(
+  image: ImageView, plan: ReturnType<typeof arm64Frameworks>, sites: readonly CallSite[], path?: string,
+): { calls: CallEvidence[]; warnings: string[] } {
+  if (plan.names.size === 0 && !plan.kmdf) return { calls: [], warnings: [] };
+  return frameworkEvidence(image, sites, [], { kmdf: plan.kmdf, path });
 }
