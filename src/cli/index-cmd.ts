@@ -23,7 +23,8 @@ export function summaryText(s: IndexSummary, dbPath: string): string {
     `indexed ${s.files} files for host ${s.host} into ${dbPath} in ${s.seconds.toFixed(2)} s ` +
       `(${(s.bytesRead / 1e6).toFixed(1)} MB read, ${s.mbPerSecond.toFixed(1)} MB/s)`,
     `  ${s.new} new, ${s.changed} changed, ${s.unchanged} unchanged, ${s.reused} reused (content already known), ` +
-      `${s.analysed} analysed, ${s.failed.length} failed, ${s.pruned} pruned`,
+      `${s.analysed} analysed, ${s.failed.length} failed, ${s.pruned} pruned` +
+      (s.upgraded > 0 ? `, ${s.upgraded} importers upgraded (exported wrappers)` : ''),
   ];
   if (s.failed.length) {
     lines.push('failed:');

@@ -7,10 +7,12 @@ import { type FormatArgv, formatOptions } from './options.js';
 import { evidenceApi, kindText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, tagHex } from '../tag.js';
-import type { DriverReport } from '../extract/types.js';
+import type { DriverReport, ExportedWrapper } from '../extract/types.js';
+import { existsSync } from 'node:fs';
 
 interface InspectArgv extends FormatArgv {
   file: string;
+  db?: string;
 }
 
 const hex = (n: number | undefined) => (n === undefined ? '' : '0x' + n.toString(16));
@@ -30,7 +32,7 @@ export function inspectGrid(r: DriverReport): Grid {
         section: e.section,
         rva: hex(e.rva),
         api: evidenceApi(e),
-        via: hex(e.via),
+        via: [hex(e.via), e.viaExport ?? ''].filter(Boolean).join(', '),
         instruction: e.instruction ?? '',
       });
     }
@@ -39,6 +41,9 @@ export function inspectGrid(r: DriverReport): Grid {
   const footer = [
     `${r.path ?? 'image'}: ${r.machine}, ${r.findings.length} tags (${count('call')} call, ${count('code')} code, ${count('data')} data), ` +
       `${r.wrappers.length} wrapper functions; tag APIs imported: ${r.tagApis.join(', ') || 'none'}`,
+    ...(r.exportedWrappers.length
+      ? [`exported wrappers: ${r.exportedWrappers.map((w) => `${w.module}!${w.name ?? '#' + w.ordinal} (parameter ${w.param + 1} → ${w.api})`).join(', ')}`]
+      : []),
     ...r.warnings.map((w) => `warning: ${w}`),
   ];
   return {
@@ -71,8 +76,10 @@ export function inspectHeader(r: DriverReport): string {
 
 /** The report with tags in display form, for JSON readers. */
 export function inspectJson(r: DriverReport): unknown {
+  // The import list is the database's (to find importers of exported wrappers), not part of the report.
+  const { imports: _imports, ...rest } = r;
   return {
-    ...r,
+    ...rest,
     findings: r.findings.map((f) => ({ ...f, tag: formatTag(f.tag), value: tagHex(f.tag) })),
   };
 }
@@ -83,6 +90,9 @@ export const inspectCommand: CommandModule<object, InspectArgv> = {
   builder: (y: Argv<object>) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'a driver or kernel image (PE)' })
+      .options({
+        db: { type: 'string', describe: "also use the exported wrappers of the drivers in this database (calls to another driver's tag-taking exports)" },
+      })
       .options(formatOptions) as unknown as Argv<InspectArgv>,
   handler: async (argv) => {
     let buf: Buffer;
@@ -91,8 +101,19 @@ export const inspectCommand: CommandModule<object, InspectArgv> = {
     } catch (e) {
       throw new UserError(`cannot read ${argv.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
+    let exportedWrappers: ExportedWrapper[] | undefined;
+    if (argv.db !== undefined) {
+      if (!existsSync(argv.db)) throw new UserError(`${argv.db}: no such database (whose-tag index DIR --db ${argv.db} builds it)`);
+      const [{ openDb }, { IndexStore }] = await Promise.all([import('../db/schema.js'), import('../db/store.js')]);
+      const db = openDb(argv.db, { readonly: true });
+      try {
+        exportedWrappers = new IndexStore(db).exportedWrappers();
+      } finally {
+        db.close();
+      }
+    }
     const { extractTags } = await import('../extract/extract.js');
-    const report = extractTags(buf, { path: argv.file });
+    const report = extractTags(buf, { path: argv.file, exportedWrappers });
     const format = outputFormat(argv);
     if (format === 'json') process.stdout.write(JSON.stringify(inspectJson(report), null, 2) + '\n');
     else process.stdout.write((format === 'table' ? inspectHeader(report) : '') + renderGrid(inspectGrid(report), format));

@@ -72,6 +72,7 @@ interface EvidenceRow {
   via: number | null;
   instruction: string | null;
   protected: number;
+  via_export: string | null;
   source: EvidenceSource | null;
   field: string | null;
 }
@@ -88,7 +89,7 @@ class OwnerQueries {
       `SELECT ${FINDING_COLUMNS} FROM findings f JOIN contents c ON c.sha256 = f.sha256 WHERE f.tag = ?`,
     );
     this.evidence = db.prepare<[string, number, string], EvidenceRow>(
-      `SELECT tier, section, rva, api, via, instruction, protected, source, field FROM evidence
+      `SELECT tier, section, rva, api, via, instruction, protected, via_export, source, field FROM evidence
        WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq`,
     );
     this.tagRange = db.prepare<[number, number], number>('SELECT be FROM tag_values WHERE be BETWEEN ? AND ?').pluck();
@@ -152,6 +153,7 @@ function toEvidence(r: EvidenceRow): Evidence {
   const e: Evidence = { tier: r.tier, section: r.section, rva: r.rva };
   if (r.api !== null) e.api = r.api;
   if (r.via !== null) e.via = r.via;
+  if (r.via_export !== null) e.viaExport = r.via_export;
   if (r.instruction !== null) e.instruction = r.instruction;
   if (r.protected) e.protected = true;
   if (r.source !== null) e.source = r.source;

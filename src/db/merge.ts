@@ -16,9 +16,11 @@ export interface MergeSummary {
 }
 
 const CONTENT_COLUMNS = `sha256, size, machine, company_name, file_version, file_description, original_filename,
-  product_name, product_version, tag_apis, analysed_at, extractor_version, warnings`;
+  product_name, product_version, tag_apis, analysed_at, extractor_version, warnings, wrapper_state`;
 const FINDING_COLUMNS = 'sha256, tag, kind, tier, protected, sites, apis';
-const EVIDENCE_COLUMNS = 'sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, source, field';
+const EVIDENCE_COLUMNS = 'sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, source, field';
+const WRAPPER_COLUMNS = 'sha256, module, name, ordinal, param, api, kind';
+const IMPORT_COLUMNS = 'sha256, module, name, ordinal';
 const FILE_COLUMNS = 'host, path, size, mtime_ms, sha256, indexed_at';
 const FAILURE_COLUMNS = 'host, path, size, mtime_ms, message, extractor_version, failed_at';
 const POOLTAG_COLUMNS = 'origin, line, tag, value, binary, description, heading';
@@ -53,6 +55,10 @@ export function mergeDatabases(inputs: string[], out: string): MergeSummary {
               SELECT ${FINDING_COLUMNS} FROM src.findings WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
             INSERT INTO main.evidence (${EVIDENCE_COLUMNS})
               SELECT ${EVIDENCE_COLUMNS} FROM src.evidence WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
+            INSERT INTO main.exported_wrappers (${WRAPPER_COLUMNS})
+              SELECT ${WRAPPER_COLUMNS} FROM src.exported_wrappers WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
+            INSERT INTO main.content_imports (${IMPORT_COLUMNS})
+              SELECT ${IMPORT_COLUMNS} FROM src.content_imports WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
             DROP TABLE temp.fresh;
             INSERT OR REPLACE INTO main.files (${FILE_COLUMNS}) SELECT ${FILE_COLUMNS} FROM src.files;
             DELETE FROM main.failures WHERE (host, path) IN (SELECT host, path FROM src.files);

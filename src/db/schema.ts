@@ -99,6 +99,33 @@ export const MIGRATIONS: readonly string[] = [
     ((tag & 255) << 24) | (((tag >> 8) & 255) << 16) | (((tag >> 16) & 255) << 8) | ((tag >> 24) & 255)
   FROM (SELECT DISTINCT tag FROM findings);
   `,
+  // Tag-taking functions across drivers: the wrappers each content exports (module, export name and ordinal,
+  // the parameter that reaches a tag argument), the functions each content imports (to find the importers a
+  // newly indexed exporter upgrades), which exported wrappers an analysis used (wrapper_state: a re-index does
+  // not analyse again when it is unchanged), and evidence naming the exported wrapper a tag went through.
+  `
+  ALTER TABLE evidence ADD COLUMN via_export TEXT;
+  ALTER TABLE contents ADD COLUMN wrapper_state TEXT NOT NULL DEFAULT '';
+  CREATE TABLE exported_wrappers (
+    sha256 TEXT NOT NULL REFERENCES contents(sha256) ON DELETE CASCADE,
+    module TEXT NOT NULL,
+    name TEXT,
+    ordinal INTEGER NOT NULL,
+    param INTEGER NOT NULL,
+    api TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    PRIMARY KEY (sha256, ordinal, param, api)
+  ) WITHOUT ROWID;
+  CREATE INDEX exported_wrappers_by_module ON exported_wrappers(module);
+  CREATE TABLE content_imports (
+    sha256 TEXT NOT NULL REFERENCES contents(sha256) ON DELETE CASCADE,
+    module TEXT NOT NULL,
+    name TEXT,
+    ordinal INTEGER
+  );
+  CREATE INDEX content_imports_by_content ON content_imports(sha256);
+  CREATE INDEX content_imports_by_module ON content_imports(module);
+  `,
   // Framework evidence: where a framework takes the tag from (a structure field or registration it reads,
   // or KMDF's default tag inferred from the file name) and the label of that field or the service name.
   // Rows written before are ordinary evidence: NULL.

@@ -1,7 +1,7 @@
 // Writes of the index pipeline. Every method is one transaction, so a process killed between two calls
 // leaves a database where each file row points at a complete analysis.
 import type { Db } from './schema.js';
-import type { DriverReport } from '../extract/types.js';
+import type { DriverReport, ExportedWrapper, ImportRef, TagKind } from '../extract/types.js';
 import { kmdfDefaultTag, serviceNameOf } from '../extract/frameworks/kmdf.js';
 
 export interface FileStat {
@@ -36,22 +36,32 @@ export class IndexStore {
       ),
       upsertContent: db.prepare(`
         INSERT INTO contents (sha256, size, machine, company_name, file_version, file_description, original_filename,
-          product_name, product_version, tag_apis, analysed_at, extractor_version, warnings)
+          product_name, product_version, tag_apis, analysed_at, extractor_version, warnings, wrapper_state)
         VALUES (@sha256, @size, @machine, @company_name, @file_version, @file_description, @original_filename,
-          @product_name, @product_version, @tag_apis, @analysed_at, @extractor_version, @warnings)
+          @product_name, @product_version, @tag_apis, @analysed_at, @extractor_version, @warnings, @wrapper_state)
         ON CONFLICT(sha256) DO UPDATE SET size = excluded.size, machine = excluded.machine,
           company_name = excluded.company_name, file_version = excluded.file_version,
           file_description = excluded.file_description, original_filename = excluded.original_filename,
           product_name = excluded.product_name, product_version = excluded.product_version,
           tag_apis = excluded.tag_apis, analysed_at = excluded.analysed_at,
-          extractor_version = excluded.extractor_version, warnings = excluded.warnings`),
+          extractor_version = excluded.extractor_version, warnings = excluded.warnings,
+          wrapper_state = excluded.wrapper_state`),
       deleteFindings: db.prepare('DELETE FROM findings WHERE sha256 = ?'),
       insertFinding: db.prepare(
         'INSERT INTO findings (sha256, tag, kind, tier, protected, sites, apis) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       insertEvidence: db.prepare(`
-        INSERT INTO evidence (sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, source, field)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        INSERT INTO evidence (sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, source, field)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      deleteWrappers: db.prepare('DELETE FROM exported_wrappers WHERE sha256 = ?'),
+      insertWrapper: db.prepare(
+        'INSERT OR IGNORE INTO exported_wrappers (sha256, module, name, ordinal, param, api, kind) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      deleteImports: db.prepare('DELETE FROM content_imports WHERE sha256 = ?'),
+      insertImport: db.prepare('INSERT INTO content_imports (sha256, module, name, ordinal) VALUES (?, ?, ?, ?)'),
+      importsOf: db.prepare<[string], { module: string; name: string | null; ordinal: number | null }>(
+        'SELECT module, name, ordinal FROM content_imports WHERE sha256 = ?',
+      ),
       upsertFile: db.prepare(`
         INSERT INTO files (host, path, size, mtime_ms, sha256, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT(host, path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
@@ -105,8 +115,54 @@ export class IndexStore {
     return this.stmt.contentVersion.get(sha256)?.extractor_version;
   }
 
+  /** Every exported wrapper in the database (other images' calls to them carry tags). */
+  exportedWrappers(): ExportedWrapper[] {
+    return this.db
+      .prepare<[], { module: string; name: string | null; ordinal: number; param: number; api: string; kind: TagKind }>(
+        'SELECT DISTINCT module, name, ordinal, param, api, kind FROM exported_wrappers ORDER BY module, ordinal, param, api',
+      )
+      .all()
+      .map((r) => {
+        const w: ExportedWrapper = { module: r.module, ordinal: r.ordinal, param: r.param, api: r.api, kind: r.kind };
+        if (r.name !== null) w.name = r.name;
+        return w;
+      });
+  }
+
+  /**
+   * Contents analysed by `extractorVersion` whose analysis used other wrappers than `state` now gives (an
+   * exporter was indexed, changed or went), with a file of `host` to read them from.
+   */
+  staleImporters(host: string, extractorVersion: string, state: (imports: ImportRef[]) => string): { sha256: string; file: FileStat }[] {
+    const candidates = this.db
+      .prepare<[string], { sha256: string; wrapper_state: string }>(
+        `SELECT c.sha256, c.wrapper_state FROM contents c
+         WHERE c.extractor_version = ? AND (c.wrapper_state != '' OR EXISTS (
+           SELECT 1 FROM content_imports i JOIN exported_wrappers w ON w.module = i.module
+             AND ((i.name IS NOT NULL AND w.name = i.name) OR (i.name IS NULL AND w.ordinal = i.ordinal))
+           WHERE i.sha256 = c.sha256 AND w.sha256 != c.sha256))`,
+      )
+      .all(extractorVersion);
+    const fileOf = this.db.prepare<[string, string], { path: string; size: number; mtime_ms: number }>(
+      'SELECT path, size, mtime_ms FROM files WHERE sha256 = ? AND host = ? ORDER BY path LIMIT 1',
+    );
+    const out: { sha256: string; file: FileStat }[] = [];
+    for (const c of candidates) {
+      const imports = this.stmt.importsOf.all(c.sha256).map((r) => {
+        const ref: ImportRef = { module: r.module };
+        if (r.name !== null) ref.name = r.name;
+        if (r.ordinal !== null) ref.ordinal = r.ordinal;
+        return ref;
+      });
+      if (state(imports) === c.wrapper_state) continue;
+      const f = fileOf.get(c.sha256, host);
+      if (f) out.push({ sha256: c.sha256, file: { host, path: f.path, size: f.size, mtimeMs: f.mtime_ms } });
+    }
+    return out;
+  }
+
   /** A freshly analysed file: its content, findings, evidence and the file row, all or nothing. */
-  saveAnalysed(file: FileStat, sha256: string, report: DriverReport, extractorVersion: string): void {
+  saveAnalysed(file: FileStat, sha256: string, report: DriverReport, extractorVersion: string, wrapperState = ''): void {
     const s = this.stmt;
     this.db.transaction(() => {
       const v = report.version ?? {};
@@ -124,7 +180,12 @@ export class IndexStore {
         analysed_at: new Date().toISOString(),
         extractor_version: extractorVersion,
         warnings: JSON.stringify(report.warnings),
+        wrapper_state: wrapperState,
       });
+      s.deleteWrappers.run(sha256);
+      for (const w of report.exportedWrappers ?? []) s.insertWrapper.run(sha256, w.module, w.name ?? null, w.ordinal, w.param, w.api, w.kind);
+      s.deleteImports.run(sha256);
+      for (const i of report.imports ?? []) s.insertImport.run(sha256, i.module, i.name ?? null, i.ordinal ?? null);
       s.deleteFindings.run(sha256);
       for (const f of report.findings) {
         const tag = f.tag >>> 0;
@@ -132,7 +193,7 @@ export class IndexStore {
         f.evidence.forEach((e, seq) =>
           s.insertEvidence.run(
             sha256, tag, f.kind, seq, e.tier, e.section, e.rva, e.api ?? null, e.via ?? null,
-            e.instruction ?? null, e.protected ? 1 : 0, e.source ?? null, e.field ?? null,
+            e.instruction ?? null, e.protected ? 1 : 0, e.viaExport ?? null, e.source ?? null, e.field ?? null,
           ),
         );
       }
@@ -161,7 +222,7 @@ export class IndexStore {
     s.insertFindingIfNew.run(sha256, tag, known.tier);
     s.insertEvidence.run(
       sha256, tag, 'pool', s.nextSeq.get(sha256, tag)!.seq, known.tier, known.section, known.rva, 'WdfDriverCreate', null,
-      known.instruction, 0, 'kmdf-default', service,
+      known.instruction, 0, null, 'kmdf-default', service,
     );
   }
 

@@ -83,7 +83,10 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
   let immediates: ImmediateSite[] = [];
   let budget = REDECODE_BUDGET * codeBytes;
   const seenWrappers = new Set<number>();
-  let callWanted = slotReferences(code, [...tagSlots, ...(code.frameworks?.slots ?? [])]);
+  // The image's own exported tag APIs: their callers, and code that takes their address (lea / mov offset).
+  const ownRvas = [...(code.ownApis?.keys() ?? [])];
+  let callWanted = slotReferences(code, [...tagSlots, ...ownRvas, ...(code.frameworks?.slots ?? [])]);
+  for (const rva of ownRvas) callWanted.push(...into(rva, rva + 1));
   for (const thunk of code.frameworks?.thunks.keys() ?? []) callWanted.push(...into(thunk, thunk + 1));
   const structSites: CallSite[] = [];
   const globalStores: GlobalStore[] = [];
@@ -131,7 +134,7 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
     }
 
     // Callers of a newly found wrapper carry its tag: decode them.
-    for (const w of resolveCalls(sites, code.apis, code.bitness).wrappers) {
+    for (const w of resolveCalls(sites, code.apis, code.bitness, code.ownApis).wrappers) {
       if (seenWrappers.has(w.rva)) continue;
       seenWrappers.add(w.rva);
       callWanted.push(...into(w.rva, w.rva + 1));
@@ -147,7 +150,7 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
   if (skim.size > 0) immediates.push(...sweep(code, { starts, ranges: normalise([...skim.values()]), immediatesAt: candidates }).immediates);
   sites.sort((a, b) => a.at - b.at);
   immediates.sort((a, b) => a.at - b.at);
-  const resolved = resolveCalls(sites, code.apis, code.bitness);
+  const resolved = resolveCalls(sites, code.apis, code.bitness, code.ownApis);
   return {
     calls: resolved.calls,
     immediates: immediates.filter((im, i) => i === 0 || immediates[i - 1].at !== im.at),

@@ -23,9 +23,10 @@ export function tagLocation(api: TagApi, bitness: 32 | 64): ArgLocation {
   return { stack: 4 * (api.x86TagSlot ?? api.tagArg) };
 }
 
-/** Bytes an x86 callee pops off the stack on return. */
-export function x86PoppedBytes(api: TagApi): number {
+/** Bytes an x86 callee pops off the stack on return; undefined when not known (another image's wrapper). */
+export function x86PoppedBytes(api: TagApi): number | undefined {
   if (api.x86StackBytes !== undefined) return api.x86StackBytes;
+  if (api.reaches !== undefined) return undefined;
   return api.x86 === 'fastcall' ? 4 * Math.max(0, api.params - 2) : 4 * api.params;
 }
 

@@ -13,7 +13,8 @@ import { analyseArm64 } from './arm64/analyse.js';
 import { ImageView, arm64FrameworkCalls, arm64Frameworks, frameworkCalls, planFrameworks } from './frameworks/index.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
-import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit } from './types.js';
+import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit, type ExportedWrapper } from './types.js';
+import { externalApis, ownApis, exportedWrappers, importKey, importRefs, moduleName } from './exports.js';
 
 // iced-x86 is CommonJS: an ESM `import` makes node scan its 924 KB for export names (~90 ms per start).
 const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
@@ -25,6 +26,8 @@ export interface ExtractOptions {
   path?: string;
   /** The file's SHA-256 (hex), when the caller has hashed it already: saves hashing it twice. */
   sha256?: string;
+  /** Other images' exported wrappers (from a database): this image's calls to them carry tags. */
+  exportedWrappers?: readonly ExportedWrapper[];
 }
 
 /** Everything the tiers found before grouping, kept for `scan`. */
@@ -37,6 +40,8 @@ interface Analysis {
   /** Evidence text by RVA where iced-x86 cannot disassemble (ARM64). */
   instructions?: Map<number, string>;
   tagApis: string[];
+  /** The tag-taking APIs as this image sees them: the built-in table plus other images' exported wrappers it imports. */
+  apis: Map<string, TagApi>;
   warnings: string[];
 }
 
@@ -64,38 +69,45 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
     // Zero bytes left between metadata ranges are alignment padding: they decode to nothing of interest.
     .filter((s) => s.bytes.some((b) => b !== 0));
   const imports = new Map<number, string>();
-  for (const imp of pe.imports) if (imp.name) imports.set(imp.iatRva, imp.name);
+  for (const imp of pe.imports) {
+    const key = importKey(imp, apis);
+    if (key !== undefined) imports.set(imp.iatRva, key);
+  }
   const functionRanges = [...pe.functions].sort((a, b) => a.begin - b.begin);
+  const own = ownApis(pe, apis);
+  // An exported function's address is a function start, as a .pdata entry's is.
+  const exported = (pe.exports?.entries ?? []).map((e) => e.rva).filter((rva) => pe.sectionAt(rva)?.executable);
   return {
     bitness,
     imageBase: pe.imageBase,
     imageEnd: pe.sections.reduce((m, s) => Math.max(m, s.rva + Math.max(s.virtualSize, s.rawSize)), 0),
     sections,
     imports,
-    functionStarts: [...functionRanges.map((f) => f.begin), pe.entryRva],
+    functionStarts: [...functionRanges.map((f) => f.begin), pe.entryRva, ...exported],
     functionRanges,
     apis,
     ...(pe.guard?.dispatchSlot !== undefined ? { guardDispatch: pe.guard.dispatchSlot } : {}),
+    ...(own.size > 0 ? { ownApis: own } : {}),
   };
 }
 
 export { type CodeAnalysis, analyseCode } from './analyse.js';
 
-function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, path?: string): Analysis {
-  const apis = tagApis();
+function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonly ExportedWrapper[] = [], path?: string): Analysis {
+  const apis = externalApis(tagApis(), pe, external);
   const warnings = [...pe.warnings];
-  const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && apis.has(n)))].sort();
+  const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && tagApis().has(n)))].sort();
   if (pe.machine === 'arm64') {
     const fwPlan = arm64Frameworks(pe);
     const { calls, immediates, wrappers, instructions, structSites } = analyseArm64(buf, pe, apis, meta.rvas, fwPlan.names);
     const fw = arm64FrameworkCalls(new ImageView(buf, pe), fwPlan, structSites, path);
     warnings.push(...fw.warnings);
-    return { pe, calls: [...calls, ...fw.calls], immediates, wrappers, instructions, tagApis: imported, warnings };
+    return { pe, calls: [...calls, ...fw.calls], immediates, wrappers, instructions, tagApis: imported, apis, warnings };
   }
   const code = codeInput(buf, pe, apis, meta);
   if (!code) {
     warnings.push(`${pe.machine} code is not decoded: only data-tier evidence`);
-    return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, warnings };
+    return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, apis, warnings };
   }
   const image = new ImageView(buf, pe);
   const plan = planFrameworks(code, image, apis);
@@ -113,6 +125,8 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, path?: string): A
     immediates,
     wrappers,
     tagApis: imported,
+    // With KMDF's table functions when the driver binds to KMDF (a wrapper of WdfMemoryCreate is one too).
+    apis: code.apis,
     warnings,
   };
 }
@@ -142,10 +156,13 @@ interface Pending {
 }
 
 /** The evidence for `value` seen at `rva`: the tag drops the protected bit, the evidence remembers it. */
-function evidenceOf(tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via' | 'source' | 'field'>): Evidence {
+function evidenceOf(
+  tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via' | 'viaExport' | 'source' | 'field'>,
+): Evidence {
   const ev: Evidence = { tier, section, rva };
   if (call) ev.api = call.api;
   if (call?.via !== undefined) ev.via = call.via;
+  if (call?.viaExport !== undefined) ev.viaExport = call.viaExport;
   if (call?.source !== undefined) ev.source = call.source;
   if (call?.field !== undefined) ev.field = call.field;
   if (isProtected(value)) ev.protected = true;
@@ -195,7 +212,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     if (!g) byKey.set(key, (g = { tag: p.tag, kind: p.kind, evs: [], seen: new Set() }));
     // Only call evidence can repeat (one constant reaching an API along two paths); code and data RVAs are unique.
     if (p.ev.tier === 'call') {
-      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.source ?? ''}`;
+      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.viaExport ?? ''}:${p.ev.source ?? ''}`;
       if (g.seen.has(id)) continue;
       g.seen.add(id);
     }
@@ -239,7 +256,7 @@ function compareTags(a: number, b: number): number {
 export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverReport {
   const pe = readPe(buf, opts.path);
   const meta = metadataRanges(buf, pe);
-  const a = analyse(buf, pe, meta, opts.path);
+  const a = analyse(buf, pe, meta, opts.exportedWrappers, opts.path);
   const report: DriverReport = {
     size: buf.byteLength,
     sha256: opts.sha256 ?? createHash('sha256').update(buf).digest('hex'),
@@ -248,9 +265,14 @@ export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverR
     tagApis: a.tagApis,
     findings: group(a, dataTags(buf, pe, meta)),
     wrappers: a.wrappers,
+    exportedWrappers: exportedWrappers(pe, a.wrappers, a.apis, opts.path),
     warnings: a.warnings,
   };
   if (opts.path !== undefined) report.path = opts.path;
+  const imports = importRefs(pe, tagApis());
+  if (imports.length > 0) report.imports = imports;
+  const module = pe.exports ? moduleName(pe, opts.path) : undefined;
+  if (module) report.module = module;
   return report;
 }
 

@@ -23,8 +23,10 @@ function apiTagArg(site: CallSite, api: TagApi, bitness: 32 | 64): Value {
 /**
  * Constants at tag arguments become evidence; a function's own parameter at a tag argument makes it a
  * wrapper, and then the values at the calls of that wrapper are examined the same way, until nothing new.
+ * `ownApis`: the image's own exported tag-taking APIs by RVA (a kernel image calls them directly); any
+ * architecture's walker records calls to them as calls to its own functions.
  */
-export function resolveCalls(sites: CallSite[], apis: Map<string, TagApi>, bitness: 32 | 64): Resolution {
+export function resolveCalls(sites: CallSite[], apis: Map<string, TagApi>, bitness: 32 | 64, ownApis?: ReadonlyMap<number, TagApi>): Resolution {
   const calls: CallEvidence[] = [];
   const wrappers: Wrapper[] = [];
   const known = new Set<string>();
@@ -35,8 +37,11 @@ export function resolveCalls(sites: CallSite[], apis: Map<string, TagApi>, bitne
     if (!value) return;
     for (const a of value) {
       // Tag 0 is "no tag" (ExFreePoolWithTag(p, 0)), not a tag.
-      if (a.k === 'c' && withoutProtectedBit(a.v) !== 0) calls.push({ value: a.v, at: a.at, site: site.at, api: api.name, kind: api.kind, via });
-      else if (a.k === 'p') {
+      if (a.k === 'c' && withoutProtectedBit(a.v) !== 0) {
+        const c: CallEvidence = { value: a.v, at: a.at, site: site.at, api: api.reaches ?? api.name, kind: api.kind, via };
+        if (api.reaches !== undefined) c.viaExport = api.name;
+        calls.push(c);
+      } else if (a.k === 'p') {
         const key = `${site.fn}:${a.i}:${api.name}`;
         if (known.has(key)) continue;
         known.add(key);
@@ -54,6 +59,11 @@ export function resolveCalls(sites: CallSite[], apis: Map<string, TagApi>, bitne
       continue;
     }
     const t = site.target as number;
+    const own = ownApis?.get(t);
+    if (own) {
+      take(apiTagArg(site, own, bitness), site, own, undefined);
+      continue;
+    }
     let list = byTarget.get(t);
     if (!list) byTarget.set(t, (list = []));
     list.push(site);

@@ -180,6 +180,8 @@ interface Shared {
   globalStores: GlobalStore[];
   entryRegs: Value[];
   entrySlots: Map<number, Value>;
+  /** The image's own exported tag-taking APIs by RVA (empty for most drivers). */
+  ownApis: ReadonlyMap<number, TagApi>;
   /** Epochs keep stack slots of unrelated frames apart once the stack pointer is lost. */
   epoch: number;
 }
@@ -413,6 +415,9 @@ class SectionWalker {
         const api = this.sh.input.apis.get(t);
         if (!api) continue;
         popped = x86PoppedBytes(api);
+      } else if (this.sh.ownApis.size > 0) {
+        const api = this.sh.ownApis.get(t);
+        if (api) popped = x86PoppedBytes(api);
       }
       const a = this.callArgs(tail ? this.sh.w : 0);
       if (typeof t === 'number' && !a.args.some((v) => v) && !a.regArgs?.some((v) => v)) continue;
@@ -428,8 +433,8 @@ class SectionWalker {
     return offsets.map((o) => [o, this.st.slots.get(off + o) ?? null]);
   }
 
-  /** Imports a call/jmp through a register or memory operand may reach. */
-  private indirectTargets(k0: number, ip: number, insEnd: number): string[] {
+  /** Imports (by name) and own exported APIs (by RVA) a call/jmp through a register or memory operand may reach. */
+  private indirectTargets(k0: number, ip: number, insEnd: number): (string | number)[] {
     let v: Value = null;
     if (k0 === OpKind.Register) {
       const r = regIndex[this.ins.op0Register];
@@ -440,7 +445,16 @@ class SectionWalker {
       const dispatch = this.sh.input.guardDispatch;
       if (!v && dispatch !== undefined && this.sh.is64 && this.globalAddr(ip, insEnd) === dispatch) v = this.st.regs[RAX];
     }
-    return v ? v.filter((a): a is Extract<Atom, { k: 'imp' }> => a.k === 'imp').map((a) => a.name) : [];
+    if (!v) return [];
+    const out: (string | number)[] = [];
+    for (const a of v) if (a.k === 'imp') out.push(a.name);
+    else if (a.k === 'fn') out.push(a.rva);
+    return out;
+  }
+
+  /** The address of an own exported API, as a value, when `rva` is one (else a plain constant). */
+  private addressOrConstant(v: number, ip: number, rva: number): Value {
+    return this.sh.ownApis.has(rva) ? [{ k: 'fn', rva }] : constant(v, ip);
   }
 
   /** Remember the state for a forward branch target inside the function, to join it there. */
@@ -624,7 +638,12 @@ class SectionWalker {
           else if (isImmediate(k1)) {
             this.noteImmediate(ip, k1, insEnd);
             const v = this.imm32(k1, insEnd);
-            this.setReg(r, v === undefined ? null : constant(v, ip));
+            if (v === undefined) this.setReg(r, null);
+            else if (sh.ownApis.size === 0) this.setReg(r, constant(v, ip));
+            // `mov eax, offset ExAllocatePoolWithTag` (x86) or `mov rax, imm64` (x64): an own API's address.
+            else if (!sh.is64) this.setReg(r, this.addressOrConstant(v, ip, (v - sh.base32) >>> 0));
+            else if (k1 === OpKind.Immediate64) this.setReg(r, this.addressOrConstant(v, ip, Number(BigInt.asUintN(64, this.view.getBigUint64(insEnd - 8, true) - sh.input.imageBase))));
+            else this.setReg(r, constant(v, ip));
           } else if (k1 === OpKind.Register) {
             const src = ins.op1Register;
             const r1 = regIndex[src];
@@ -654,8 +673,13 @@ class SectionWalker {
         if (r < 0) return;
         const a = regSize[reg] >= 4 ? this.stackAddr(insEnd) : NaN;
         if (!Number.isNaN(a)) return this.setReg(r, [{ k: 'sp', off: a }]);
-        const g = ins.memoryBase === R.RIP && regSize[reg] === 8 ? this.globalAddr(ip, insEnd) : NaN;
-        this.setReg(r, Number.isNaN(g) ? null : [{ k: 'g', rva: g }]);
+        if (ins.memoryBase === R.RIP && regSize[reg] === 8) {
+          const t = this.globalAddr(ip, insEnd);
+          // An own exported API's address is a call target; any other image address is data (a `g` atom).
+          this.setReg(r, sh.ownApis.has(t) ? [{ k: 'fn', rva: t }] : [{ k: 'g', rva: t }]);
+          return;
+        }
+        this.setReg(r, null);
         return;
       }
       case Cat.Xor:
@@ -848,6 +872,7 @@ export function sweep(input: CodeInput, plan: SweepPlan = fullPlan(input)): Swee
     globalStores: [],
     entryRegs,
     entrySlots,
+    ownApis: input.ownApis ?? new Map(),
     epoch: 0,
   };
   const ins = new Instruction();

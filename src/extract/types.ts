@@ -21,6 +21,8 @@ export interface Evidence {
   api?: string;
   /** For call tier through a wrapper: RVA of the driver's own function that forwards the tag. */
   via?: number;
+  /** For call tier through another image's exported wrapper: "module!name" or "module!#ordinal". */
+  viaExport?: string;
   /** Disassembly of the instruction that supplies the value, e.g. "mov r8d,6B636F4Ch". */
   instruction?: string;
   /** Set when the value carried bit 31 (PROTECTED_POOL). */
@@ -65,7 +67,34 @@ export interface DriverReport {
   findings: TagFinding[];
   /** Functions inferred to forward a parameter into a tag argument: rva → description. */
   wrappers: { rva: number; param: number; api: string }[];
+  /** The image's name from its export directory (lower case), when it exports anything. */
+  module?: string;
+  /** Exported functions that forward a parameter into a tag argument: other drivers' calls to them carry tags. */
+  exportedWrappers: ExportedWrapper[];
+  /** Imported functions that are not built-in tag APIs: the ones another image's exported wrapper may be. */
+  imports?: ImportRef[];
   warnings: string[];
+}
+
+/** An imported function: module (lower case) and name, or ordinal when imported by ordinal. */
+export interface ImportRef {
+  module: string;
+  name?: string;
+  ordinal?: number;
+}
+
+/** An export of one image whose parameter `param` reaches the tag argument of `api` (summary for importers). */
+export interface ExportedWrapper {
+  /** Exporting image, lower case (its export directory name, e.g. "ndis.sys"). */
+  module: string;
+  /** Export name; absent when exported by ordinal only. */
+  name?: string;
+  ordinal: number;
+  /** 0-based parameter index (x86: stack dword index). */
+  param: number;
+  /** The tag-taking API the parameter reaches, and its kind. */
+  api: string;
+  kind: TagKind;
 }
 
 export interface TagApi {
@@ -82,6 +111,11 @@ export interface TagApi {
   x86TagSlot?: number;
   /** x86: bytes the callee pops, when a 64-bit parameter changes it. */
   x86StackBytes?: number;
+  /**
+   * Set for another image's exported wrapper (named "module!export"): the API its tag parameter reaches.
+   * Such an entry does not know how many bytes an x86 callee pops.
+   */
+  reaches?: string;
 }
 
 /** Where the tag is at the moment of the call: a register (canonical GPR index) or a stack dword/qword. */
@@ -108,6 +142,11 @@ export interface CodeInput {
   /** Known function extents (x64 .pdata), to tell a leaf function's start from a point inside a function. */
   functionRanges?: { begin: number; end: number }[];
   apis: Map<string, TagApi>;
+  /**
+   * The image's own exports that are tag-taking APIs (ntoskrnl.exe's ExAllocatePoolWithTag), by RVA: a
+   * direct call, or a call through a register holding the address, is a call to that API.
+   */
+  ownApis?: Map<number, TagApi>;
   /** x64 CFG: RVA of __guard_dispatch_icall_fptr (load configuration); a call through it calls rax. */
   guardDispatch?: number;
   /** What the framework pass (frameworks/) asks the sweep to watch, when the image uses a framework. */
@@ -212,6 +251,8 @@ export interface CallEvidence {
   field?: string;
   /** Evidence that only suggests the tag (KMDF default without a WdfDriverCreate call found): code tier. */
   weak?: boolean;
+  /** Another image's exported wrapper the tag went through ("module!name"), when `api` is reached that way. */
+  viaExport?: string;
 }
 
 export interface Wrapper {

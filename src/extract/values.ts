@@ -13,7 +13,9 @@ export type Atom =
   /** The address of the image's own data at `rva` (x64 `lea reg,[rip+X]`; x86 addresses stay constants). */
   | { k: 'g'; rva: number }
   /** The pointer a framework writes into the image at run time, loaded from `rva` (KMDF's WdfFunctions). */
-  | { k: 'tbl'; rva: number };
+  | { k: 'tbl'; rva: number }
+  /** The address of the image's own function at `rva` (an exported tag-taking API). */
+  | { k: 'fn'; rva: number };
 
 /** The value may be any of the atoms (a may-set: unknown paths add nothing); null = nothing known. */
 export type Value = readonly Atom[] | null;
@@ -34,6 +36,8 @@ function same(a: Atom, b: Atom): boolean {
     case 'g':
     case 'tbl':
       return b.k === a.k && a.rva === b.rva;
+    case 'fn':
+      return b.k === 'fn' && a.rva === b.rva;
   }
 }
 

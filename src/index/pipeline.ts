@@ -10,11 +10,15 @@ import pLimit from 'p-limit';
 import { DRIVER_PATTERNS, walk } from '../walk/walk.js';
 import type { Db } from '../db/schema.js';
 import { IndexStore, type FileStat } from '../db/store.js';
-import type { DriverReport } from '../extract/types.js';
+import type { DriverReport, ExportedWrapper } from '../extract/types.js';
+import { wrapperState } from '../extract/exports.js';
 import { EXTRACTOR_VERSION } from '../extract/version.js';
 import { ExtractWorkerPool, WorkerStartError, type OpenedFile } from './worker-pool.js';
 
-export type Extractor = (buf: Uint8Array, opts?: { path?: string }) => DriverReport | Promise<DriverReport>;
+export type Extractor = (
+  buf: Uint8Array,
+  opts?: { path?: string; exportedWrappers?: readonly ExportedWrapper[] },
+) => DriverReport | Promise<DriverReport>;
 
 export interface IndexProgress {
   /** Files decided so far (unchanged ones count at once). */
@@ -64,6 +68,8 @@ export interface IndexSummary {
   /** Read files whose content was already analysed (on any host): not extracted again. */
   reused: number;
   analysed: number;
+  /** Contents analysed again because an exported wrapper they import was indexed, changed or went. */
+  upgraded: number;
   failed: IndexFailure[];
   pruned: number;
   bytesRead: number;
@@ -96,11 +102,11 @@ function inProcessOpener(read: (path: string) => Promise<Uint8Array>, extract: E
     return {
       sha256,
       size,
-      extract: async () => {
+      extract: async (wrappers?: ExportedWrapper[]) => {
         const bytes = buf;
         if (!bytes) throw new Error(`${path}: already released`);
         buf = undefined;
-        return extract(bytes, { path });
+        return extract(bytes, wrappers?.length ? { path, exportedWrappers: wrappers } : { path });
       },
       release: () => {
         buf = undefined;
@@ -163,7 +169,7 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
   const versionUpFront = opts.extractorVersion ?? (opts.extractor ? '1' : opts.workerModule ? undefined : EXTRACTOR_VERSION);
   let extractorVersion = versionUpFront;
   const summary: IndexSummary = {
-    host, files: files.length, new: 0, changed: 0, unchanged: 0, reused: 0, analysed: 0,
+    host, files: files.length, new: 0, changed: 0, unchanged: 0, reused: 0, analysed: 0, upgraded: 0,
     failed: problems.map((p) => ({ path: p.path, message: p.message, known: false })),
     pruned: 0, bytesRead: 0, seconds: 0, mbPerSecond: 0,
   };
@@ -226,6 +232,10 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
   if (!inProcess && toRead.length && !pool) pool = startPool();
   report();
 
+  // Other drivers' exported wrappers known so far: calls to them carry tags.
+  let wrappers: ExportedWrapper[] = store.exportedWrappers();
+  const stateOf = (r: DriverReport) => wrapperState(r.imports ?? [], wrappers);
+
   // Two copies of one content in the same run are analysed once: the second waits for the first.
   const inFlight = new Map<string, Promise<void>>();
   const open: Opener = pool
@@ -250,8 +260,8 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
         return;
       }
       const work = (async () => {
-        const result = await f.extract();
-        store.saveAnalysed(current, sha256, result, version);
+        const result = await f.extract(wrappers);
+        store.saveAnalysed(current, sha256, result, version, stateOf(result));
       })();
       inFlight.set(sha256, work);
       try {
@@ -289,6 +299,28 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
   for (const p of new Set(candidates)) if (await vanished(p)) gone.push(p);
   summary.pruned = store.prune(host, gone);
   store.dropOrphanContents();
+
+  // Importers analysed before an exporter they call (in this run or an earlier one), or whose exporter changed
+  // or went, are analysed again with the wrappers known now; an upgraded importer may export wrappers in turn,
+  // hence the rounds. Few files: in this thread.
+  for (let round = 0; round < 4; round++) {
+    wrappers = store.exportedWrappers();
+    const stale = store.staleImporters(host, version, (imports) => wrapperState(imports, wrappers));
+    if (stale.length === 0) break;
+    const extract = extractor ?? (extractor = (await defaultExtractor()).extractor);
+    const read = opts.readFile ?? ((p: string) => readFile(p));
+    for (const { sha256, file } of stale) {
+      try {
+        const buf = await read(file.path);
+        if (createHash('sha256').update(buf).digest('hex') !== sha256) continue; // changed: the next run analyses it
+        const result = await extract(buf, { path: file.path, exportedWrappers: wrappers });
+        store.saveAnalysed({ ...file, size: buf.byteLength }, sha256, result, version, stateOf(result));
+        summary.upgraded++;
+      } catch {
+        // Unreadable now: its earlier analysis stays, and the next run tries again.
+      }
+    }
+  }
 
   summary.failed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   summary.seconds = (performance.now() - started) / 1000;

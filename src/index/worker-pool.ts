@@ -3,14 +3,15 @@
 // worker gets two files at a time, so it reads the next while the main thread decides about the last. A
 // worker that dies takes only the file it was working on with it: it is replaced, and its other file retried.
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import type { DriverReport } from '../extract/types.js';
+import type { DriverReport, ExportedWrapper } from '../extract/types.js';
 import { type FromWorker, type ToWorker, fromWire } from './worker-protocol.js';
 
 /** A file read and hashed by a worker, which keeps its bytes until `extract` or `release`. */
 export interface OpenedFile {
   sha256: string;
   size: number;
-  extract(): Promise<DriverReport>;
+  /** `wrappers`: other images' exported wrappers, whose callers' tags the analysis then proves. */
+  extract(wrappers?: ExportedWrapper[]): Promise<DriverReport>;
   /** The content needs no analysis: free the worker. Safe to call more than once, and after `extract`. */
   release(): void;
 }
@@ -133,17 +134,18 @@ export class ExtractWorkerPool {
     return {
       sha256,
       size,
-      extract: async () => {
+      extract: async (wrappers?: ExportedWrapper[]) => {
         let m: FromWorker;
         try {
           m = await new Promise<FromWorker>((resolve, reject) => {
             if (job.lost) return reject(job.lost);
             if (job.state !== 'held') return reject(new Error(`${job.path}: extract() called twice or after release()`));
             Object.assign(job, { resolve, reject, state: 'extracting' });
-            job.slot!.worker.postMessage({ type: 'extract', id: job.id } satisfies ToWorker);
+            const msg: ToWorker = wrappers?.length ? { type: 'extract', id: job.id, wrappers } : { type: 'extract', id: job.id };
+            job.slot!.worker.postMessage(msg);
           });
         } catch (e) {
-          if (e instanceof Retry) return (await this.open(job.path)).extract();
+          if (e instanceof Retry) return (await this.open(job.path)).extract(wrappers);
           throw e;
         }
         if (m.type !== 'report') throw new Error(`worker answered ${m.type} to extract`);

@@ -4,13 +4,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import type { DriverReport } from '../extract/types.js';
+import type { DriverReport, ExportedWrapper } from '../extract/types.js';
 
-export type Extract = (buf: Uint8Array, opts: { path: string; sha256: string }) => DriverReport | Promise<DriverReport>;
+export type Extract = (
+  buf: Uint8Array,
+  opts: { path: string; sha256: string; exportedWrappers?: readonly ExportedWrapper[] },
+) => DriverReport | Promise<DriverReport>;
 
 export type ToWorker =
   | { type: 'open'; id: number; path: string }
-  | { type: 'extract'; id: number }
+  | { type: 'extract'; id: number; wrappers?: ExportedWrapper[] }
   | { type: 'release'; id: number };
 
 /** An error as it crosses the thread boundary: name kept so PeFormatError stays recognisable. */
@@ -60,7 +63,7 @@ export function serveExtractRequests(extract: Extract, version: string): void {
         return;
       }
       try {
-        const report = await extract(file.buf, { path: file.path, sha256: file.sha256 });
+        const report = await extract(file.buf, { path: file.path, sha256: file.sha256, exportedWrappers: m.wrappers });
         send({ type: 'report', id: m.id, report });
       } catch (e) {
         send({ type: 'failed', id: m.id, error: toWire(e) });

@@ -14,6 +14,7 @@ export interface PeHeaders
   directories: DataDirectory[];
 }
 
+export const DIR_EXPORT = 0;
 export const DIR_IMPORT = 1;
 export const DIR_RESOURCE = 2;
 export const DIR_EXCEPTION = 3;

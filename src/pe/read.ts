@@ -1,6 +1,7 @@
 import { Bytes } from './bytes.js';
 import { readFunctions } from './functions.js';
-import { DIR_EXCEPTION, DIR_IMPORT, DIR_LOAD_CONFIG, DIR_RESOURCE, machineName, readHeaders, type DataDirectory } from './headers.js';
+import { DIR_EXCEPTION, DIR_EXPORT, DIR_IMPORT, DIR_LOAD_CONFIG, DIR_RESOURCE, machineName, readHeaders, type DataDirectory } from './headers.js';
+import { readExports } from './exports.js';
 import { readImports } from './imports.js';
 import { readGuardPointers } from './loadconfig.js';
 import { addressMap, type AddressMap } from './layout.js';
@@ -30,6 +31,7 @@ export function readPe(buf: Uint8Array, file?: string): PeImage {
     timeDateStamp: headers.timeDateStamp,
     sections: headers.sections,
     imports: readImports(b, map, dirs[DIR_IMPORT]!, headers.is64, warnings),
+    exports: readExports(b, map, dirs[DIR_EXPORT]!, warnings),
     version: readVersion(b, map, dirs[DIR_RESOURCE]!, warnings),
     functions: readFunctions(b, map, dirs[DIR_EXCEPTION]!, headers.machineCode, warnings),
     guard: readGuardPointers(b, map, dirs[DIR_LOAD_CONFIG]!, headers.is64, headers.imageBase, warnings),

@@ -33,6 +33,20 @@ export interface VersionInfo {
   [key: string]: string | undefined;
 }
 
+/** One exported function of the image. */
+export interface ExportEntry {
+  ordinal: number;
+  rva: number;
+  /** Names it is exported under (none when exported by ordinal only). */
+  names: string[];
+}
+
+export interface Exports {
+  /** The image's own name as its export directory gives it (e.g. "ndis.sys"), or '' when absent. */
+  module: string;
+  entries: ExportEntry[];
+}
+
 /** One x64 .pdata RUNTIME_FUNCTION: a function's extent. */
 export interface FunctionRange {
   begin: number;
@@ -58,6 +72,8 @@ export interface PeImage {
   timeDateStamp: number;
   sections: Section[];
   imports: ImportEntry[];
+  /** The export directory, when the image has one. */
+  exports: Exports | null;
   version: VersionInfo | null;
   /** Function extents from the exception directory (x64/ARM64); empty when absent. */
   functions: FunctionRange[];

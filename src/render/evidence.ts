@@ -21,12 +21,16 @@ export function evidenceApi(e: Pick<Evidence, 'api' | 'source' | 'field'>): stri
   return e.api ?? '';
 }
 
-/** `.text+0x1a2b ExAllocatePoolWithTag via 0x1400`: the place, the API reached, and the wrapper it went through. */
-export function evidenceText(e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via' | 'source' | 'field'>): string {
+/**
+ * `.text+0x1a2b ExAllocatePoolWithTag via 0x1400`: the place, the API reached (or the framework label), and
+ * the wrappers it went through (the driver's own function, then another driver's export: `via ndis.sys!NdisAllocate…`).
+ */
+export function evidenceText(e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via' | 'viaExport' | 'source' | 'field'>): string {
   let s = evidencePlace(e);
   const api = evidenceApi(e);
   if (api) s += ` ${api}`;
-  if (e.via !== undefined) s += ` via 0x${e.via.toString(16)}`;
+  const via = [e.via !== undefined ? `0x${e.via.toString(16)}` : undefined, e.viaExport].filter(Boolean);
+  if (via.length) s += ` via ${via.join(', ')}`;
   return s;
 }
 

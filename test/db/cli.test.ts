@@ -29,7 +29,7 @@ test('whose-tag index / lookup / db as a user runs them', { skip: !present && 'f
   assert.equal(first.code, 3, first.stderr);
   const drivers = readdirSync(fixtures).length;
   assert.match(first.stdout, new RegExp(`^indexed ${drivers + 1} files for host hostA into ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} in `));
-  assert.match(first.stdout, new RegExp(`\\n  ${drivers + 1} new, 0 changed, 0 unchanged, 0 reused \\(content already known\\), ${drivers} analysed, 1 failed, 0 pruned\\nfailed:\\n  ${join(corpus, 'bogus.sys').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+  assert.match(first.stdout, new RegExp(`\\n  ${drivers + 1} new, 0 changed, 0 unchanged, 0 reused \\(content already known\\), ${drivers} analysed, 1 failed, 0 pruned, 1 importers upgraded \\(exported wrappers\\)\\nfailed:\\n  ${join(corpus, 'bogus.sys').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
   assert.equal(first.stderr, '', 'no progress bar without a TTY');
 
   const again = run(['index', corpus, '--db', db, '--host', 'hostA', '--json']);

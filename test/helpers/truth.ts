@@ -14,4 +14,14 @@ export interface ArchTruth {
   objectRefApis?: Record<string, string[]>;
   viaWrapper: string[];
   wrappersInclude: { rva: number; param: number; api: string }[];
+  /** Exact exports found to forward a parameter (1-based) into a tag argument; absent where not checked. */
+  exportedWrappers?: { module: string; name?: string; ordinal: number; param: number; api: string; kind: string }[];
+  /** Exact sets when the exported wrappers of `exporters` (fixture drivers) are given to the extractor. */
+  withExporters?: {
+    exporters: string[];
+    call: string[];
+    code: string[];
+    apis: Record<string, string[]>;
+    viaExport: Record<string, string>;
+  };
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDb, type Db } from '../../src/db/schema.js';
 import { indexPaths } from '../../src/index/pipeline.js';
+import { IndexStore } from '../../src/db/store.js';
 import { lookup } from '../../src/db/lookup.js';
 import { exportDb } from '../../src/db/export.js';
 import { mergeDatabases } from '../../src/db/merge.js';
@@ -59,9 +60,11 @@ test('fixtures: index → unchanged re-index → lookup → export → merge', {
   });
   assert.deepEqual([reads, s2.unchanged, s2.bytesRead], [0, hostAFiles.length, 0]);
 
-  // The database holds exactly what the extractor says about each file.
+  // The database holds exactly what the extractor says about each file, given the exported wrappers indexed.
+  const exportedWrappers = new IndexStore(a).exportedWrappers();
+  assert.ok(exportedWrappers.length > 0);
   for (const path of hostAFiles) {
-    const report = extractTags(readFileSync(path), { path });
+    const report = extractTags(readFileSync(path), { path, exportedWrappers });
     const expected = report.findings.map((f) => `${formatTag(f.tag)}|${f.tier}|${f.kind}|${f.sites}`).sort();
     assert.deepEqual(stored(a, path), expected, path);
   }

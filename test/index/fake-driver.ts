@@ -47,6 +47,7 @@ export function fakeExtract(buf: Uint8Array, opts: { path?: string } = {}): Driv
     tagApis: ['ExAllocatePoolWithTag'],
     findings,
     wrappers: [],
+    exportedWrappers: [],
     warnings: [],
   };
 }
