@@ -12,7 +12,7 @@
 // Allocs and Frees are 32-bit and wrap on a busy machine; outstanding is then (allocs - frees) mod 2^32,
 // as the report parsers read it.
 import { outstandingOf } from '../reports/lines.js';
-import type { PoolCounters } from '../reports/types.js';
+import type { KnownCounters } from '../reports/types.js';
 
 export type Bitness = 64 | 32;
 
@@ -49,8 +49,8 @@ export const LAYOUTS: Record<Bitness, PoolTagLayout> = {
 export interface PoolTagRecord {
   /** The four tag bytes as a little-endian u32 (src/tag.ts). */
   tag: number;
-  paged: PoolCounters;
-  nonpaged: PoolCounters;
+  paged: KnownCounters;
+  nonpaged: KnownCounters;
 }
 
 export interface SessionPoolTags {
@@ -76,7 +76,7 @@ function sizeT(buf: Buffer, at: number, layout: PoolTagLayout, what: string): nu
   return Number(v);
 }
 
-function counters(allocs: number, frees: number, bytes: number): PoolCounters {
+function counters(allocs: number, frees: number, bytes: number): KnownCounters {
   // Both are u32 here, so a wrap always has an answer.
   return { allocs, frees, outstanding: outstandingOf(allocs, frees) as number, bytes };
 }
@@ -130,7 +130,7 @@ export function decodeSessionPoolTagInformation(buf: Buffer, bitness: Bitness): 
   }
 }
 
-function add(a: PoolCounters, b: PoolCounters): PoolCounters {
+function add(a: KnownCounters, b: KnownCounters): KnownCounters {
   return { allocs: a.allocs + b.allocs, frees: a.frees + b.frees, outstanding: a.outstanding + b.outstanding, bytes: a.bytes + b.bytes };
 }
 

@@ -1,6 +1,6 @@
 // Decoded records → the snapshot every report command reads (src/reports/snapshot.ts).
 import type { SnapshotInput } from '../reports/snapshot.js';
-import type { UsageRow } from '../reports/types.js';
+import type { KnownCounters, UsageRow } from '../reports/types.js';
 import { formatTag } from '../tag.js';
 import type { PoolTagRecord } from './decode.js';
 
@@ -12,7 +12,7 @@ export interface CaptureMeta {
   source: string;
 }
 
-function add(a: UsageRow['nonpaged'], b: UsageRow['nonpaged']): UsageRow['nonpaged'] {
+function add(a: KnownCounters, b: KnownCounters): KnownCounters {
   return { allocs: a.allocs + b.allocs, frees: a.frees + b.frees, outstanding: a.outstanding + b.outstanding, bytes: a.bytes + b.bytes };
 }
 

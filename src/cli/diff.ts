@@ -1,7 +1,7 @@
 // `whose-tag diff BEFORE AFTER [MORE…]`: growth by tag and by driver; with a series of three or more
 // snapshots, steady growers are flagged as leak suspects.
 import type { Argv, CommandModule } from 'yargs';
-import { UserError, outputFormat } from './common.js';
+import { EXIT, UserError, outputFormat } from './common.js';
 import { type FormatArgv, type ReportArgv, checkWholeNumber, formatOptions, poolOption, reportOptions } from './options.js';
 import { renderGrid } from '../render/grid.js';
 
@@ -25,7 +25,7 @@ export const diffCommand: CommandModule<object, DiffArgv> = {
       .options({ ...reportOptions, ...poolOption, ...formatOptions }) as unknown as Argv<DiffArgv>,
   handler: async (argv) => {
     checkWholeNumber('-n', argv.n);
-    const [{ readSeries }, { loadOwnerSource }, { growth, isSuspect, MIN_SERIES }, views] = await Promise.all([
+    const [{ readSeries, reportNotes }, { loadOwnerSource }, { growth, isSuspect, MIN_SERIES }, views] = await Promise.all([
       import('../rank/input.js'),
       import('../rank/owner-source.js'),
       import('../rank/growth.js'),
@@ -33,6 +33,11 @@ export const diffCommand: CommandModule<object, DiffArgv> = {
     ]);
     if (outputFormat(argv) === 'csv' && argv.by === 'both') throw new UserError('--format csv prints one table: add --by tag or --by driver');
     const { reports, labels } = await readSeries(argv.reports.map(String), argv.inputFormat);
+    for (const r of reports) {
+      for (const note of await reportNotes(r)) process.stderr.write(`whose-tag: ${note}\n`);
+      // A statement (global statistics, a header with no rows) has no snapshot to compare.
+      if (r.kind === 'statement') throw new UserError(`${r.file}: ${r.statement}`, EXIT.notFound);
+    }
     const snapshots = reports.flatMap((r) => r.snapshots);
     if (snapshots.length < 2) {
       throw new UserError(`${argv.reports.join(' ')}: ${snapshots.length} snapshot; diff needs two (BEFORE AFTER) or one file with several (poolmon /n log, capture series)`);

@@ -16,13 +16,15 @@ export const enrichCommand: CommandModule<object, EnrichArgv> = {
       .positional('report', { type: 'string', demandOption: true })
       .options({ ...reportOptions, json: { type: 'boolean', describe: 'one JSON object per report line: text and the rows it carries, with owners' } }) as unknown as Argv<EnrichArgv>,
   handler: async (argv) => {
-    const [{ readReportFile }, { loadOwnerSource }, { enrichLines, enrichText }, { decodeReport, normalizeText }] = await Promise.all([
+    const [{ readReportFile, reportNotes }, { loadOwnerSource }, { enrichLines, enrichText }, { decodeReport, normalizeText }] = await Promise.all([
       import('../rank/input.js'),
       import('../rank/owner-source.js'),
       import('../rank/enrich.js'),
       import('../reports/index.js'),
     ]);
     const report = await readReportFile(argv.report, argv.inputFormat);
+    for (const note of await reportNotes(report)) process.stderr.write(`whose-tag: ${note}\n`);
+    if (report.statement) process.stderr.write(`whose-tag: ${argv.report}: ${report.statement}\n`);
     // The same decoding the parser used, so row line numbers point at the same lines.
     const text = normalizeText(decodeReport(readFileSync(argv.report)));
     const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag });

@@ -2,7 +2,7 @@
 // pooltag.txt. Ranking code loads inside the handler so `whose-tag TAG` starts fast.
 import type { Argv, CommandModule } from 'yargs';
 import { readFileSync, statSync } from 'node:fs';
-import { UserError, outputFormat } from './common.js';
+import { EXIT, UserError, outputFormat } from './common.js';
 import { type FormatArgv, type ReportArgv, checkWholeNumber, formatOptions, poolOption, reportOptions } from './options.js';
 import { renderGrid } from '../render/grid.js';
 
@@ -35,13 +35,24 @@ export const topCommand: CommandModule<object, TopArgv> = {
   handler: async (argv) => {
     checkWholeNumber('-n', argv.n);
     if (argv.processes !== undefined) checkWholeNumber('--processes', argv.processes);
-    const [{ readReportFile }, { loadOwnerSource }, top, views] = await Promise.all([
+    const [{ readReportFile, reportNotes }, { loadOwnerSource }, top, views] = await Promise.all([
       import('../rank/input.js'),
       import('../rank/owner-source.js'),
       import('../rank/top.js'),
       import('../rank/views.js'),
     ]);
     const report = await readReportFile(argv.report, argv.inputFormat);
+    for (const note of await reportNotes(report)) process.stderr.write(`whose-tag: ${note}\n`);
+    if (report.kind === 'statement') {
+      // Understood, but nothing to rank: say what it is (exit 1, as for a search that found nothing).
+      if (outputFormat(argv) === 'json') {
+        process.stdout.write(JSON.stringify({ format: report.format, kind: report.kind, statement: report.statement, rows: [] }, null, 2) + '\n');
+      } else {
+        process.stdout.write(`${argv.report}: ${report.statement}\n`);
+      }
+      process.exitCode = EXIT.notFound;
+      return;
+    }
     const snapshot = report.snapshots[report.snapshots.length - 1];
     if (report.snapshots.length > 1) {
       process.stderr.write(`whose-tag: ${argv.report} holds ${report.snapshots.length} snapshots; ranking the last (whose-tag diff ${argv.report} shows growth)\n`);
@@ -56,7 +67,7 @@ export const topCommand: CommandModule<object, TopArgv> = {
       const style = format === 'csv' ? 'exact' : 'human';
       const drivers = argv.by === 'driver' ? top.rankDrivers(tags, opts) : undefined;
       if (format === 'json') {
-        const body = drivers ? views.driverJson(report.format, views.firstRows(drivers, argv.n)) : views.tagJson(report.format, views.firstRows(tags, argv.n));
+        const body = drivers ? views.driverJson(report, views.firstRows(drivers, argv.n)) : views.tagJson(report, views.firstRows(tags, argv.n));
         process.stdout.write(JSON.stringify(body, null, 2) + '\n');
       } else {
         const grid = views.rankGrid(tags, drivers, top.totals(tags), opts.pool, style, argv.n);

@@ -49,9 +49,10 @@ export function isSteadyGrowth(values: readonly number[]): boolean {
 function growthOf(series: PoolCounters[]): Growth {
   const first = series[0];
   const last = series[series.length - 1];
-  const g: Growth = { series, bytes: last.bytes - first.bytes, outstanding: last.outstanding - first.outstanding };
+  // An absent counter is no growth information: it reads as 0 on both ends.
+  const g: Growth = { series, bytes: (last.bytes ?? 0) - (first.bytes ?? 0), outstanding: (last.outstanding ?? 0) - (first.outstanding ?? 0) };
   if (series.length >= MIN_SERIES) {
-    g.steady = { bytes: isSteadyGrowth(series.map((c) => c.bytes)), outstanding: isSteadyGrowth(series.map((c) => c.outstanding)) };
+    g.steady = { bytes: isSteadyGrowth(series.map((c) => c.bytes ?? 0)), outstanding: isSteadyGrowth(series.map((c) => c.outstanding ?? 0)) };
   }
   return g;
 }

@@ -16,6 +16,16 @@ export async function readReportFile(path: string, format = 'auto'): Promise<Rep
   }
 }
 
+/**
+ * What every report command says on stderr about a report besides its result: the one note on lines
+ * passed over as not rows.
+ */
+export async function reportNotes(report: Report): Promise<string[]> {
+  const { skippedNote } = await import('../reports/paste.js');
+  const note = skippedNote(report);
+  return note ? [note] : [];
+}
+
 /** Snapshots in the order given: files in argument order, each file's snapshots in file order. */
 export async function readSeries(paths: readonly string[], format = 'auto'): Promise<{ reports: Report[]; labels: string[] }> {
   const reports: Report[] = [];

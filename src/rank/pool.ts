@@ -1,11 +1,9 @@
 // Which pool's counters a ranking looks at, and counter arithmetic shared by top and diff.
-import { emptyCounters, type PoolCounters, type UsageRow } from '../reports/types.js';
+import { addCounters, emptyCounters, type PoolCounters, type UsageRow } from '../reports/types.js';
+
+export { addCounters };
 
 export type PoolChoice = 'nonpaged' | 'paged' | 'all';
-
-export function addCounters(a: PoolCounters, b: PoolCounters): PoolCounters {
-  return { allocs: a.allocs + b.allocs, frees: a.frees + b.frees, outstanding: a.outstanding + b.outstanding, bytes: a.bytes + b.bytes };
-}
 
 /** `all` includes session pool: a session-only report (poolused 8, capture --session) has nothing else. */
 export function poolCounters(row: UsageRow, pool: PoolChoice): PoolCounters {

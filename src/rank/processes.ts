@@ -47,7 +47,7 @@ export function countPslist(text: string): ProcessCounts {
 function outstanding(rows: readonly UsageRow[], tag: number): number | undefined {
   // Pre-Win8 reports show Proc with the PROTECTED_POOL bit set; both spellings count.
   const matching = mergeByTag(rows).filter((r) => withoutProtectedBit(r.tag) === tag);
-  return matching.length ? matching.reduce((sum, r) => sum + poolCounters(r, 'all').outstanding, 0) : undefined;
+  return matching.length ? matching.reduce((sum, r) => sum + (poolCounters(r, 'all').outstanding ?? 0), 0) : undefined;
 }
 
 function compare(what: string, tagName: string, held: number | undefined, listed: number): string | undefined {

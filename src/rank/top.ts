@@ -40,7 +40,7 @@ export interface Totals {
   attributedTags: number;
 }
 
-function metric(c: PoolCounters, sort: SortKey): number {
+function metric(c: PoolCounters, sort: SortKey): number | undefined {
   switch (sort) {
     case 'allocs':
       return c.allocs;
@@ -60,9 +60,15 @@ function byTagText(a: number, b: number): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** Larger first; a counter the report does not have sorts after every known one. */
+export function byMetric(x: number | undefined, y: number | undefined): number {
+  if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? 1 : -1;
+  return y - x;
+}
+
 export function compareCounters(sort: SortKey) {
   return (a: { counters: PoolCounters; tag: number }, b: { counters: PoolCounters; tag: number }): number =>
-    sort === 'tag' ? byTagText(a.tag, b.tag) : metric(b.counters, sort) - metric(a.counters, sort) || byTagText(a.tag, b.tag);
+    sort === 'tag' ? byTagText(a.tag, b.tag) : byMetric(metric(a.counters, sort), metric(b.counters, sort)) || byTagText(a.tag, b.tag);
 }
 
 export function rankTags(rows: readonly UsageRow[], owners: OwnerSource, opts: RankOptions): TagRank[] {
@@ -90,7 +96,7 @@ export function rankDrivers(tags: readonly TagRank[], opts: RankOptions): Driver
   for (const g of groups.values()) g.tags.sort(cmp);
   const out = [...groups.values()];
   if (opts.sort === 'tag') return out.sort((a, b) => a.driver.toLowerCase().localeCompare(b.driver.toLowerCase()));
-  return out.sort((a, b) => metric(b.counters, opts.sort) - metric(a.counters, opts.sort) || a.driver.localeCompare(b.driver));
+  return out.sort((a, b) => byMetric(metric(a.counters, opts.sort), metric(b.counters, opts.sort)) || a.driver.localeCompare(b.driver));
 }
 
 export function totals(tags: readonly TagRank[]): Totals {

@@ -1,6 +1,6 @@
 // Grids and JSON for the report commands. Tables and Markdown show KB/MB; CSV and JSON keep exact numbers.
 import type { Owner } from '../owners.js';
-import type { PoolCounters } from '../reports/types.js';
+import type { PoolCounters, Report } from '../reports/types.js';
 import type { Cell, Grid } from '../render/grid.js';
 import { formatTag } from '../tag.js';
 import { KMDF_DEFAULT_NOTE, driverLabel } from './attribution.js';
@@ -20,8 +20,9 @@ export function firstRows<T>(xs: readonly T[], n: number): readonly T[] {
   return n > 0 ? xs.slice(0, n) : xs;
 }
 
-function bytesCell(n: number, style: Style): Cell {
-  return style === 'human' ? humanBytes(n) : n;
+/** An absent counter is a blank cell, never 0. */
+function bytesCell(n: number | undefined, style: Style): Cell {
+  return n === undefined ? '' : style === 'human' ? humanBytes(n) : n;
 }
 
 const right = 'right' as const;
@@ -77,8 +78,8 @@ function shortTag(tag: number): string {
 }
 
 function madeOf(d: DriverRank, style: Style): string {
-  if (style === 'exact') return d.tags.map((t) => `${formatTag(t.tag)}:${t.counters.bytes}`).join(' ');
-  const shown = d.tags.slice(0, TAGS_EXPLAINED).map((t) => `${shortTag(t.tag)} ${humanBytes(t.counters.bytes)}`);
+  if (style === 'exact') return d.tags.map((t) => `${formatTag(t.tag)}:${t.counters.bytes ?? ''}`).join(' ');
+  const shown = d.tags.slice(0, TAGS_EXPLAINED).map((t) => (t.counters.bytes === undefined ? shortTag(t.tag) : `${shortTag(t.tag)} ${humanBytes(t.counters.bytes)}`));
   const more = d.tags.length - shown.length;
   return shown.join(', ') + (more > 0 ? ` (+${more} more)` : '');
 }
@@ -114,22 +115,36 @@ export function rankGrid(
 export function totalsLines(t: Totals, pool: PoolChoice, shown: { rows: number; of: number; what: string }): string[] {
   const c = t.counters;
   const a = t.attributed;
-  const lines = [
-    `Total ${pool} pool: ${humanBytes(c.bytes)} (${c.bytes} bytes) in ${c.outstanding} outstanding allocations over ${t.tags} tags; ` +
-      `attributed to a driver: ${humanBytes(a.bytes)} (${percent(a.bytes, c.bytes)}) in ${t.attributedTags} tags, ` +
-      `${a.outstanding} outstanding allocations (${percent(a.outstanding, c.outstanding)}).`,
-  ];
+  // A counter the report does not have is left out of the sentence rather than shown as 0.
+  const held = [c.bytes !== undefined ? `${humanBytes(c.bytes)} (${c.bytes} bytes)` : '', c.outstanding !== undefined ? `${c.outstanding} outstanding allocations` : '']
+    .filter(Boolean).join(' in ');
+  const owned = [
+    c.bytes !== undefined ? `${humanBytes(a.bytes ?? 0)} (${percent(a.bytes ?? 0, c.bytes)}) in ${t.attributedTags} tags` : `${t.attributedTags} tags`,
+    c.outstanding !== undefined ? `${a.outstanding ?? 0} outstanding allocations (${percent(a.outstanding ?? 0, c.outstanding)})` : '',
+  ].filter(Boolean).join(', ');
+  const lines = [`Total ${pool} pool: ${held || 'no counters'} over ${t.tags} tags; attributed to a driver: ${owned}.`];
   if (shown.rows < shown.of) lines.push(`Showing ${shown.rows} of ${shown.of} ${shown.what}; -n 0 shows all.`);
   return lines;
 }
 
+/** An absent counter is null, never 0. */
 function countersJson(c: PoolCounters) {
-  return { allocs: c.allocs, frees: c.frees, outstanding: c.outstanding, bytes: c.bytes };
+  return { allocs: c.allocs ?? null, frees: c.frees ?? null, outstanding: c.outstanding ?? null, bytes: c.bytes ?? null };
 }
 
-export function tagJson(format: string, ranks: readonly TagRank[]) {
+/** A report, or just its format name (its numbers are then the kernel's usage counters). */
+type ReportKindOf = Pick<Report, 'format' | 'kind'> | string;
+
+function kindOf(r: ReportKindOf): { format: string; kind: Report['kind'] } {
+  return typeof r === 'string' ? { format: r, kind: 'usage' } : { format: r.format, kind: r.kind ?? 'usage' };
+}
+
+/** `kind` says what the numbers are: the kernel's usage counters, or allocations a tool saw one by one. */
+export function tagJson(report: ReportKindOf, ranks: readonly TagRank[]) {
+  const { format, kind } = kindOf(report);
   return {
     format,
+    kind,
     rows: ranks.map((t) => ({
       tag: formatTag(t.tag),
       nonpaged: countersJson(t.row.nonpaged),
@@ -140,9 +155,11 @@ export function tagJson(format: string, ranks: readonly TagRank[]) {
   };
 }
 
-export function driverJson(format: string, ranks: readonly DriverRank[]) {
+export function driverJson(report: ReportKindOf, ranks: readonly DriverRank[]) {
+  const { format, kind } = kindOf(report);
   return {
     format,
+    kind,
     rows: ranks.map((d) => ({
       driver: d.driver,
       tags: d.tags.map((t) => ({

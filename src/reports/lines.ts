@@ -3,6 +3,7 @@
 // fixed-width tag cell, and outstanding counts from counters that may have wrapped.
 import { ReportParseError } from './types.js';
 import { exactCount, safeInteger } from './report-text.js';
+import { GROUPED } from './paste.js';
 
 /** kd/WinDbg prompts: `kd> `, `0: kd> `, `lkd> `, `1: kd:x86> `. A prompt ends the table before it. */
 export const KD_PROMPT = /^\s*(?:\d+:\s*)?l?kd(?::\w+)?>/;
@@ -113,7 +114,7 @@ export class RowCursor {
     if (/^0x[0-9a-f]+$/i.test(tok)) return exactHex(tok, this.file, this.line, `${this.format}: ${what}`);
     const neg = signed && tok.startsWith('-');
     const digits = neg ? tok.slice(1) : tok;
-    if (!/^\d+$/.test(digits)) this.fail(`expected a number in ${what}, got ${this.shown(tok)}`);
+    if (!/^\d+$/.test(digits) && !GROUPED.test(digits)) this.fail(`expected a number in ${what}, got ${this.shown(tok)}`);
     const v = exactCount(digits, this.file, this.line, `${this.format}: ${what}`);
     return neg ? -v : v;
   }

@@ -9,10 +9,13 @@
 // x86 and x64 builds differ only in widths. The `( n)` cells are changes since the previous screen
 // (negative when a count fell). A tag with both pools gets a `Nonp` row and a `Paged` row: merged here
 // into one UsageRow. Each header (or Memory: line) starts a new snapshot, so a log of appended /n runs
-// or several pasted screens becomes several Snapshots.
-import { emptyCounters, ReportParseError, type PoolCounters, type Report, type Snapshot, type UsageRow } from './types.js';
+// or several pasted screens becomes several Snapshots. A pasted fragment may have no header at all:
+// a row's shape (tag, Nonp/Paged, numbers) is enough to read it. The tag is what precedes the Type
+// word, so `Dh 1` at column 0 and a short unpadded `CM` both read right.
+import { addCounters, emptyCounters, ReportParseError, type PoolCounters, type Report, type Snapshot, type UsageRow } from './types.js';
 import { exactCount, reportLines, reportTag } from './report-text.js';
-import { cutTag, KD_PROMPT, outstandingOf, RowCursor } from './lines.js';
+import { KD_PROMPT, outstandingOf, RowCursor } from './lines.js';
+import { cleanLine, LineLedger, withoutHeading } from './paste.js';
 
 const FORMAT = 'poolmon';
 const HEADER = /^(\s*)Tag\s+Type\s+Allocs\s+(?:\(\s*\)\s+)?Frees\s+(?:\(\s*\)\s+)?Diff\s+Bytes\s+(?:\(\s*\)\s+)?Per Alloc(\s+Mapped_Driver)?\s*$/;
@@ -20,7 +23,20 @@ const MEMORY = /^\s*Memory:\s*\d+K\s+Avail:/;
 const COMMIT = /^\s*Commit:.*\bPool N:\s*(\d+)K\s+P:\s*(\d+)K\s*$/;
 const POOL_HEADING = /^\s*(System|All sessions|Session \d+) pool information\s*$/;
 const TOTAL = /^\s*Total\s+(Nonp|Paged)\s/;
-const ORPHAN_ROW = /^\s?.{4}\s+(?:Nonp|Paged)\s+\d+\s/;
+/** A row: a tag of up to 4 characters, the pool type, then counters. */
+const ROW = /^(\s*)(\S.{0,3}?)\s+(Nonp|Paged)\s+(?:[\d,]+)(?:\s|$)/;
+/**
+ * Something in a row's place that is not one (a damaged row): an error, never skipped. A tag, the pool
+ * type (or what stands in its place), then cells most of which are numbers or `(` deltas.
+ */
+const ROW_LIKE = {
+  test(raw: string): boolean {
+    if (/^\s*\S.{0,3}?\s+(?:Nonp|Paged)\b/.test(raw)) return true;
+    const cells = raw.trim().split(/\s+/, 8);
+    if (cells.length < 5 || cells[0].length > 4) return false;
+    return cells.slice(2).filter((c) => /^[\d(-]/.test(c)).length >= 3;
+  },
+};
 // A shell prompt (`C:\tools>poolmon -n`) or a debugger prompt between pasted runs.
 const PROMPT = /^\s*(?:[A-Za-z]:\\[^>]*>|PS [^>]*>)/;
 // poolmon prints this for tags its tag file does not know: no owner information.
@@ -40,15 +56,18 @@ interface Building {
 }
 
 export function looksLikePoolmon(text: string): number {
-  const lines = reportLines(text.slice(0, 256 * 1024));
-  const header = lines.some((l) => HEADER.test(l));
+  const lines = reportLines(text.slice(0, 256 * 1024)).map(cleanLine);
+  const header = lines.some((l) => HEADER.test(withoutHeading(l)));
   const memory = lines.some((l) => MEMORY.test(l) || COMMIT.test(l));
-  if (header) return memory || lines.some((l) => /^\s*\S{1,4}\s+(Nonp|Paged)\s+\d/.test(l)) ? 1 : 0.9;
+  const rows = lines.filter((l) => ROW.test(l)).length;
+  if (header) return memory || rows > 0 ? 1 : 0.9;
+  if (rows > 0) return memory ? 0.9 : rows >= 2 ? 0.7 : 0.5;
   return memory ? 0.4 : 0;
 }
 
 export function parsePoolmon(text: string, file: string): Report {
   const lines = reportLines(text);
+  const ledger = new LineLedger();
   const snapshots: Snapshot[] = [];
   let cur: Building | undefined;
 
@@ -67,19 +86,22 @@ export function parsePoolmon(text: string, file: string): Report {
   };
 
   for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i];
+    const raw = cleanLine(lines[i]);
     const n = i + 1;
     if (raw.trim() === '') continue;
     if (PROMPT.test(raw) || KD_PROMPT.test(raw)) {
+      ledger.use(n);
       if (cur?.header) finish();
       continue;
     }
     if (MEMORY.test(raw)) {
+      ledger.use(n);
       begin(n);
       continue;
     }
     const commit = COMMIT.exec(raw);
     if (commit) {
+      ledger.use(n);
       const b = cur && !cur.header ? cur : begin(n);
       if (!b.totalsFromLines) {
         b.snap.totals = {
@@ -91,36 +113,48 @@ export function parsePoolmon(text: string, file: string): Report {
     }
     const heading = POOL_HEADING.exec(raw);
     if (heading) {
+      ledger.use(n);
       const b = cur && !cur.header ? cur : begin(n);
       b.session = heading[1] !== 'System';
       continue;
     }
-    const header = HEADER.exec(raw);
+    const header = HEADER.exec(withoutHeading(raw));
     if (header) {
+      ledger.use(n);
       const b = cur && !cur.header ? cur : begin(n);
       b.header = { tagCol: header[1].length };
       continue;
     }
-    if (!cur?.header) {
-      if (ORPHAN_ROW.test(raw)) throw new ReportParseError(file, n, `${FORMAT}: row before any "Tag  Type  Allocs ..." header`);
-      continue; // chatter before a table
-    }
     const total = TOTAL.exec(raw);
-    if (total) {
+    if (total && cur?.header) {
+      ledger.use(n);
       readTotal(raw, total[1] === 'Nonp' ? 'nonpaged' : 'paged', cur, file, n);
       continue;
     }
-    addRow(raw, cur, file, n);
+    const row = ROW.exec(raw);
+    if (!row && !(cur?.header && ROW_LIKE.test(raw))) continue; // chatter: counted as skipped
+    // A header-less fragment: the first row opens the table where it starts.
+    if (!cur?.header) (cur && !cur.header ? cur : begin(n)).header = { tagCol: row ? row[1].length : 0 };
+    ledger.use(n);
+    addRow(raw, cur!, file, n);
   }
   finish();
   if (snapshots.length === 0) {
-    throw new ReportParseError(file, 1, `${FORMAT}: no table header (expected "Tag  Type  Allocs  Frees  Diff  Bytes  Per Alloc")`);
+    throw new ReportParseError(file, 1, `${FORMAT}: no table header (expected "Tag  Type  Allocs  Frees  Diff  Bytes  Per Alloc") and no rows`);
   }
-  return { format: 'poolmon', file, snapshots };
+  const report: Report = { format: 'poolmon', kind: 'usage', file, snapshots };
+  const skipped = ledger.skipped(lines);
+  if (skipped) report.skipped = skipped;
+  if (snapshots.every((s) => s.rows.length === 0)) {
+    report.kind = 'statement';
+    report.snapshots = [];
+    report.statement = 'poolmon output with a table header and no rows';
+  }
+  return report;
 }
 
 function bytesOnly(bytes: number): PoolCounters {
-  return { ...emptyCounters(), bytes };
+  return { bytes };
 }
 
 /** Allocs [( n)] Frees [( n)] Diff Bytes [( n)]: the counters and the changes, cursor left after Bytes. */
@@ -139,8 +173,15 @@ function readCounters(cur: RowCursor): { counters: PoolCounters; delta: UsageRow
 }
 
 function addRow(raw: string, b: Building, file: string, n: number): void {
-  const cut = cutTag(raw, b.header!.tagCol);
-  if (!cut) throw new ReportParseError(file, n, `${FORMAT}: expected a row starting with a 4-character tag and Nonp or Paged`);
+  // The tag is what precedes the Type word; a damaged row falls back to its first word, so the
+  // cursor can say which cell is wrong.
+  const m = /^(\s*)(\S.{0,3}?)\s+(?=(?:Nonp|Paged)\b)/.exec(raw) ?? /^(\s*)(\S{1,4})\s+/.exec(raw);
+  if (!m) throw new ReportParseError(file, n, `${FORMAT}: expected a row: a tag of up to 4 characters, Nonp or Paged, then the counters`);
+  const lead = m[1].length;
+  const tagCol = b.header!.tagCol;
+  // A tag may start with a space (` DMV`): the header's column says so when the row starts further in.
+  const start = lead > tagCol && lead - tagCol < 4 && m[2].length + lead - tagCol <= 4 ? tagCol : lead;
+  const cut = { tagText: raw.slice(start, lead + m[2].length).padEnd(4, ' '), end: lead + m[2].length };
   const cur = new RowCursor(raw, file, n, FORMAT, cut.end);
   const type = cur.token();
   if (type !== 'Nonp' && type !== 'Paged') cur.fail(`expected Nonp or Paged in column Type, got '${type.slice(0, 24)}'`);
@@ -164,7 +205,7 @@ function addRow(raw: string, b: Building, file: string, n: number): void {
   entry.filled.add(pool);
   const row = entry.row;
   // Session screens fold both pool types into the session counters.
-  if (b.session) row.session = sum(row.session ?? emptyCounters(), counters);
+  if (b.session) row.session = addCounters(row.session ?? {}, counters);
   else row[pool] = counters;
   if (delta) {
     row.delta = {
@@ -173,6 +214,7 @@ function addRow(raw: string, b: Building, file: string, n: number): void {
       bytes: plus(row.delta?.bytes, delta.bytes),
     };
   }
+  if (driver !== undefined) row.mappedDriver ??= driver;
   if (description !== undefined) {
     if (row.description === undefined) row.description = description;
     else if (row.description !== description) row.description += '; ' + description;
@@ -191,9 +233,6 @@ function readTotal(raw: string, pool: Pool, b: Building, file: string, n: number
   b.snap.totals![pool] = counters;
 }
 
-function sum(a: PoolCounters, b: PoolCounters): PoolCounters {
-  return { allocs: a.allocs + b.allocs, frees: a.frees + b.frees, outstanding: a.outstanding + b.outstanding, bytes: a.bytes + b.bytes };
-}
 
 function plus(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0);

@@ -6,10 +6,14 @@
 // Used=0 from the text), after a TAB in newer ones. `!poolused 2`/`4` only change the sort order and
 // the "Sorting by ..." line; bit 8 shows session pool in the same layout. A `TOTAL` line may close the
 // table. Debugger chatter (kd cache statistics, "unable to get ..." symbol noise) comes before it.
-// The default layout's Allocs are *outstanding* allocations: there frees are unknown and reported as 0.
-import { emptyCounters, ReportParseError, type PoolCounters, type Report, type Snapshot, type UsageRow } from './types.js';
+// The default layout's Allocs are *outstanding* allocations: Allocs and Frees themselves are absent.
+// Pasted fragments often lose the header: the layout is then inferred from the row's shape (4 or 8
+// numbers). Several `!poolused` commands in one paste show one machine at one moment sorted different
+// ways, so their rows join into one snapshot, a tag listed twice counted once.
+import { addCounters, ReportParseError, type PoolCounters, type Report, type Snapshot, type UsageRow } from './types.js';
 import { reportLines, reportTag } from './report-text.js';
-import { cutTag, ELISION, KD_PROMPT, outstandingOf, RowCursor } from './lines.js';
+import { ELISION, KD_PROMPT, outstandingOf, RowCursor } from './lines.js';
+import { cleanLine, LineLedger, withoutHeading } from './paste.js';
 
 const FORMAT = 'poolused';
 const HEADER = /^(\s*)Tag((?:\s+(?:Allocs|Frees|Diff|Used))+)\s*$/;
@@ -19,8 +23,19 @@ const SORTING = /^\s*Sorting by\b/i;
 // "Sorting by Session ..." headings mark session pool when the command line was not captured.
 const SORTING_SESSION = /^\s*Sorting by .*session/i;
 const TOTAL = /^\s*TOTAL\s+\d/;
-const ORPHAN_ROW = /^\s?\S.{3}\s+\d+\s+\d+\s+\d+\s+\d+/;
+/**
+ * A short word, then cells most of which start with a digit: a row, or a broken one to report (never
+ * chatter to skip). kd's cache statistics ("counts: 56 cached/37 uncached") fail the "most".
+ */
+const ROW_LIKE = {
+  test(raw: string): boolean {
+    const cells = raw.trim().split(/\s+/, 5);
+    if (cells.length < 4 || cells[0].length > 8) return false;
+    return cells.slice(1).filter((c) => /^\d/.test(c)).length >= Math.min(3, cells.length - 1);
+  },
+};
 const UNKNOWN_TAG = /^UNKNOWN pooltag '.{0,4}', please update pooltag\.txt$/;
+const BINARY = /(?:^|,)\s*Binary\s*:\s*(\S.*?)\s*$/i;
 const SESSION_FLAG = 0x8;
 
 type Pool = 'nonpaged' | 'paged' | 'session';
@@ -38,63 +53,104 @@ interface Table {
 }
 
 export function looksLikePoolused(text: string): number {
-  const lines = reportLines(text.slice(0, 256 * 1024));
+  const lines = reportLines(text.slice(0, 256 * 1024)).map(withoutHeading);
   const header = lines.some((l) => HEADER.test(l) && /Allocs/.test(l) && /Used/.test(l));
-  if (!header) return lines.some((l) => COMMAND.test(l)) ? 0.3 : 0;
-  return lines.some((l) => COMMAND.test(l) || SORTING.test(l) || POOL_NAMES.test(l)) ? 1 : 0.8;
+  if (header) return lines.some((l) => COMMAND.test(l) || SORTING.test(l) || POOL_NAMES.test(l)) ? 1 : 0.8;
+  const command = lines.some((l) => COMMAND.test(l));
+  // A header-less fragment: rows of 4 or 8 numbers, a TAB or a glued description after them.
+  const rows = lines.filter((l) => inferTable(cleanLine(l)) !== undefined).length;
+  if (rows >= 2 || (rows === 1 && command)) return command ? 0.9 : 0.6;
+  return command ? 0.3 : 0;
 }
 
 export function parsePoolused(text: string, file: string): Report {
   const lines = reportLines(text);
-  const snapshots: Snapshot[] = [];
+  const ledger = new LineLedger();
+  const snap: Snapshot = { rows: [] };
+  const byTag = new Map<number, UsageRow>();
   let table: Table | undefined;
-  let snap: Snapshot | undefined;
+  let tables = 0;
   let session = false;
   let poolNames: Pool[] | undefined;
-  // After a `!poolused` prompt its table must follow: a row before the header means the header is damaged.
-  let expectTable = false;
 
   for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i];
     const n = i + 1;
+    const raw = cleanLine(lines[i]);
     if (raw.trim() === '') continue;
     if (KD_PROMPT.test(raw)) {
+      ledger.use(n);
       table = undefined;
       const cmd = COMMAND.exec(raw);
-      expectTable = cmd !== null;
       session = cmd?.[1] !== undefined && (parseInt(cmd[1], 16) & SESSION_FLAG) !== 0;
       poolNames = undefined;
       continue;
     }
-    const header = HEADER.exec(raw);
+    const headed = withoutHeading(raw);
+    const header = HEADER.exec(headed);
     if (header) {
-      table = readHeader(raw, header, poolNames, session, file, n);
-      snap = { rows: [] };
-      snapshots.push(snap);
-      expectTable = false;
+      ledger.use(n);
+      table = readHeader(headed, header, poolNames, session, file, n);
+      tables++;
       continue;
     }
-    if (!table || !snap) {
-      if (expectTable && ORPHAN_ROW.test(raw)) {
-        throw new ReportParseError(file, n, `${FORMAT}: row before the "Tag  Allocs ... Used" header of this !poolused output`);
+    if (!table) {
+      if (POOL_NAMES.test(raw)) {
+        ledger.use(n);
+        poolNames = raw.trim().split(/\s+/).map(poolOf);
+        continue;
       }
-      if (POOL_NAMES.test(raw)) poolNames = raw.trim().split(/\s+/).map(poolOf);
-      else if (SORTING.test(raw)) session ||= SORTING_SESSION.test(raw);
-      else poolNames = undefined;
-      continue;
+      if (SORTING.test(raw)) {
+        ledger.use(n);
+        session ||= SORTING_SESSION.test(raw);
+        continue;
+      }
+      table = inferTable(raw, session);
+      if (!table) {
+        poolNames = undefined;
+        continue;
+      }
+      tables++;
     }
     if (ELISION.test(raw)) continue;
     if (TOTAL.test(raw)) {
+      ledger.use(n);
       snap.totals = readTotals(raw, table, file, n);
       table = undefined;
       continue;
     }
-    snap.rows.push(readRow(raw, table, file, n));
+    if (!ROW_LIKE.test(raw)) continue;
+    ledger.use(n);
+    const row = readRow(raw, table, file, n);
+    const seen = byTag.get(row.tag);
+    if (seen) joinRow(seen, row, table);
+    else {
+      byTag.set(row.tag, row);
+      snap.rows.push(row);
+    }
   }
-  if (snapshots.length === 0) {
-    throw new ReportParseError(file, 1, `${FORMAT}: no table header (expected "Tag  Allocs  Used  Allocs  Used" or the verbose "Tag  Allocs  Frees  Diff  Used ...")`);
+  if (tables === 0) {
+    throw new ReportParseError(file, 1, `${FORMAT}: no table header (expected "Tag  Allocs  Used  Allocs  Used" or the verbose "Tag  Allocs  Frees  Diff  Used ...") and no rows`);
   }
-  return { format: 'poolused', file, snapshots };
+  const report: Report = { format: 'poolused', kind: 'usage', file, snapshots: [snap] };
+  const skipped = ledger.skipped(lines);
+  if (skipped) report.skipped = skipped;
+  if (snap.rows.length === 0) {
+    report.kind = 'statement';
+    report.snapshots = [];
+    report.statement = `!poolused output with a table header and no rows${snap.totals ? ' (only its TOTAL line)' : ''}`;
+  }
+  return report;
+}
+
+/** The same tag in a later table of the paste: its pools take the later figures (one moment, shown twice). */
+function joinRow(seen: UsageRow, row: UsageRow, table: Table): void {
+  for (const g of table.groups) {
+    const pool: Pool = table.session ? 'session' : g.pool;
+    if (pool === 'session') seen.session = row.session;
+    else seen[pool] = row[pool];
+  }
+  seen.description ??= row.description;
+  seen.binary ??= row.binary;
 }
 
 function poolOf(word: string): Pool {
@@ -129,6 +185,41 @@ function readHeader(raw: string, m: RegExpExecArray, names: Pool[] | undefined, 
   return { tagCol, groups: groups.map((columns, k) => ({ pool: pools[k], columns })), session };
 }
 
+/**
+ * The layout of a header-less fragment from one row: a short tag, then 4 numbers (default layout) or 8
+ * (verbose), then a TAB, a glued description or nothing. The number ends stand in for the header's
+ * column edges (rows are right-aligned in fixed widths).
+ */
+function inferTable(raw: string, session = false): Table | undefined {
+  if (!ROW_LIKE.test(raw) || /^\s*TOTAL\s/.test(raw)) return undefined;
+  const body = raw.split('\t', 1)[0];
+  const lead = body.length - body.trimStart().length;
+  for (const tagEnd of tagEnds(body, lead)) {
+    const nums = /\s+((?:0x[0-9a-f]+|[\d,]+))/giy;
+    nums.lastIndex = tagEnd;
+    const ends: number[] = [];
+    for (let m = nums.exec(body); m; m = nums.exec(body)) ends.push(m.index + m[0].length);
+    const rest = body.slice(ends[ends.length - 1] ?? tagEnd);
+    if (rest !== '' && !/^(?:\s|[^\d\s,])/.test(rest)) continue;
+    if (ends.length !== 4 && ends.length !== 8) continue;
+    const names = ends.length === 4 ? ['Allocs', 'Used'] : ['Allocs', 'Frees', 'Diff', 'Used'];
+    const column = (k: number): Column => ({ name: names[k % names.length], end: ends[k] });
+    const half = ends.length / 2;
+    const groups = [0, 1].map((g) => ({ pool: (g === 0 ? 'nonpaged' : 'paged') as Pool, columns: ends.slice(0, half).map((_, k) => column(g * half + k)) }));
+    return { tagCol: lead, groups, session };
+  }
+  return undefined;
+}
+
+/** Where the tag cell may end: 4 characters wide (tags keep inner and trailing spaces), or its first word (`Abc` unpadded after a doc conversion collapsed spaces). */
+function tagEnds(text: string, start: number): number[] {
+  const out: number[] = [];
+  if (text.length > start + 4 && /\s/.test(text[start + 4])) out.push(start + 4);
+  const word = /^\S{1,4}(?=\s)/.exec(text.slice(start));
+  if (word && start + word[0].length !== out[0]) out.push(start + word[0].length);
+  return out;
+}
+
 /** The counters of every column group, in order; leaves the cursor after the last number. */
 function readGroups(cur: RowCursor, table: Table): PoolCounters[] {
   const all = table.groups.flatMap((g) => g.columns);
@@ -145,8 +236,8 @@ function readGroups(cur: RowCursor, table: Table): PoolCounters[] {
   let k = 0;
   for (const g of table.groups) {
     if (g.columns.length === 2) {
-      const [allocs, bytes] = [values[k], values[k + 1]];
-      out.push({ allocs, frees: 0, outstanding: allocs, bytes });
+      // The default layout's Allocs column is the outstanding count; allocs and frees are not shown.
+      out.push({ outstanding: values[k], bytes: values[k + 1] });
     } else {
       const [allocs, frees, diff, bytes] = values.slice(k, k + 4);
       const outstanding = outstandingOf(allocs, frees, diff);
@@ -166,7 +257,7 @@ function readGroups(cur: RowCursor, table: Table): PoolCounters[] {
 function readLastNumber(cur: RowCursor, col: Column, prev: Column | undefined, prevEnd: number): number {
   cur.skipSpace();
   const start = cur.pos;
-  const digits = /^(?:0x[0-9a-f]+|\d+)/i.exec(cur.text.slice(start, start + 64));
+  const digits = /^(?:0x[0-9a-f]+|\d{1,3}(?:,\d{3})+(?!\d)|\d+)/i.exec(cur.text.slice(start, start + 64));
   if (!digits) return cur.count(col.name);
   let end = start + digits[0].length;
   const after = cur.text[end];
@@ -179,25 +270,39 @@ function readLastNumber(cur: RowCursor, col: Column, prev: Column | undefined, p
 }
 
 function readRow(raw: string, table: Table, file: string, n: number): UsageRow {
-  const cut = cutTag(raw, table.tagCol);
-  if (!cut) throw new ReportParseError(file, n, `${FORMAT}: expected a row starting with a 4-character tag followed by its counters`);
-  const cur = new RowCursor(raw, file, n, FORMAT, cut.end);
+  const lead = raw.length - raw.trimStart().length;
+  // A tag may start with a space (` DMV`): the header's column says where it starts when the row is further in.
+  const start = lead > table.tagCol && lead - table.tagCol < 4 ? table.tagCol : lead;
+  const ends = tagEnds(raw, start);
+  if (ends.length === 0) throw new ReportParseError(file, n, `${FORMAT}: expected a row starting with a tag of up to 4 characters followed by its counters`);
+  let firstError: unknown;
+  for (const end of ends) {
+    try {
+      return rowAt(raw, raw.slice(start, end).padEnd(4, ' '), end, table, file, n);
+    } catch (e) {
+      if (!(e instanceof ReportParseError)) throw e;
+      firstError ??= e;
+    }
+  }
+  throw firstError;
+}
+
+function rowAt(raw: string, tagText: string, end: number, table: Table, file: string, n: number): UsageRow {
+  const cur = new RowCursor(raw, file, n, FORMAT, end);
   const groups = readGroups(cur, table);
-  const row: UsageRow = {
-    tag: reportTag(cut.tagText, file, n),
-    tagText: cut.tagText,
-    nonpaged: emptyCounters(),
-    paged: emptyCounters(),
-    line: n,
-  };
+  const row: UsageRow = { tag: reportTag(tagText, file, n), tagText, nonpaged: {}, paged: {}, line: n };
   table.groups.forEach((g, k) => {
     // Session pool (flag 8) keeps kdexts' NonPaged/Paged split out of the system-pool counters.
     const pool: Pool = table.session ? 'session' : g.pool;
-    if (pool === 'session') row.session = add(row.session ?? emptyCounters(), groups[k]);
-    else row[pool] = add(row[pool], groups[k]);
+    if (pool === 'session') row.session = addCounters(row.session ?? {}, groups[k]);
+    else row[pool] = addCounters(row[pool], groups[k]);
   });
   const description = cur.rest();
-  if (description !== undefined && !UNKNOWN_TAG.test(description)) row.description = description;
+  if (description !== undefined && !UNKNOWN_TAG.test(description)) {
+    row.description = description;
+    const binary = BINARY.exec(description);
+    if (binary) row.binary = binary[1];
+  }
   return row;
 }
 
@@ -210,8 +315,4 @@ function readTotals(raw: string, table: Table, file: string, n: number): Snapsho
     if (g.pool !== 'session') totals[g.pool] = groups[k];
   });
   return totals;
-}
-
-function add(a: PoolCounters, b: PoolCounters): PoolCounters {
-  return { allocs: a.allocs + b.allocs, frees: a.frees + b.frees, outstanding: a.outstanding + b.outstanding, bytes: a.bytes + b.bytes };
 }

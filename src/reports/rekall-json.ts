@@ -51,7 +51,9 @@ export function parseRekallJson(text: string, file: string): Report {
       const meta = msg[1];
       const plugin = isObject(meta) ? meta.plugin_name : undefined;
       if (plugin !== undefined && plugin !== 'pool_tracker') {
-        throw new ReportParseError(file, line, `rekall-json: plugin ${String(plugin)} is not pool_tracker`);
+        // Well-formed Rekall output of another plugin: say what it is rather than "unrecognised".
+        const statement = `Rekall JSON output of the ${String(plugin).slice(0, 60)} plugin (line ${line}), not pool_tracker: it holds no pool counters`;
+        return { format: 'rekall-json', kind: 'statement', file, snapshots: [], statement };
       }
       ended = false;
     } else if (kind === 't') {
@@ -72,7 +74,7 @@ export function parseRekallJson(text: string, file: string): Report {
   }
   if (snapshots.length === 0) throw new ReportParseError(file, lastLine, 'rekall-json: the stream has no pool_tracker table ("t" message)');
   if (!ended) throw new ReportParseError(file, lastLine, 'rekall-json: the stream stops without its "x" end message (truncated?)');
-  return { format: 'rekall-json', file, snapshots };
+  return { format: 'rekall-json', kind: 'usage', file, snapshots };
 }
 
 /** Every message of the stream with the line it starts on. */

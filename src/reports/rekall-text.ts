@@ -50,7 +50,7 @@ export function parseRekallText(text: string, file: string): Report {
       line: n,
     });
   }
-  return { format: 'rekall-text', file, snapshots: [{ rows }] };
+  return { format: 'rekall-text', kind: 'usage', file, snapshots: [{ rows }] };
 }
 
 /**

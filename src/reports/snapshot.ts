@@ -66,6 +66,10 @@ export function serializeSnapshot(s: SnapshotInput): string {
 }
 
 function countersJson(c: PoolCounters): SnapshotCountersJson {
+  // Snapshots hold the kernel's own counters (capture), which are never partial.
+  if (c.allocs === undefined || c.frees === undefined || c.bytes === undefined || c.outstanding === undefined) {
+    throw new RangeError('a whose-tag snapshot holds complete counters (allocs, frees, bytes); this row lacks one');
+  }
   const j: SnapshotCountersJson = { allocs: c.allocs, frees: c.frees, bytes: c.bytes };
   if (c.outstanding !== c.allocs - c.frees) j.outstanding = c.outstanding;
   return j;
@@ -84,7 +88,7 @@ export function parseSnapshot(text: string, file: string): Report {
     snapshots.push(readSnapshot(value, new Checker(file, lineOf(start))));
   }
   if (snapshots.length === 0) throw new ReportParseError(file, 1, 'whose-tag-snapshot: no snapshot object found');
-  return { format: 'whose-tag-snapshot', file, snapshots };
+  return { format: 'whose-tag-snapshot', kind: 'usage', file, snapshots };
 }
 
 /** Validation errors name the object's line and the field path. */

@@ -11,11 +11,33 @@ export type ReportFormat =
   /** A whitespace table a person pasted: a Tag column plus size columns with units. */
   | 'adhoc';
 
+/**
+ * What a report's numbers are:
+ * - `usage`: the kernel's per-tag counters (poolmon, !poolused, trackers, captures): totals of everything;
+ * - `allocations`: blocks the tool saw one by one (!pool, !poolfind, Volatility scans, Verifier lists),
+ *   counted here per tag: a sample of the pool, not its totals;
+ * - `drivers`: per-driver totals with no tags (verifier /query, !verifier's per-driver statistics);
+ * - `statement`: nothing to rank (global statistics, settings, a header with no rows): `Report.statement` says what it is.
+ */
+export type ReportKind = 'usage' | 'allocations' | 'drivers' | 'statement';
+
+/**
+ * A counter the report does not have is undefined, never 0: `!poolused`'s default layout has no
+ * Allocs/Frees (its Allocs column is the outstanding count), a `!pool` listing has no Allocs/Frees, a
+ * home-grown table may give bytes only. Sums treat an absent counter as contributing nothing, so a sum
+ * is absent only when every part is (see addCounters in src/rank/pool.ts).
+ */
 export interface PoolCounters {
-  allocs: number;
-  frees: number;
+  allocs?: number;
+  frees?: number;
   /** Outstanding allocations (allocs - frees when the report does not give it). */
-  outstanding: number;
+  outstanding?: number;
+  bytes?: number;
+}
+
+/** Blocks a per-allocation listing showed as free (they hold nothing, but say where a tag was). */
+export interface FreeBlocks {
+  count: number;
   bytes: number;
 }
 
@@ -28,11 +50,40 @@ export interface UsageRow {
   paged: PoolCounters;
   /** Session pool, when the report separates it (poolused session pool, capture --session). */
   session?: PoolCounters;
+  /** Allocations whose pool the report does not say (Verifier lists, Volatility scans without a pool type). */
+  unknownPool?: PoolCounters;
   /** Owner/description text the report itself carried (poolused description, poolmon Mapped_Driver). */
   description?: string;
+  /** poolmon's Mapped_Driver cell as printed (`[ntfs.sys - Create.c]`, `[ipsec][ipsec.sys - …]`, `Unknown Driver`). */
+  mappedDriver?: string;
+  /** `!poolused`'s `Binary:` field (`nt!etw`, `acpi.sys`, `nt!store or rdyboost.sys`). */
+  binary?: string;
+  /**
+   * The driver the report itself charges these allocations to (Driver Verifier lists them per driver):
+   * an owner given, not inferred from the tag.
+   */
+  driver?: string;
+  /** Modules named in a Caller column (`MyDriver!DeviceControlDispatch` → MyDriver), first seen first. */
+  callers?: string[];
+  /** Free blocks of this tag in a per-allocation listing; never part of the counters. */
+  free?: FreeBlocks;
   /** poolmon delta columns: change since the previous screen, when shown. */
   delta?: { allocs?: number; frees?: number; bytes?: number };
   /** 1-based line number in the report this row came from (for enrich). */
+  line: number;
+  /** Every line that contributed, when a row aggregates several (per-allocation listings). */
+  lines?: number[];
+}
+
+/** Per-driver totals a report gives directly (verifier /query MODULE blocks, !verifier's statistics). */
+export interface DriverRow {
+  /** As the report names it, e.g. `MyDriver.sys`. */
+  driver: string;
+  /** Current allocations and bytes per pool. */
+  nonpaged: PoolCounters;
+  paged: PoolCounters;
+  /** Peak allocations and bytes per pool, when the report gives them. */
+  peak?: { nonpaged: PoolCounters; paged: PoolCounters };
   line: number;
 }
 
@@ -42,15 +93,23 @@ export interface Snapshot {
   host?: string;
   osBuild?: string;
   rows: UsageRow[];
-  /** Report-level totals when the report prints them (poolused TOTAL, poolmon header). */
+  /** Per-driver totals, for driver-level reports. */
+  drivers?: DriverRow[];
+  /** The report's own totals when it prints them (poolused TOTAL, poolmon Total lines or header, Verifier's system-wide counts). */
   totals?: { nonpaged?: PoolCounters; paged?: PoolCounters };
 }
 
 export interface Report {
   format: ReportFormat;
   file: string;
+  /** Usage counters, allocations seen, per-driver totals, or a statement of what the report is (every parser says; absent means usage). */
+  kind?: ReportKind;
   /** Most reports have one snapshot; poolmon /n logs and capture series have several. */
   snapshots: Snapshot[];
+  /** For kind `statement`: one line saying what the report is, with its numbers. */
+  statement?: string;
+  /** Lines that were clearly not rows (chatter, comments, elisions): how many, and the first one. */
+  skipped?: { count: number; firstLine: number };
 }
 
 /** Unparseable input: names the file and 1-based line and says what was expected. */
@@ -61,6 +120,30 @@ export class ReportParseError extends Error {
   }
 }
 
+/** Every counter known to be zero (a tag the report lists with nothing in a pool). */
 export function emptyCounters(): PoolCounters {
   return { allocs: 0, frees: 0, outstanding: 0, bytes: 0 };
+}
+
+/** Nothing known: the pool or the counters are not in the report. */
+export function noCounters(): PoolCounters {
+  return {};
+}
+
+/** Counters a source always has in full (the kernel's own, from a capture). */
+export type KnownCounters = Required<PoolCounters>;
+
+/** a + b per counter; an absent counter contributes nothing, so a sum is absent only when both parts are. */
+export function addCounters(a: PoolCounters, b: PoolCounters): PoolCounters {
+  const plus = (x: number | undefined, y: number | undefined) => (x === undefined ? y : y === undefined ? x : x + y);
+  const out: PoolCounters = {};
+  const allocs = plus(a.allocs, b.allocs);
+  const frees = plus(a.frees, b.frees);
+  const outstanding = plus(a.outstanding, b.outstanding);
+  const bytes = plus(a.bytes, b.bytes);
+  if (allocs !== undefined) out.allocs = allocs;
+  if (frees !== undefined) out.frees = frees;
+  if (outstanding !== undefined) out.outstanding = outstanding;
+  if (bytes !== undefined) out.bytes = bytes;
+  return out;
 }

@@ -81,7 +81,7 @@ export function parseVerifier(text: string, file: string): Report {
       const allocs = exactHex(system[2], file, n, `${FORMAT}: current ${system[1]} pool allocations`);
       const bytes = exactHex(system[3], file, n, `${FORMAT}: current ${system[1]} pool bytes`);
       snap.totals ??= {};
-      snap.totals[system[1].toLowerCase() === 'paged' ? 'paged' : 'nonpaged'] = { allocs, frees: 0, outstanding: allocs, bytes };
+      snap.totals[system[1].toLowerCase() === 'paged' ? 'paged' : 'nonpaged'] = { outstanding: allocs, bytes };
       continue;
     }
     if (LIST_HEADER.test(raw)) {
@@ -94,7 +94,7 @@ export function parseVerifier(text: string, file: string): Report {
   if (!sawList) {
     throw new ReportParseError(file, 1, `${FORMAT}: no outstanding-allocation list (expected "Address  Length  Tag  Caller" as printed by !verifier 3)`);
   }
-  return { format: 'verifier', file, snapshots: [snap] };
+  return { format: 'verifier', kind: 'allocations', file, snapshots: [snap] };
 }
 
 function startsBlock(raw: string): boolean {
@@ -119,7 +119,7 @@ function addAllocation(raw: string, driver: Driver, rows: Map<string, UsageRow>,
   const key = `${driver.name ?? ''}\0${tagText}`;
   let row = rows.get(key);
   if (!row) {
-    row = { tag: reportTag(tagText, file, n), tagText, nonpaged: emptyCounters(), paged: emptyCounters(), line: n };
+    row = { tag: reportTag(tagText, file, n), tagText, nonpaged: {}, paged: {}, line: n };
     if (driver.name !== undefined) row.description = driver.name;
     rows.set(key, row);
     snap.rows.push(row);
@@ -146,6 +146,7 @@ function readTag(cur: RowCursor): string {
   return tok.padEnd(4, ' ');
 }
 
+/** A listed allocation is outstanding; the list has no Allocs or Frees counters. */
 function plusOne(c: PoolCounters, bytes: number): PoolCounters {
-  return { allocs: c.allocs + 1, frees: 0, outstanding: c.outstanding + 1, bytes: c.bytes + bytes };
+  return { outstanding: (c.outstanding ?? 0) + 1, bytes: (c.bytes ?? 0) + bytes };
 }

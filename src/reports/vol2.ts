@@ -9,10 +9,13 @@
 import { ReportParseError, type PoolCounters, type Report, type UsageRow } from './types.js';
 import { counters, exactCount, headLines, jsonValues, lineIndex, reportLines, reportTag, safeInteger } from './report-text.js';
 import { outstandingOf } from './lines.js';
+import { cleanLine, LineLedger } from './paste.js';
 
 const COUNT_COLUMNS = ['NpAllocs', 'NpFrees', 'NpBytes', 'PgAllocs', 'PgFrees', 'PgBytes'] as const;
 const HEADER = /^Tag\s+NpAllocs\s+NpFrees\s+NpBytes\s+PgAllocs\s+PgFrees\s+PgBytes(\s+Driver\s+Reason)?\s*$/;
 const DASHES = /^-+( -+){6,8}\s*$/;
+/** Up to 4 characters of tag, then a number: a row, or a broken one to report. */
+const ROW_LIKE = /^.{1,4}\s+[\d,]+(?:\s|$)/;
 const CELLS = /^ +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+)(?: +(\S.*?))?\s*$/d;
 
 export function looksLikeVol2(text: string): number {
@@ -34,10 +37,25 @@ export function parseVol2(text: string, file: string): Report {
   const driverAt = header.search(/ Driver\b/) + 1;
   const reasonAt = header.search(/ Reason\b/) + 1;
   const rows: UsageRow[] = [];
+  const ledger = new LineLedger();
+  ledger.use(h + 1);
+  let failure: string | undefined;
   for (let i = h + 1; i < lines.length; i++) {
-    const raw = lines[i];
+    const raw = cleanLine(lines[i]);
     const n = i + 1;
-    if (raw.trim() === '' || (i === h + 1 && DASHES.test(raw))) continue;
+    if (raw.trim() === '') continue;
+    if (i === h + 1 && DASHES.test(raw)) {
+      ledger.use(n);
+      continue;
+    }
+    // Volatility died part way (a Python traceback): its last line says why.
+    if (/^Traceback \(most recent call last\):/.test(raw)) failure = '';
+    if (failure !== undefined) {
+      if (/^\w[\w.]*(?:Error|Exception)\b/.test(raw)) failure = raw.trim();
+      continue;
+    }
+    if (!ROW_LIKE.test(raw)) continue;
+    ledger.use(n);
     const m = CELLS.exec(raw.slice(4));
     if (raw.length < 5 || !m || (m[7] !== undefined && driverAt === 0)) {
       throw new ReportParseError(file, n, 'vol2-pooltracker: expected a row "TAG NpAllocs NpFrees NpBytes PgAllocs PgFrees PgBytes [Driver Reason]"');
@@ -55,7 +73,15 @@ export function parseVol2(text: string, file: string): Report {
     if (description) row.description = description;
     rows.push(row);
   }
-  return { format: 'vol2-pooltracker', file, snapshots: [{ rows }] };
+  const report: Report = { format: 'vol2-pooltracker', kind: 'usage', file, snapshots: [{ rows }] };
+  const skipped = ledger.skipped(lines);
+  if (skipped) report.skipped = skipped;
+  if (rows.length === 0) {
+    report.kind = 'statement';
+    report.snapshots = [];
+    report.statement = `Volatility 2 pooltracker output with a header and no rows${failure !== undefined ? ` (the run failed: ${failure || 'Python traceback'})` : ''}`;
+  }
+  return report;
 }
 
 /** "driver - reason" (pooltag.txt's own shape), cut at the header positions when the row lines up. */
@@ -83,7 +109,7 @@ function parseVol2Json(body: string, file: string): Report {
       throw new ReportParseError(file, lineOf(start), 'vol2-pooltracker: expected a JSON list of rows or {"columns", "rows"}');
     }
   }
-  return { format: 'vol2-pooltracker', file, snapshots: [{ rows }] };
+  return { format: 'vol2-pooltracker', kind: 'usage', file, snapshots: [{ rows }] };
 }
 
 function jsonRow(rec: unknown, file: string, line: number): UsageRow {

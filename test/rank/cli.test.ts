@@ -39,8 +39,8 @@ test('top --json on a !poolused sample: every row, exact counters, pooltag owner
   assert.equal(j.format, 'poolused');
   assert.equal(j.rows.length, 35);
   const acpd = j.rows.find((x: { tag: string }) => x.tag === 'AcpD');
-  assert.deepEqual(acpd.nonpaged, { allocs: 40, frees: 0, outstanding: 40, bytes: 13280 });
-  assert.deepEqual(acpd.paged, { allocs: 0, frees: 0, outstanding: 0, bytes: 0 });
+  assert.deepEqual(acpd.nonpaged, { allocs: null, frees: null, outstanding: 40, bytes: 13280 }, "!poolused's default layout has no Allocs/Frees: null, not 0");
+  assert.deepEqual(acpd.paged, { allocs: null, frees: null, outstanding: 0, bytes: 0 });
   assert.deepEqual(acpd.owners.map((o: { name: string; source: string }) => [o.name, o.source]), [['acpi.sys', 'pooltag']]);
   assert.equal(j.rows[0].tag, 'usbp'); // largest first
 });
@@ -54,7 +54,7 @@ test('top --by driver sums each driver once and explains it with its tags', { sk
   const acpiTags = parsed.filter((x) => formatTag(x.tag).startsWith('Acp'));
   const acpi = rows.find((x) => x.driver === 'acpi.sys');
   assert.deepEqual(acpi?.tags.map((x) => x.tag).sort(), acpiTags.map((x) => formatTag(x.tag)).sort());
-  assert.equal(acpi!.nonpaged.bytes + acpi!.paged.bytes, acpiTags.reduce((s, x) => s + x.nonpaged.bytes + x.paged.bytes, 0));
+  assert.equal(acpi!.nonpaged.bytes + acpi!.paged.bytes, acpiTags.reduce((s, x) => s + (x.nonpaged.bytes ?? 0) + (x.paged.bytes ?? 0), 0));
   // Every tag appears in exactly one driver row.
   const all = rows.flatMap((x) => x.tags.map((t) => t.tag));
   assert.equal(all.length, parsed.length);

@@ -46,7 +46,7 @@ test('drivers: each tag counted once, shared tags in their own row, unknown roll
       ['(unknown)', 4660, ['Unkn', 'Objr']],
     ],
   );
-  const sum = drivers.reduce((s, d) => s + d.counters.bytes, 0);
+  const sum = drivers.reduce((s, d) => s + (d.counters.bytes ?? 0), 0);
   assert.equal(sum, totals(tags).counters.bytes);
   assert.equal(sum, 43660);
   assert.deepEqual(drivers[1].nonpaged, { allocs: 15, frees: 4, outstanding: 11, bytes: 9000 });
@@ -67,10 +67,10 @@ test('totals say how much of the pool has an owner', () => {
   assert.equal(totalsLines(t, 'all', { rows: 2, of: 6, what: 'tags' })[1], 'Showing 2 of 6 tags; -n 0 shows all.');
 });
 
-test('JSON for --by tag has exactly format and rows of tag, nonpaged, paged, owners', () => {
+test('JSON for --by tag has exactly format, kind and rows of tag, nonpaged, paged, owners', () => {
   const tags = rankTags(rows, owners, { pool: 'all', sort: 'bytes' });
   const j = tagJson('poolmon', tags.slice(0, 2));
-  assert.deepEqual(Object.keys(j), ['format', 'rows']);
+  assert.deepEqual(Object.keys(j), ['format', 'kind', 'rows']);
   assert.deepEqual(j.rows[1], {
     tag: 'Shrd',
     nonpaged: { allocs: 7, frees: 1, outstanding: 6, bytes: 9000 },
