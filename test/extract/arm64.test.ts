@@ -51,10 +51,10 @@ test('decode: addresses, loads and stores (llvm-mc words)', () => {
   assert.deepEqual(decode(0xb0000008, 0x11014), { op: 'adr', rd: 8, page: true, target: 0x12000 });
   assert.deepEqual(decode(0xf0ffffe3, 0x5008), { op: 'adr', rd: 3, page: true, target: 0x4000 });
   assert.deepEqual(decode(0x10000829, 0x44), { op: 'adr', rd: 9, page: false, target: 0x44 + 260 });
-  assert.deepEqual(decode(0xf9403d08, 0), { op: 'ldr', rt: 8, rn: 8, offset: 120, size: 3 }); // ldr x8,[x8,#120]
-  assert.deepEqual(decode(0xb9400102, 0), { op: 'ldr', rt: 2, rn: 8, offset: 0, size: 2 }); // ldr w2,[x8]
-  assert.deepEqual(decode(0xf97ffc20, 0), { op: 'ldr', rt: 0, rn: 1, offset: 32760, size: 3 }); // ldr x0,[x1,#32760]
-  assert.deepEqual(decode(0x38401428, 0), { op: 'load', regs: [8, 1] }); // ldrb w8,[x1],#1
+  assert.deepEqual(decode(0xf9403d08, 0), { op: 'ldr', rt: 8, rn: 8, offset: 120, size: 3, wb: 0 }); // ldr x8,[x8,#120]
+  assert.deepEqual(decode(0xb9400102, 0), { op: 'ldr', rt: 2, rn: 8, offset: 0, size: 2, wb: 0 }); // ldr w2,[x8]
+  assert.deepEqual(decode(0xf97ffc20, 0), { op: 'ldr', rt: 0, rn: 1, offset: 32760, size: 3, wb: 0 }); // ldr x0,[x1,#32760]
+  assert.deepEqual(decode(0x38401428, 0), { op: 'ldr', rt: 8, rn: 1, offset: 0, size: 0, wb: 1 }); // ldrb w8,[x1],#1
   // Literal loads (MSVC's constant pools): ldr x1,#32 at 0x100 / ldr w25,#392 / ldrsw x3,#-8 / prfm / ldr s0.
   assert.deepEqual(decode(0x58000101, 0x100), { op: 'lit', rt: 1, size: 8, target: 0x120 });
   assert.deepEqual(decode(0x18000c59, 0x2338), { op: 'lit', rt: 25, size: 4, target: 0x2338 + 392 });
@@ -62,9 +62,21 @@ test('decode: addresses, loads and stores (llvm-mc words)', () => {
   assert.deepEqual(writtenRegs(decode(0x98ffffc3, 0x1000)), [3]);
   assert.deepEqual(decode(0xd8000040, 0), { op: 'none' });
   assert.deepEqual(decode(0x1c000040, 0), { op: 'none' });
-  assert.deepEqual(decode(0xa8c453f3, 0), { op: 'load', regs: [19, 20, 31] }); // ldp x19,x20,[sp],#64
-  assert.deepEqual(decode(0xa9bc53f3, 0), { op: 'store', src: [19, 20], wb: [31] }); // stp x19,x20,[sp,#-64]!
-  assert.deepEqual(decode(0xb9000268, 0), { op: 'store', src: [8], wb: [] }); // str w8,[x19]
+  assert.deepEqual(decode(0xa8c453f3, 0), { op: 'pair', load: true, rt: 19, rt2: 20, rn: 31, offset: 0, size: 3, wb: 64, fp: false }); // ldp x19,x20,[sp],#64
+  assert.deepEqual(writtenRegs(decode(0xa8c453f3, 0)), [19, 20, 31]);
+  assert.deepEqual(decode(0xa9bc53f3, 0), { op: 'pair', load: false, rt: 19, rt2: 20, rn: 31, offset: -64, size: 3, wb: -64, fp: false }); // stp x19,x20,[sp,#-64]!
+  assert.deepEqual(writtenRegs(decode(0xa9bc53f3, 0)), [31]);
+  assert.deepEqual(decode(0x6dbf27e8, 0), { op: 'pair', load: false, rt: 8, rt2: 9, rn: 31, offset: -16, size: 3, wb: -16, fp: true }); // stp d8,d9,[sp,#-16]!
+  assert.deepEqual(decode(0x69410861, 0), { op: 'pair', load: true, rt: 1, rt2: 2, rn: 3, offset: 8, size: 2, wb: 0, fp: false }); // ldpsw x1,x2,[x3,#8]
+  assert.deepEqual(decode(0x69000861, 0), { op: 'load', regs: [1, 2, 3] }); // stgp x1,x2,[x3]
+  assert.deepEqual(decode(0xb9000268, 0), { op: 'str', rt: 8, rn: 19, offset: 0, size: 2, wb: 0 }); // str w8,[x19]
+  assert.deepEqual(decode(0x39000420, 0), { op: 'str', rt: 0, rn: 1, offset: 1, size: 0, wb: 0 }); // strb w0,[x1,#1]
+  assert.deepEqual(decode(0xb85fc3a2, 0), { op: 'ldr', rt: 2, rn: 29, offset: -4, size: 2, wb: 0 }); // ldur w2,[x29,#-4]
+  assert.deepEqual(decode(0xb800c3e1, 0), { op: 'str', rt: 1, rn: 31, offset: 12, size: 2, wb: 0 }); // stur w1,[sp,#12]
+  assert.deepEqual(decode(0xf81e0fe0, 0), { op: 'str', rt: 0, rn: 31, offset: -32, size: 3, wb: -32 }); // str x0,[sp,#-32]!
+  assert.deepEqual(decode(0xf84107fe, 0), { op: 'ldr', rt: 30, rn: 31, offset: 0, size: 3, wb: 16 }); // ldr x30,[sp],#16
+  assert.deepEqual(decode(0x3c9f0fe0, 0), { op: 'load', regs: [31] }); // str q0,[sp,#-16]!: only the base changes
+  assert.deepEqual(decode(0xcb2f73ff, 0), { op: 'setsp' }); // sub sp,sp,x15,lsl #4
   assert.deepEqual(decode(0xc85f7c83, 0), { op: 'load', regs: [3, 4, 31, 31] }); // ldxr x3,[x4]
   assert.deepEqual(writtenRegs(decode(0xc8057ce6, 0)), [6, 7, 5, 31]); // stxr w5,x6,[x7]: status w5
   assert.deepEqual(decode(0xb8210062, 0), { op: 'load', regs: [2] }); // ldadd w1,w2,[x3]
@@ -153,7 +165,7 @@ test('decode: 100,000 random words never throw and stay in range', () => {
     if ('target' in i) assert.ok(Number.isSafeInteger(i.target), w.toString(16));
   }
   // Random words reach every kind of result.
-  assert.deepEqual([...ops].sort(), ['addimm', 'addreg', 'adr', 'b', 'bcond', 'bl', 'blr', 'br', 'cmp', 'csel', 'ldr', 'lit', 'load', 'logimm', 'logreg', 'movk', 'movn', 'movz', 'none', 'ret', 'stop', 'store', 'write']);
+  assert.deepEqual([...ops].sort(), ['addimm', 'addreg', 'adr', 'b', 'bcond', 'bl', 'blr', 'br', 'cmp', 'csel', 'ldr', 'lit', 'load', 'logimm', 'logreg', 'movk', 'movn', 'movz', 'none', 'pair', 'ret', 'setsp', 'stop', 'store', 'str', 'write']);
 });
 
 // ---- hand-assembled images -------------------------------------------------------------------------
@@ -400,6 +412,46 @@ test('analyseArm64: a CFG-checked call keeps its arguments and target across the
     adrp(17, pc(5), CFG_RVA), ldrX(17, 17, 0x80), BLR(17), BLR(15), RET,
   ]);
   assert.deepEqual(callTags(analyse(plain)), []);
+});
+
+test('analyseArm64: stack slots: a spilled parameter (through x29 or sp), an escaped address, a lost sp', () => {
+  const W = 22; // the wrapper
+  const STUB = 31;
+  const a = analyse(image(['ExFreePoolWithTag'], (slot) => [
+    // Entry: two tags on the stack, the address of the upper one passed to a callee.
+    /* 0 */ 0xa9be7bfd, // stp x29,x30,[sp,#-32]!
+    /* 1 */ ...movTag(9, 'SyK2'),
+    /* 3 */ ...movTag(10, 'SyK3'),
+    /* 5 */ 0xb9001be9, // str w9,[sp,#24]
+    /* 6 */ 0xb90013ea, // str w10,[sp,#16]
+    /* 7 */ 0x910063e0, // add x0,sp,#24
+    /* 8 */ bl(pc(8), pc(STUB)),
+    /* 9 */ adrp(19, pc(9), slot('ExFreePoolWithTag')),
+    /* 10 */ ldrX(19, 19, slot('ExFreePoolWithTag') & 0xfff),
+    /* 11 */ 0xb9401be1, // ldr w1,[sp,#24]: the callee may have written it
+    /* 12 */ BLR(19),
+    /* 13 */ 0xb94013e1, // ldr w1,[sp,#16]: below the escaped address, still SyK3
+    /* 14 */ BLR(19),
+    /* 15 */ ...movTag(1, 'SyK4'),
+    /* 17 */ bl(pc(17), pc(W)),
+    /* 18 */ 0xcb2f73ff, // sub sp,sp,x15,lsl #4: sp no longer known
+    /* 19 */ 0xb94013e1, // ldr w1,[sp,#16]
+    /* 20 */ BLR(19),
+    /* 21 */ RET,
+    // Wrapper: w1 spilled through the frame pointer, a call, reloaded through sp, tail branch.
+    /* 22 */ 0xa9be7bfd, // stp x29,x30,[sp,#-32]!
+    /* 23 */ 0x910003fd, // mov x29,sp
+    /* 24 */ 0xb9001fa1, // str w1,[x29,#28]
+    /* 25 */ adrp(19, pc(25), slot('ExFreePoolWithTag')),
+    /* 26 */ ldrX(19, 19, slot('ExFreePoolWithTag') & 0xfff),
+    /* 27 */ bl(pc(27), pc(STUB)),
+    /* 28 */ 0xb9401fe1, // ldr w1,[sp,#28]
+    /* 29 */ 0xa8c27bfd, // ldp x29,x30,[sp],#32
+    /* 30 */ 0xd61f0260, // br x19
+    /* 31 */ RET,
+  ]));
+  assert.deepEqual(a.wrappers, [{ rva: pc(W), param: 1, api: 'ExFreePoolWithTag' }]);
+  assert.deepEqual(callTags(a), [`SyK3>ExFreePoolWithTag@${pc(14).toString(16)}`, `SyK4>ExFreePoolWithTag@${pc(17).toString(16)}`]);
 });
 
 test('analyseArm64: excluded ranges (PE metadata in a code section) are not decoded', () => {

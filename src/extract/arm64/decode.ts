@@ -28,8 +28,20 @@ export type Insn =
    * (CSINV) or -Rm (CSNEG). CSET, CINC and friends are aliases with zr or Rn = Rm.
    */
   | { op: 'csel'; rd: number; rn: number; rm: number; sf: boolean; other: CselOther }
-  /** Load with an unsigned scaled offset into a general register (LDR Xt, [Xn, #offset]); no writeback. */
-  | { op: 'ldr'; rt: number; rn: number; offset: number; size: number }
+  /**
+   * Load of 2^size bytes into a general register from [Xn + offset] (Xn 31 is sp): LDR/LDUR with an
+   * immediate offset, sign-extending forms included. `wb`: pre/post-index adds it to Xn afterwards (0: none).
+   */
+  | { op: 'ldr'; rt: number; rn: number; offset: number; size: number; wb: number }
+  /** Store of general register Rt (31: zr), 2^size bytes, to [Xn + offset]; `wb` as for ldr. */
+  | { op: 'str'; rt: number; rn: number; offset: number; size: number; wb: number }
+  /**
+   * LDP/STP of two registers of 2^size bytes each at [Xn + offset] and [Xn + offset + 2^size]; `fp`: SIMD
+   * and FP registers (only the base matters); `wb` as for ldr.
+   */
+  | { op: 'pair'; load: boolean; rt: number; rt2: number; rn: number; offset: number; size: number; wb: number; fp: boolean }
+  /** sp takes a value the walker cannot follow (ADD/SUB extended register into sp: large frames). */
+  | { op: 'setsp' }
   /**
    * LDR (literal) into a general register: `size` bytes at RVA `target` (PC-relative), sign-extended for
    * LDRSW. Older MSVC builds keep 32-bit constants (tags included) in literal pools beside the code.
@@ -163,12 +175,17 @@ function loadStore(w: number, pc: number): Insn {
     const opc = w >>> 30;
     return !simd && opc !== 3 ? { op: 'lit', rt, size: opc === 1 ? 8 : 4, target: pc + signed(w, 5, 19) * 4 } : NONE;
   }
-  // Load/store pair: bits 24:23 = 01 post-index, 11 pre-index write the base back.
+  // Load/store pair: bits 24:23 = 00 non-temporal, 01 post-index, 10 offset, 11 pre-index.
   if (is(w, 0x3a000000, 0x28000000)) {
     const idx = (w >>> 23) & 3;
-    const wb = idx === 1 || idx === 3 ? [rn] : [];
-    const pair = simd ? [] : [rt, rt2Of(w)];
-    return (w >>> 22) & 1 ? { op: 'load', regs: [...pair, ...wb] } : { op: 'store', src: pair, wb };
+    const opc = w >>> 30;
+    const load = ((w >>> 22) & 1) === 1;
+    // STGP (MTE) and the unallocated opc 11: every register field may change.
+    if (opc === 3 || (!simd && opc === 1 && !load)) return { op: 'load', regs: [rt, rt2Of(w), rn] };
+    const size = simd ? 2 + opc : opc === 2 ? 3 : 2;
+    const imm = signed(w, 15, 7) * 2 ** size;
+    const wb = idx === 1 || idx === 3 ? imm : 0;
+    return { op: 'pair', load, rt, rt2: rt2Of(w), rn, offset: idx === 1 ? 0 : imm, size, wb, fp: simd };
   }
   // Load/store register: unsigned offset (bit 24), or imm9 / register offset / atomics (bit 24 clear).
   if (is(w, 0x3a000000, 0x38000000)) {
@@ -177,8 +194,9 @@ function loadStore(w: number, pc: number): Insn {
     const load = opc !== 0 && !(size === 3 && opc === 2);
     if ((w >>> 24) & 1) {
       if (simd) return NONE;
-      if (!load) return opc === 0 ? { op: 'store', src: [rt], wb: [] } : NONE;
-      return { op: 'ldr', rt, rn, offset: ((w >>> 10) & 0xfff) * 2 ** size, size };
+      const offset = ((w >>> 10) & 0xfff) * 2 ** size;
+      if (!load) return opc === 0 ? { op: 'str', rt, rn, offset, size, wb: 0 } : NONE;
+      return { op: 'ldr', rt, rn, offset, size, wb: 0 };
     }
     const form = (w >>> 10) & 3;
     if ((w >>> 21) & 1) {
@@ -187,9 +205,12 @@ function loadStore(w: number, pc: number): Insn {
       if (form === 2) return simd ? NONE : load ? { op: 'load', regs: [rt] } : opc === 0 ? { op: 'store', src: [rt], wb: [] } : NONE;
       return { op: 'load', regs: (w >>> 11) & 1 ? [rt, rn] : [rt] };
     }
-    const wb = form === 1 || form === 3 ? [rn] : [];
-    if (simd) return wb.length ? { op: 'load', regs: wb } : NONE;
-    return load ? { op: 'load', regs: [rt, ...wb] } : opc === 0 ? { op: 'store', src: [rt], wb } : { op: 'load', regs: wb };
+    // imm9 forms: 00 unscaled (LDUR/STUR), 01 post-index, 10 unprivileged (LDTR/STTR), 11 pre-index.
+    const indexed = form === 1 || form === 3;
+    if (simd) return indexed ? { op: 'load', regs: [rn] } : NONE;
+    const imm = signed(w, 12, 9);
+    if (!load && opc !== 0) return indexed ? { op: 'load', regs: [rn] } : NONE;
+    return { op: load ? 'ldr' : 'str', rt, rn, offset: form === 1 ? 0 : imm, size, wb: indexed ? imm : 0 };
   }
   // Advanced SIMD structure loads/stores: bit 23 selects the post-index form that writes the base.
   if (is(w, 0xbe000000, 0x0c000000)) return (w >>> 23) & 1 ? { op: 'load', regs: [rn] } : NONE;
@@ -213,7 +234,7 @@ function dataRegister(w: number): Insn {
     const flags = ((w >>> 29) & 1) === 1;
     if (flags && rd === 31) return { op: 'cmp', regs: [rn, rm] };
     // Extended-register form (bit 21): rn/rd may be sp; not folded.
-    if ((w >>> 21) & 1) return { op: 'write', regs: [rd] };
+    if ((w >>> 21) & 1) return rd === 31 && !flags ? { op: 'setsp' } : { op: 'write', regs: [rd] };
     const amount = (w >>> 10) & 0x3f;
     const shiftType = (w >>> 22) & 3;
     if (shiftType === 3 || (!sf && amount >= 32)) return STOP;
@@ -259,9 +280,16 @@ export function writtenRegs(i: Insn): number[] {
     case 'addreg':
     case 'csel':
       return [i.rd];
-    case 'ldr':
     case 'lit':
       return [i.rt];
+    case 'ldr':
+      return i.wb === 0 ? [i.rt] : [i.rt, i.rn];
+    case 'str':
+      return i.wb === 0 ? [] : [i.rn];
+    case 'pair':
+      return [...(i.load && !i.fp ? [i.rt, i.rt2] : []), ...(i.wb === 0 ? [] : [i.rn])];
+    case 'setsp':
+      return [31];
     case 'load':
     case 'write':
       return i.regs;

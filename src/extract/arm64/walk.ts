@@ -4,7 +4,7 @@
 // a tag (AAPCS64: parameters 0-7 in x0-x7) and every tag-like constant built in a register.
 import { PROTECTED_BIT, looksLikeTag } from '../../tag.js';
 import { mayBeTag } from '../data.js';
-import { type Atom, type Value, union } from '../values.js';
+import { type Atom, type Value, stackOffset, union } from '../values.js';
 import type { CselOther, Insn, LogicOp } from './decode.js';
 import type { Arm64Section, Layout } from './starts.js';
 import { type Provenance, moveWideValue } from './text.js';
@@ -29,6 +29,12 @@ interface State {
   regs: Value[];
   /** Address (RVA) a register holds, from ADR, ADRP and ADD: the base of an IAT load. */
   addr: (number | undefined)[];
+  /** sp relative to the function's entry sp; undefined when it cannot be followed. */
+  sp: number | undefined;
+  /** Stack slot (offset from the entry sp) → value stored there (spills, structures built on the stack). */
+  slots: ReadonlyMap<number, Value>;
+  /** Lowest stack offset whose address went to a callee or into memory: calls may write from there up. */
+  escaped: number;
 }
 
 /** A tag-like constant built in a register: a `code`-tier candidate unless it was only ever compared. */
@@ -63,6 +69,9 @@ export interface WalkResult {
   /** Calls to the framework structure APIs asked for (frameworks/), with the addresses their arguments hold. */
   structSites: CallSite[];
 }
+
+/** The empty slot map every state starts from: shared, so never written (ownSlots copies it first). */
+const NO_SLOTS: ReadonlyMap<number, Value> = new Map();
 
 /** The zero register read as a value: tag 0 is never evidence, so one shared atom serves. */
 const ZERO: Const = { k: 'c', v: 0, at: -1, why: { insn: { op: 'none' }, from: [] } };
@@ -114,6 +123,8 @@ class Walker {
   private regionEnd = 0;
   private reachable = true;
   private pending = new Map<number, State>();
+  /** Whether st.slots belongs to the current path alone (saved and merged states share maps, never written). */
+  private slotsOwned = true;
 
   constructor(
     private readonly imports: Map<number, string>,
@@ -128,11 +139,12 @@ class Walker {
   readonly structSites: CallSite[] = [];
 
   private static lost(): State {
-    return { regs: new Array(REGS).fill(null), addr: new Array(REGS).fill(undefined) };
+    return { regs: new Array(REGS).fill(null), addr: new Array(REGS).fill(undefined), sp: undefined, slots: NO_SLOTS, escaped: Infinity };
   }
 
   private static entry(): State {
     const st = Walker.lost();
+    st.sp = 0;
     for (let i = 0; i < PARAMS; i++) st.regs[i] = [{ k: 'p', i }];
     return st;
   }
@@ -141,6 +153,7 @@ class Walker {
     this.fn = begin;
     this.regionEnd = end;
     this.st = entry ? Walker.entry() : Walker.lost();
+    this.slotsOwned = false;
     this.reachable = true;
     this.pending = new Map();
     for (let ip = begin; ip < end; ip += 4) {
@@ -154,17 +167,31 @@ class Walker {
     if (snap) {
       this.pending.delete(ip);
       this.st = this.reachable ? merge(this.st, snap) : snap;
+      this.slotsOwned = false;
       this.reachable = true;
     }
     if (!this.reachable) {
       this.st = Walker.lost();
+      this.slotsOwned = false;
       this.reachable = true;
     }
   }
 
+  /** The current path's own slot map, copied first if it is shared. */
+  private ownSlots(): Map<number, Value> {
+    if (!this.slotsOwned) {
+      this.st.slots = new Map(this.st.slots);
+      this.slotsOwned = true;
+    }
+    return this.st.slots as Map<number, Value>;
+  }
+
   private branchTo(t: number): void {
     const prev = this.pending.get(t);
-    this.pending.set(t, prev ? merge(prev, this.st) : { regs: this.st.regs.slice(), addr: this.st.addr.slice() });
+    const st = this.st;
+    // The saved state shares the slot map: this path copies it before its next change.
+    this.slotsOwned = false;
+    this.pending.set(t, prev ? merge(prev, st) : { regs: st.regs.slice(), addr: st.addr.slice(), sp: st.sp, slots: st.slots, escaped: st.escaped });
   }
 
   /** Register value as an operand where 31 means the zero register. */
@@ -176,6 +203,48 @@ class Walker {
     if (r >= REGS) return;
     this.st.regs[r] = v;
     this.st.addr[r] = addr;
+  }
+
+  /** Stack offset (from the entry sp) of [Xn + offset], when Xn is sp or holds one stack address. */
+  private slotOf(rn: number, offset: number): number | undefined {
+    if (rn === 31) return this.st.sp === undefined ? undefined : this.st.sp + offset;
+    const o = stackOffset(this.st.regs[rn]);
+    return o === undefined ? undefined : o + offset;
+  }
+
+  private writeSlot(at: number | undefined, bytes: number, v: Value): void {
+    // A stack address stored anywhere may be written through later.
+    const o = stackOffset(v);
+    if (o !== undefined) this.st.escaped = Math.min(this.st.escaped, o);
+    if (at === undefined) return;
+    const keep = bytes >= 4 && v;
+    let doomed = false;
+    for (const k of this.st.slots.keys()) if (k > at - 8 && k < at + bytes) doomed = true;
+    if (!doomed && !keep) return;
+    const slots = this.ownSlots();
+    if (doomed) for (const k of slots.keys()) if (k > at - 8 && k < at + bytes) slots.delete(k);
+    if (keep) slots.set(at, v);
+  }
+
+  private readSlot(at: number | undefined, bytes: number): Value {
+    return at === undefined || bytes < 4 ? null : (this.st.slots.get(at) ?? null);
+  }
+
+  /** Pre/post-index writeback: Xn += amount. */
+  private writeback(rn: number, amount: number): void {
+    if (amount === 0) return;
+    if (rn === 31) return this.moveSp(this.st.sp === undefined ? undefined : this.st.sp + amount);
+    const o = stackOffset(this.st.regs[rn]);
+    this.set(rn, o === undefined ? null : [{ k: 'sp', off: o + amount }]);
+  }
+
+  private moveSp(sp: number | undefined): void {
+    // Slots stay keyed by entry-relative offsets; once sp is lost, sp-relative stores could hit any of them.
+    if (sp === undefined && this.st.slots.size > 0) {
+      this.st.slots = NO_SLOTS;
+      this.slotsOwned = false;
+    }
+    this.st.sp = sp;
   }
 
   private use(v: Value, compared: boolean): void {
@@ -254,7 +323,14 @@ class Walker {
       }
       case 'addimm': {
         if (i.flags && i.rd === 31) return this.use(this.read(i.rn), true);
-        if (i.rn === 31) return this.set(i.rd, null);
+        // Stack addresses: sub sp,sp,#n / mov x29,sp / add x3,sp,#16 / add x0,x29,#24 / mov sp,x29.
+        const from = i.rn === 31 ? st.sp : stackOffset(st.regs[i.rn]);
+        if (i.rn === 31 || from !== undefined) {
+          const to = from === undefined || i.flags ? undefined : i.sub ? from - i.imm : from + i.imm;
+          if (i.rd === 31 && !i.flags) return this.moveSp(to);
+          return this.set(i.rd, to === undefined ? null : [{ k: 'sp', off: to }]);
+        }
+        if (i.rd === 31 && !i.flags) return this.moveSp(undefined);
         const base = st.addr[i.rn];
         if (base !== undefined && !i.flags) return this.set(i.rd, null, i.sub ? base - i.imm : base + i.imm);
         const imm: Const = { k: 'c', v: i.imm, at: ip, why: ZERO.why };
@@ -296,15 +372,50 @@ class Walker {
         const base = i.rn < REGS ? st.addr[i.rn] : undefined;
         const slot = base === undefined ? undefined : base + i.offset;
         const name = i.size === 3 && slot !== undefined ? this.imports.get(slot) ?? this.guards.get(slot) : undefined;
-        return this.set(i.rt, name ? [{ k: 'imp', name }] : null);
+        const v: Value = name ? [{ k: 'imp', name }] : this.readSlot(this.slotOf(i.rn, i.offset), 2 ** i.size);
+        this.writeback(i.rn, i.wb);
+        return this.set(i.rt, v);
       }
+      case 'str': {
+        const v = this.read(i.rt);
+        this.use(v, false);
+        this.writeSlot(i.rn === 31 || stackOffset(st.regs[i.rn]) !== undefined ? this.slotOf(i.rn, i.offset) : undefined, 2 ** i.size, v);
+        return this.writeback(i.rn, i.wb);
+      }
+      case 'pair': {
+        const bytes = 2 ** i.size;
+        const at = this.slotOf(i.rn, i.offset);
+        const second = at === undefined ? undefined : at + bytes;
+        if (i.load) {
+          const a = i.fp ? null : this.readSlot(at, bytes);
+          const b = i.fp ? null : this.readSlot(second, bytes);
+          this.writeback(i.rn, i.wb);
+          if (!i.fp) {
+            this.set(i.rt, a);
+            this.set(i.rt2, b);
+          }
+          return;
+        }
+        const a = i.fp ? null : this.read(i.rt);
+        const b = i.fp ? null : this.read(i.rt2);
+        this.use(a, false);
+        this.use(b, false);
+        this.writeSlot(at, bytes, a);
+        this.writeSlot(second, bytes, b);
+        return this.writeback(i.rn, i.wb);
+      }
+      case 'setsp':
+        return this.moveSp(undefined);
       case 'load':
       case 'write':
         for (const r of i.regs) this.set(r, null);
+        // An SIMD post-index load or an exclusive based on sp may move it.
+        if (i.op === 'load' && i.regs.includes(31)) this.moveSp(undefined);
         return;
       case 'store':
         for (const r of i.src) if (r < REGS) this.use(st.regs[r], false);
         for (const r of i.wb) this.set(r, null);
+        if (i.wb.includes(31)) this.moveSp(undefined);
         return;
       case 'bl':
         this.record(ip, [this.thunks.get(i.target) ?? i.target]);
@@ -348,6 +459,16 @@ class Walker {
   }
 
   private clobber(): void {
+    // The callee may write the stack from the lowest address it was given (or that escaped before) up.
+    let from = this.st.escaped;
+    for (let r = 0; r < PARAMS; r++) {
+      const o = stackOffset(this.st.regs[r]);
+      if (o !== undefined) from = Math.min(from, o);
+    }
+    if (from !== Infinity && [...this.st.slots.keys()].some((k) => k + 8 > from)) {
+      const slots = this.ownSlots();
+      for (const k of slots.keys()) if (k + 8 > from) slots.delete(k);
+    }
     for (const r of CALL_CLOBBERED) this.set(r, null);
   }
 
@@ -370,11 +491,31 @@ class Walker {
   }
 }
 
+/** Join of two paths. The result may share either side's slot map: callers copy before writing. */
 function merge(a: State, b: State): State {
-  return {
-    regs: a.regs.map((v, r) => union(v, b.regs[r])),
-    addr: a.addr.map((x, r) => (x === b.addr[r] ? x : undefined)),
+  const regs = new Array<Value>(REGS);
+  const addr = new Array<number | undefined>(REGS);
+  for (let r = 0; r < REGS; r++) {
+    regs[r] = union(a.regs[r], b.regs[r]);
+    addr[r] = a.addr[r] === b.addr[r] ? a.addr[r] : undefined;
+  }
+  const out: State = {
+    regs,
+    addr,
+    sp: a.sp,
+    slots: a.slots,
+    escaped: Math.min(a.escaped, b.escaped),
   };
+  // Two frames that disagree: the first path's stands (as for x86/x64).
+  if (a.sp !== b.sp || b.slots.size === 0 || a.slots === b.slots) return out;
+  if (a.slots.size === 0) {
+    out.slots = b.slots;
+    return out;
+  }
+  const slots = new Map(a.slots);
+  for (const [k, w] of b.slots) slots.set(k, slots.has(k) ? union(slots.get(k)!, w) : w);
+  out.slots = slots;
+  return out;
 }
 
 /** Walk every region of `layout`; `imports` maps IAT slot RVAs to imported names. */
