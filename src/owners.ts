@@ -4,7 +4,8 @@ import type { Tier, TagKind } from './extract/types.js';
 export interface Owner {
   /** Driver file name (from the database) or pooltag.txt's binary field. */
   name: string;
-  source: 'db' | 'pooltag';
+  /** `report`: the report itself names the binary (poolmon Mapped_Driver, !poolused `Binary:`, Verifier's driver). */
+  source: 'db' | 'pooltag' | 'report';
   /** db owners: best tier of evidence; pooltag owners have none. */
   tier?: Tier;
   kind?: TagKind;
@@ -15,6 +16,11 @@ export interface Owner {
   /** db owners: path and content hash of one file with this content. */
   path?: string;
   sha256?: string;
+  /** db owners: CPU of the build (x64, x86, arm64) and the OriginalFilename of its version resource. */
+  machine?: string;
+  originalName?: string;
+  /** pooltag owners from a wildcard entry: its pattern (`Nt??`). */
+  wildcard?: string;
   /** db owners: the only proof is KMDF's default tag, inferred from the driver's file name. */
   inferred?: 'kmdf-default';
 }

@@ -2,10 +2,13 @@
 // snapshots, steady growers are flagged as leak suspects.
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT, UserError, outputFormat } from './common.js';
-import { type FormatArgv, type ReportArgv, checkWholeNumber, formatOptions, poolOption, reportOptions } from './options.js';
+import {
+  type FormatArgv, type RankArgv, type ReportArgv, byteStyle, bytesOptions, checkWholeNumber, filterOptions, formatOptions, noteWriter, poolOption,
+  reportOptions, tagFilters,
+} from './options.js';
 import { renderGrid } from '../render/grid.js';
 
-interface DiffArgv extends ReportArgv, FormatArgv {
+interface DiffArgv extends ReportArgv, FormatArgv, RankArgv {
   reports: string[];
   by: 'tag' | 'driver' | 'both';
   sort: 'bytes' | 'outstanding';
@@ -22,9 +25,10 @@ export const diffCommand: CommandModule<object, DiffArgv> = {
       .option('by', { choices: ['tag', 'driver', 'both'], default: 'both' })
       .option('sort', { choices: ['bytes', 'outstanding'], default: 'bytes', describe: 'growth of bytes or of outstanding allocations' })
       .option('n', { type: 'number', default: 20, describe: 'rows to show per table, 0 = all' })
-      .options({ ...reportOptions, ...poolOption, ...formatOptions }) as unknown as Argv<DiffArgv>,
+      .options({ ...reportOptions, ...poolOption, ...filterOptions, ...bytesOptions, ...formatOptions }) as unknown as Argv<DiffArgv>,
   handler: async (argv) => {
     checkWholeNumber('-n', argv.n);
+    const tagQueries = tagFilters(argv);
     const [{ readSeries, reportNotes }, { loadOwnerSource }, { growth, isSuspect, MIN_SERIES }, views] = await Promise.all([
       import('../rank/input.js'),
       import('../rank/owner-source.js'),
@@ -34,7 +38,7 @@ export const diffCommand: CommandModule<object, DiffArgv> = {
     if (outputFormat(argv) === 'csv' && argv.by === 'both') throw new UserError('--format csv prints one table: add --by tag or --by driver');
     const { reports, labels } = await readSeries(argv.reports.map(String), argv.inputFormat);
     for (const r of reports) {
-      for (const note of await reportNotes(r)) process.stderr.write(`whose-tag: ${note}\n`);
+      (await reportNotes(r)).forEach(noteWriter(argv));
       // A statement (global statistics, a header with no rows) has no snapshot to compare.
       if (r.kind === 'statement') throw new UserError(`${r.file}: ${r.statement}`, EXIT.notFound);
     }
@@ -42,10 +46,10 @@ export const diffCommand: CommandModule<object, DiffArgv> = {
     if (snapshots.length < 2) {
       throw new UserError(`${argv.reports.join(' ')}: ${snapshots.length} snapshot; diff needs two (BEFORE AFTER) or one file with several (poolmon /n log, capture series)`);
     }
-    const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag });
+    const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag, host: argv.host });
     try {
-      for (const note of owners.notes) process.stderr.write(`whose-tag: ${note}\n`);
-      const result = growth(snapshots, owners.source, { pool: argv.pool as 'all', sort: argv.sort });
+      owners.notes.forEach(noteWriter(argv));
+      const result = growth(snapshots, owners.source, { pool: argv.pool as 'all', sort: argv.sort, tags: tagQueries, driver: argv.driver });
       const format = outputFormat(argv);
       if (format === 'json') {
         const body = {
@@ -55,7 +59,7 @@ export const diffCommand: CommandModule<object, DiffArgv> = {
         process.stdout.write(JSON.stringify(body, null, 2) + '\n');
         return;
       }
-      const style = format === 'csv' ? 'exact' : 'human';
+      const style = byteStyle(argv, format);
       const out: string[] = [];
       if (format !== 'csv') out.push(`${snapshots.length} snapshots: ${labels[0]} … ${labels[labels.length - 1]}`, '');
       if (argv.by !== 'driver') {

@@ -1,7 +1,7 @@
 // `whose-tag enrich REPORT`: the report as it was, each row with its owner and description appended.
 import type { Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
-import { type ReportArgv, reportOptions } from './options.js';
+import { type ReportArgv, noteWriter, reportOptions } from './options.js';
 
 interface EnrichArgv extends ReportArgv {
   report: string;
@@ -16,22 +16,22 @@ export const enrichCommand: CommandModule<object, EnrichArgv> = {
       .positional('report', { type: 'string', demandOption: true })
       .options({ ...reportOptions, json: { type: 'boolean', describe: 'one JSON object per report line: text and the rows it carries, with owners' } }) as unknown as Argv<EnrichArgv>,
   handler: async (argv) => {
-    const [{ readReportFile, reportNotes }, { loadOwnerSource }, { enrichLines, enrichText }, { decodeReport, normalizeText }] = await Promise.all([
+    const [{ readReportFile, reportNotes }, { loadOwnerSource }, { enrichNdjson, enrichText }, { decodeReport, normalizeText }] = await Promise.all([
       import('../rank/input.js'),
       import('../rank/owner-source.js'),
       import('../rank/enrich.js'),
       import('../reports/index.js'),
     ]);
     const report = await readReportFile(argv.report, argv.inputFormat);
-    for (const note of await reportNotes(report)) process.stderr.write(`whose-tag: ${note}\n`);
+    (await reportNotes(report)).forEach(noteWriter(argv));
     if (report.statement) process.stderr.write(`whose-tag: ${argv.report}: ${report.statement}\n`);
     // The same decoding the parser used, so row line numbers point at the same lines.
     const text = normalizeText(decodeReport(readFileSync(argv.report)));
-    const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag });
+    const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag, host: argv.host });
     try {
-      for (const note of owners.notes) process.stderr.write(`whose-tag: ${note}\n`);
+      owners.notes.forEach(noteWriter(argv));
       if (argv.json) {
-        process.stdout.write(JSON.stringify(enrichLines(text, report, owners.source), null, 2) + '\n');
+        process.stdout.write(enrichNdjson(text, report, owners.source) + '\n');
         return;
       }
       const out = enrichText(text, report, owners.source);

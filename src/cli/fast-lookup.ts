@@ -24,6 +24,7 @@ export function parseFastLookup(argv: string[]): LookupOptions | undefined {
         tier: { type: 'string' },
         json: { type: 'boolean' },
         format: { type: 'string' },
+        quiet: { type: 'boolean', short: 'q' },
       },
     });
   } catch {
@@ -44,6 +45,7 @@ export function parseFastLookup(argv: string[]): LookupOptions | undefined {
     tier: values.tier as LookupOptions['tier'],
     json: values.json,
     format: values.format ?? 'table',
+    ...(values.quiet ? { quiet: true } : {}),
   };
 }
 

@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { readFile } from 'node:fs/promises';
 import { UserError, outputFormat } from './common.js';
 import { type FormatArgv, formatOptions } from './options.js';
-import { evidenceApi, kindText } from '../render/evidence.js';
+import { allocationsFirst, evidenceApi, evidenceJson, kindText, moreText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, tagHex } from '../tag.js';
 import type { DriverReport, ExportedWrapper } from '../extract/types.js';
@@ -21,7 +21,8 @@ const hex = (n: number | undefined) => (n === undefined ? '' : '0x' + n.toString
 export function inspectGrid(r: DriverReport): Grid {
   const rows: Grid['rows'] = [];
   for (const f of r.findings) {
-    for (const e of f.evidence) {
+    const evidence = allocationsFirst(f.evidence);
+    for (const e of evidence) {
       rows.push({
         tier: f.tier,
         tag: formatTag(f.tag),
@@ -36,6 +37,9 @@ export function inspectGrid(r: DriverReport): Grid {
         instruction: e.instruction ?? '',
       });
     }
+    // The extractor keeps MAX_EVIDENCE sites per tag: say how many more there are.
+    const more = moreText(evidence.length, f.sites);
+    if (more) rows.push({ tier: f.tier, tag: formatTag(f.tag), value: tagHex(f.tag), kind: kindText(f), sites: f.sites, seen: more });
   }
   const count = (tier: string) => r.findings.filter((f) => f.tier === tier).length;
   const footer = [
@@ -74,13 +78,20 @@ export function inspectHeader(r: DriverReport): string {
   return lines.join('\n') + '\n\n';
 }
 
-/** The report with tags in display form, for JSON readers. */
+/** The report with tags in display form and RVAs in hex (as the table shows them), for JSON readers. */
 export function inspectJson(r: DriverReport): unknown {
   // The import list is the database's (to find importers of exported wrappers), not part of the report.
   const { imports: _imports, ...rest } = r;
   return {
     ...rest,
-    findings: r.findings.map((f) => ({ ...f, tag: formatTag(f.tag), value: tagHex(f.tag) })),
+    findings: r.findings.map((f) => ({
+      ...f,
+      tag: formatTag(f.tag),
+      value: tagHex(f.tag),
+      evidence: allocationsFirst(f.evidence).map(evidenceJson),
+      moreSites: Math.max(0, f.sites - f.evidence.length),
+    })),
+    wrappers: r.wrappers.map((w) => ({ ...w, rva: hex(w.rva) })),
   };
 }
 

@@ -3,8 +3,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { EXIT, OUTPUT_FORMATS, UserError, defaultDbPath, outputFormat } from './common.js';
-import { dbOption, pooltagOption } from './options.js';
-import { evidenceText, kindText } from '../render/evidence.js';
+import { dbOption, noteWriter, pooltagOption, quietOption } from './options.js';
+import { POOLTAG_NOTE } from '../pooltag/locate.js';
+import { allocationsFirst, evidenceJson, evidenceText, kindText, moreText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, parseTagQuery, tagHex } from '../tag.js';
 import type { TagKind, Tier } from '../extract/types.js';
@@ -20,16 +21,17 @@ export interface LookupOptions {
   tier?: Tier;
   json?: boolean;
   format?: string;
+  quiet?: boolean;
 }
 
 const MAX_HOSTS_SHOWN = 3;
 const MAX_EVIDENCE_SHOWN = 2;
 
 function evidenceCell(h: DbOwnerHit): string {
-  const shown = h.evidence.slice(0, MAX_EVIDENCE_SHOWN).map(evidenceText);
-  const more = h.sites - shown.length;
+  const shown = allocationsFirst(h.evidence).slice(0, MAX_EVIDENCE_SHOWN).map(evidenceText);
   if (shown.length === 0) return `${h.sites} site${h.sites === 1 ? '' : 's'}`;
-  return shown.join('; ') + (more > 0 ? ` (+${more} more)` : '');
+  const more = moreText(shown.length, h.sites);
+  return shown.join('; ') + (more ? ` ${more}` : '');
 }
 
 function hostsCell(hosts: string[]): string {
@@ -134,7 +136,13 @@ export function lookupJson(results: LookupResult[]): unknown {
     query: r.query.input,
     pattern: r.query.pattern,
     ...(r.query.exact !== undefined ? { tag: formatTag(r.query.exact), tagHex: tagHex(r.query.exact) } : {}),
-    owners: r.owners.map((h) => ({ ...h, tag: formatTag(h.tag), tagHex: tagHex(h.tag) })),
+    owners: r.owners.map((h) => ({
+      ...h,
+      tag: formatTag(h.tag),
+      tagHex: tagHex(h.tag),
+      evidence: allocationsFirst(h.evidence).map(evidenceJson),
+      moreSites: Math.max(0, h.sites - h.evidence.length),
+    })),
     pooltag: r.pooltag,
   }));
 }
@@ -157,6 +165,7 @@ export const lookupCommand: CommandModule<object, LookupOptions> = {
       .option('kind', { choices: LOOKUP_CHOICES.kind, default: 'all', describe: 'kind of tag use' })
       .option('tier', { choices: LOOKUP_CHOICES.tier, describe: 'minimum tier of evidence' })
       .option('json', { type: 'boolean', describe: 'same as --format json' })
+      .options(quietOption)
       .option('format', { choices: LOOKUP_CHOICES.format, default: 'table' }) as unknown as Argv<LookupOptions>,
   handler: (argv) => runLookup(argv),
 };
@@ -181,9 +190,14 @@ export async function runLookup(argv: LookupOptions): Promise<void> {
   if (argv.db && !existsSync(dbPath)) throw new UserError(`${dbPath}: no such database (whose-tag index DIR --db ${dbPath} builds it)`);
   const [{ openDb }, { lookup }] = await Promise.all([import('../db/schema.js'), import('../db/lookup.js')]);
   const db = existsSync(dbPath) ? openDb(dbPath, { readonly: true }) : undefined;
-  if (!db) process.stderr.write(`whose-tag: no database at ${dbPath} yet; answering from pooltag.txt only (whose-tag index DIR builds one)\n`);
+  const note = noteWriter(argv);
+  if (!db) note(`no database at ${dbPath} yet; answering from pooltag.txt only (whose-tag index DIR builds one)`);
   try {
     const { pooltag, origin } = await loadPooltag(argv.pooltag);
+    if (!pooltag) {
+      const { hasImportedPooltag } = await import('../db/pooltag-store.js');
+      if (!db || !hasImportedPooltag(db)) note(POOLTAG_NOTE);
+    }
     const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin });
     const format = outputFormat(argv);
     if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results), null, 2) + '\n');

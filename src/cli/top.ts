@@ -3,10 +3,16 @@
 import type { Argv, CommandModule } from 'yargs';
 import { readFileSync, statSync } from 'node:fs';
 import { EXIT, UserError, outputFormat } from './common.js';
-import { type FormatArgv, type ReportArgv, checkWholeNumber, formatOptions, poolOption, reportOptions } from './options.js';
-import { renderGrid } from '../render/grid.js';
+import {
+  type FormatArgv, type RankArgv, type ReportArgv, byteStyle, bytesOptions, checkWholeNumber, filterOptions, formatOptions, noteWriter, poolOption,
+  reportOptions, tagFilters,
+} from './options.js';
+import { renderGrid, type Grid } from '../render/grid.js';
+import type { ProcessFinding } from '../rank/processes.js';
+import type { SortKey } from '../rank/top.js';
+import type { UsageRow } from '../reports/types.js';
 
-interface TopArgv extends ReportArgv, FormatArgv {
+interface TopArgv extends ReportArgv, FormatArgv, RankArgv {
   report: string;
   by: 'tag' | 'driver';
   sort: string;
@@ -29,12 +35,14 @@ export const topCommand: CommandModule<object, TopArgv> = {
       .option('by', { choices: ['tag', 'driver'], default: 'tag', describe: 'one row per tag, or per owning driver (shared tags get their own row)' })
       .option('sort', { choices: ['bytes', 'outstanding', 'allocs', 'frees', 'diff', 'tag'], default: 'bytes', describe: 'diff = allocs - frees, as poolmon' })
       .option('n', { type: 'number', default: DEFAULT_ROWS, describe: 'rows to show, 0 = all' })
-      .options({ ...reportOptions, ...poolOption, ...formatOptions })
+      .options({ ...reportOptions, ...poolOption, ...filterOptions, ...bytesOptions, ...formatOptions })
       .option('processes', { type: 'number', describe: 'process count to compare with outstanding Proc allocations' })
       .option('pslist', { type: 'string', describe: 'a pslist/tasklist output whose rows are counted (and threads, if it has Thds)' }) as unknown as Argv<TopArgv>,
   handler: async (argv) => {
     checkWholeNumber('-n', argv.n);
     if (argv.processes !== undefined) checkWholeNumber('--processes', argv.processes);
+    const tagQueries = tagFilters(argv);
+    const note = noteWriter(argv);
     const [{ readReportFile, reportNotes }, { loadOwnerSource }, top, views] = await Promise.all([
       import('../rank/input.js'),
       import('../rank/owner-source.js'),
@@ -42,7 +50,7 @@ export const topCommand: CommandModule<object, TopArgv> = {
       import('../rank/views.js'),
     ]);
     const report = await readReportFile(argv.report, argv.inputFormat);
-    for (const note of await reportNotes(report)) process.stderr.write(`whose-tag: ${note}\n`);
+    (await reportNotes(report)).forEach(note);
     if (report.kind === 'statement') {
       // Understood, but nothing to rank: say what it is (exit 1, as for a search that found nothing).
       if (outputFormat(argv) === 'json') {
@@ -55,35 +63,50 @@ export const topCommand: CommandModule<object, TopArgv> = {
     }
     const snapshot = report.snapshots[report.snapshots.length - 1];
     if (report.snapshots.length > 1) {
-      process.stderr.write(`whose-tag: ${argv.report} holds ${report.snapshots.length} snapshots; ranking the last (whose-tag diff ${argv.report} shows growth)\n`);
+      note(`${argv.report} holds ${report.snapshots.length} snapshots; ranking the last (whose-tag diff ${argv.report} shows growth)`);
     }
-    const warnings = await processWarnings(argv, snapshot.rows);
-    const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag });
+    const sort = argv.sort as SortKey;
+    const cannot = top.unsortable(top.absentCounters(snapshot.rows, argv.pool as 'all'), sort, report.format);
+    if (cannot) throw new UserError(cannot);
+    const findings = await processFindings(argv, snapshot.rows);
+    const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag, host: argv.host });
     try {
-      for (const note of owners.notes) process.stderr.write(`whose-tag: ${note}\n`);
-      const opts = { pool: argv.pool as 'all', sort: argv.sort as 'bytes' };
+      owners.notes.forEach(note);
+      const opts = { pool: argv.pool as 'all', sort, tags: tagQueries, driver: argv.driver };
       const tags = top.rankTags(snapshot.rows, owners.source, opts);
       const format = outputFormat(argv);
-      const style = format === 'csv' ? 'exact' : 'human';
+      const style = byteStyle(argv, format);
       const drivers = argv.by === 'driver' ? top.rankDrivers(tags, opts) : undefined;
+      const totals = top.totals(tags, snapshot, opts.pool);
       if (format === 'json') {
-        const body = drivers ? views.driverJson(report, views.firstRows(drivers, argv.n)) : views.tagJson(report, views.firstRows(tags, argv.n));
+        const ctx = { format: report.format, kind: report.kind ?? 'usage', pool: opts.pool, totals, ...(findings ? { warnings: findings } : {}) };
+        const body = drivers ? views.driverJson(ctx, views.firstRows(drivers, argv.n)) : views.tagJson(ctx, views.firstRows(tags, argv.n));
         process.stdout.write(JSON.stringify(body, null, 2) + '\n');
-      } else {
-        const grid = views.rankGrid(tags, drivers, top.totals(tags), opts.pool, style, argv.n);
-        grid.footer = [...(grid.footer ?? []), ...warnings.map((w) => `Warning: ${w}`)];
-        process.stdout.write(renderGrid(grid, format));
+        return;
       }
-      if (format === 'json' || format === 'csv') for (const w of warnings) process.stderr.write(`whose-tag: warning: ${w}\n`);
+      const grid = views.rankGrid(tags, drivers, totals, opts.pool, style, argv.n);
+      if (format === 'csv' && findings?.length) addWarningColumn(grid, findings, Boolean(drivers));
+      process.stdout.write(renderGrid(grid, format));
+      // A finding is a warning about the machine, not part of the table: stderr, as other warnings.
+      for (const f of findings ?? []) process.stderr.write(`whose-tag: warning: ${f.message}\n`);
     } finally {
       owners.close();
     }
   },
 };
 
-async function processWarnings(argv: TopArgv, rows: import('../reports/types.js').UsageRow[]): Promise<string[]> {
-  if (argv.processes === undefined && argv.pslist === undefined) return [];
-  const { countPslist, checkProcessCounts } = await import('../rank/processes.js');
+/** CSV carries each finding on the row of the tag it concerns (its driver's row with --by driver). */
+function addWarningColumn(grid: Grid, findings: ProcessFinding[], byDriver: boolean): void {
+  grid.columns.push({ key: 'warning', title: 'WARNING' });
+  for (const r of grid.rows) {
+    const mine = findings.filter((f) => (byDriver ? String(r.madeOf ?? '').split(' ').some((x) => x.startsWith(`${f.tag}:`)) : r.tag === f.tag));
+    r.warning = mine.map((f) => f.message).join('; ');
+  }
+}
+
+async function processFindings(argv: TopArgv, rows: UsageRow[]): Promise<ProcessFinding[] | undefined> {
+  if (argv.processes === undefined && argv.pslist === undefined) return undefined;
+  const { countPslist, processFindings: check } = await import('../rank/processes.js');
   let counts: { processes: number; threads?: number } = { processes: argv.processes ?? 0 };
   if (argv.pslist !== undefined) {
     let text: string;
@@ -98,5 +121,5 @@ async function processWarnings(argv: TopArgv, rows: import('../reports/types.js'
     if (counts.processes === 0) throw new UserError(`${argv.pslist}: no line looks like a process row (expected pslist/tasklist output: name, PID, …)`);
     if (argv.processes !== undefined) counts = { ...counts, processes: argv.processes };
   }
-  return checkProcessCounts(rows, counts);
+  return check(rows, counts);
 }

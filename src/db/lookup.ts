@@ -18,6 +18,7 @@ export interface VersionSummary {
   FileVersion?: string;
   FileDescription?: string;
   ProductName?: string;
+  OriginalFilename?: string;
 }
 
 export interface DbOwnerHit {
@@ -48,6 +49,8 @@ export interface PooltagHit {
   origin: string;
   line: number;
   heading?: string;
+  /** A wildcard entry (`Afd?`): it names a family of tags, not this one. */
+  wildcard?: true;
 }
 
 export interface LookupResult {
@@ -60,6 +63,8 @@ export interface LookupOptions {
   kind?: TagKind | 'all';
   /** Keep owners whose best tier is this one or better (call < code < data). */
   minTier?: Tier;
+  /** Only drivers this host has (lower case). */
+  host?: string;
   /** Where `pooltag` was read from, shown with its entries; entries imported from it are not listed twice. */
   pooltagOrigin?: string;
 }
@@ -116,8 +121,10 @@ class OwnerQueries {
     for (const r of this.byTag.all(tag)) {
       if (kind !== 'all' && r.kind !== kind) continue;
       if (TIER_RANK[r.tier] > maxRank) continue;
-      let files = this.files.all(r.sha256);
-      if (files.length === 0) continue; // content whose last file is being pruned
+      const all = this.files.all(r.sha256);
+      // With a host, that host's own files name the driver.
+      let files = opts.host === undefined ? all : all.filter((f) => f.host.toLowerCase() === opts.host);
+      if (files.length === 0) continue; // content whose last file is being pruned, or not on the host
       const evidence = this.evidence.all(r.sha256, r.tag, r.kind).map(toEvidence);
       const inferred = inferredOnly(evidence);
       if (inferred) {
@@ -138,7 +145,7 @@ class OwnerQueries {
         sites: r.sites,
         apis: JSON.parse(r.apis) as string[],
         evidence,
-        hosts: [...new Set(files.map((f) => f.host))].sort(),
+        hosts: [...new Set(all.map((f) => f.host))].sort(),
         paths,
         version: versionOf(r),
       };
@@ -167,6 +174,7 @@ function versionOf(r: FindingRow): VersionSummary {
   if (r.file_version) v.FileVersion = r.file_version;
   if (r.file_description) v.FileDescription = r.file_description;
   if (r.product_name) v.ProductName = r.product_name;
+  if (r.original_filename) v.OriginalFilename = r.original_filename;
   return v;
 }
 
@@ -184,6 +192,7 @@ export function rankOwners(a: DbOwnerHit, b: DbOwnerHit): number {
 function toPooltagHit(e: PooltagEntry, origin: string): PooltagHit {
   const hit: PooltagHit = { tag: e.tag, binary: e.binary, description: e.description, origin, line: e.line };
   if (e.heading) hit.heading = e.heading;
+  if (e.query.exact === undefined) hit.wildcard = true;
   return hit;
 }
 
@@ -211,24 +220,32 @@ export function lookup(
           .map((e) => toPooltagHit(e, fileOrigin))
       : [];
     const fromDb = stored ? stored.index.matchQuery(query).map((e) => toPooltagHit(e, stored.originOf(e))) : [];
-    return { query, owners: hits, pooltag: [...fromFile, ...fromDb] };
+    // An exact entry names the tag; a wildcard entry (`Nt??`) only its family: for a tag, exact ones first.
+    const entries = [...fromFile, ...fromDb];
+    if (query.exact !== undefined) entries.sort((a, b) => Number(a.wildcard ?? false) - Number(b.wildcard ?? false));
+    return { query, owners: hits, pooltag: entries };
   });
 }
 
-/** The database as an owner source for the report commands; each tag is looked up once. */
-export function dbOwners(db: Db): OwnerSource {
+/**
+ * The database as an owner source for the report commands; each tag is looked up once. With `host`, only
+ * drivers that host has are owners (the report came from that machine), named as that host names them.
+ */
+export function dbOwners(db: Db, opts: { host?: string } = {}): OwnerSource {
   const queries = new OwnerQueries(db);
   const cache = new Map<number, Owner[]>();
+  const host = opts.host?.toLowerCase();
   return {
     ownersOf(tag: number): Owner[] {
       const t = withoutProtectedBit(tag);
       let owners = cache.get(t);
       if (!owners) {
         owners = queries
-          .owners(t, {})
+          .owners(t, host === undefined ? {} : { host })
           .sort(rankOwners)
           .map((h) => {
-            const o: Owner = { name: h.name, source: 'db', tier: h.tier, kind: h.kind, hosts: h.hosts, path: h.paths[0], sha256: h.sha256 };
+            const o: Owner = { name: h.name, source: 'db', tier: h.tier, kind: h.kind, hosts: h.hosts, path: h.paths[0], sha256: h.sha256, machine: h.machine };
+            if (h.version.OriginalFilename) o.originalName = h.version.OriginalFilename;
             if (h.inferred) o.inferred = h.inferred;
             const description = h.version.FileDescription ?? h.version.CompanyName;
             if (description) o.description = description;

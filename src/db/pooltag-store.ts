@@ -60,19 +60,38 @@ export function storedPooltagIndex(db: Db, q: TagQuery): StoredPooltag {
           )
           .all(withoutProtectedBit(q.exact))
       : db.prepare<[], StoredRow>('SELECT * FROM pooltag_entries ORDER BY origin, line').all();
-  const byOrigin = new Map<string, PooltagFile>();
+  const files = filesOf(rows);
   const origin = new Map<PooltagEntry, string>();
-  for (const r of rows) {
-    let file = byOrigin.get(r.origin);
-    if (!file) byOrigin.set(r.origin, (file = { origin: r.origin, entries: [], warnings: [] }));
-    const e = toEntry(r);
-    file.entries.push(e);
-    origin.set(e, r.origin);
-  }
+  for (const f of files) for (const e of f.entries) origin.set(e, f.origin);
   const origins = db.prepare<[], { origin: string }>('SELECT DISTINCT origin FROM pooltag_entries').all();
   return {
-    index: new PooltagIndex([...byOrigin.values()]),
+    index: new PooltagIndex(files),
     origins: origins.map((o) => o.origin),
     originOf: (e) => origin.get(e) ?? '',
   };
+}
+
+/** Every imported pooltag.txt, one PooltagFile per origin, entries in line order. */
+export function storedPooltagFiles(db: Db): PooltagFile[] {
+  return filesOf(db.prepare<[], StoredRow>('SELECT * FROM pooltag_entries ORDER BY origin, line').all());
+}
+
+function filesOf(rows: StoredRow[]): PooltagFile[] {
+  const byOrigin = new Map<string, PooltagFile>();
+  for (const r of rows) {
+    let file = byOrigin.get(r.origin);
+    if (!file) byOrigin.set(r.origin, (file = { origin: r.origin, entries: [], warnings: [] }));
+    file.entries.push(toEntry(r));
+  }
+  return [...byOrigin.values()];
+}
+
+/** Hosts the database knows, for naming the choices when `--host` names none of them. */
+export function knownHosts(db: Db): string[] {
+  return db.prepare<[], { host: string }>('SELECT DISTINCT host FROM files ORDER BY host').all().map((r) => r.host);
+}
+
+/** Whether any pooltag.txt was imported. */
+export function hasImportedPooltag(db: Db): boolean {
+  return db.prepare('SELECT 1 FROM pooltag_entries LIMIT 1').get() !== undefined;
 }

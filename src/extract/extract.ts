@@ -13,7 +13,7 @@ import { analyseArm64 } from './arm64/analyse.js';
 import { ImageView, arm64FrameworkCalls, arm64Frameworks, frameworkCalls, planFrameworks } from './frameworks/index.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
-import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit, type ExportedWrapper } from './types.js';
+import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, freeRank, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit, type ExportedWrapper } from './types.js';
 import { externalApis, ownApis, exportedWrappers, importKey, importRefs, moduleName } from './exports.js';
 
 // iced-x86 is CommonJS: an ESM `import` makes node scan its 924 KB for export names (~90 ms per start).
@@ -221,7 +221,9 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
 
   const findings: TagFinding[] = [];
   for (const g of byKey.values()) {
-    g.evs.sort((x, y) => TIER_RANK[x.tier] - TIER_RANK[y.tier] || x.rva - y.rva);
+    // Allocation sites before free sites: where a tag is allocated is what a person looks for first, and
+    // the cap below must not fill up with frees.
+    g.evs.sort((x, y) => TIER_RANK[x.tier] - TIER_RANK[y.tier] || freeRank(x) - freeRank(y) || x.rva - y.rva);
     const evidence = g.evs.slice(0, MAX_EVIDENCE);
     for (const ev of evidence) {
       if (ev.tier === 'data') continue;

@@ -56,6 +56,11 @@ export interface TagFinding {
 
 export const MAX_EVIDENCE = 8;
 
+/** 1 for evidence at a free (ExFreePoolWithTag, NdisFreeMemoryWithTagPriority, …), else 0: allocations list first. */
+export function freeRank(e: Pick<Evidence, 'api'>): number {
+  return e.api !== undefined && /Free/.test(e.api) ? 1 : 0;
+}
+
 export interface DriverReport {
   path?: string;
   size: number;

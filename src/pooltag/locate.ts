@@ -12,6 +12,12 @@ export interface LocateOptions {
 
 export const POOLTAG_ENV = 'WHOSE_TAG_POOLTAG';
 
+/** Said once per run when no pooltag.txt answers: where Microsoft's file comes from, and how to use it. */
+export const POOLTAG_NOTE =
+  "no pooltag.txt: Microsoft's ships with the Debugging Tools for Windows (Windows SDK/WDK), in " +
+  'Debuggers\\x64\\triage\\pooltag.txt; pass --pooltag FILE, set WHOSE_TAG_POOLTAG, or keep it in the database ' +
+  'with whose-tag db import-pooltag FILE (--quiet silences notes)';
+
 const KIT_ARCHES = ['x64', 'x86', 'arm64'];
 
 /** Windows environment names are case-insensitive; an injected env object is not. */

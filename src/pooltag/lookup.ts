@@ -39,6 +39,20 @@ export class PooltagIndex {
     return this.pick(mergeSorted(this.exact.get(t) ?? [], wild));
   }
 
+  /**
+   * The entries that name the tag's owner: the exact entries when there are any (`NtFC - ntfs.sys -
+   * Create.c`, not `Nt?? - Unrecognized NTFS tag`), else the wildcard entries with the most fixed
+   * characters (`CM25` before `CM??`), in file order.
+   */
+  best(tag: number): PooltagEntry[] {
+    const all = this.match(tag);
+    const exact = all.filter((e) => e.query.exact !== undefined);
+    if (exact.length) return exact;
+    const fixed = (e: PooltagEntry) => patternTokens(e.query.pattern).filter((t) => t >= 0).length;
+    const most = Math.max(...all.map(fixed));
+    return all.filter((e) => fixed(e) === most);
+  }
+
   /** Entries a user's query names: exact tags it matches, and wildcard entries whose pattern overlaps it. */
   matchQuery(q: TagQuery): PooltagEntry[] {
     if (q.exact !== undefined) return this.match(q.exact);
@@ -125,13 +139,17 @@ export function patternsOverlap(a: string, b: string): boolean {
   return fixedForms(a).some((x) => fb.some((y) => x.every((v, i) => v === ANY || y[i] === ANY || v === y[i])));
 }
 
-/** pooltag.txt as an owner source: one owner per matching entry, named by its binary field. */
+/**
+ * pooltag.txt as an owner source: one owner per entry that names the tag (PooltagIndex.best), named by
+ * its binary field; a wildcard entry says which pattern it was.
+ */
 export function pooltagOwners(index: PooltagIndex): OwnerSource {
   return {
     ownersOf(tag: number): Owner[] {
-      return index.match(tag).map((e) => {
+      return index.best(tag).map((e) => {
         const owner: Owner = { name: e.binary === '' ? '<unknown>' : e.binary, source: 'pooltag' };
         if (e.description !== '') owner.description = e.description;
+        if (e.query.exact === undefined) owner.wildcard = e.tag;
         return owner;
       });
     },

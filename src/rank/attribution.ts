@@ -1,25 +1,38 @@
-// Who a tag's memory is charged to. Evidence decides naming: a db owner whose code passes the tag
-// (tier call/code) outranks pooltag.txt, pooltag.txt outranks the report's own description (the
-// analyst's machine's pooltag.txt), and a mere byte match in a file (tier data) comes last.
+// Who a tag's memory is charged to. Evidence decides naming, strongest first:
+//   1. the report says which driver made the allocations (Driver Verifier's per-driver lists: UsageRow.driver);
+//   2. a db owner whose code passes the tag (tier call/code);
+//   3. an exact pooltag.txt entry;
+//   4. the binary the report itself names (poolmon Mapped_Driver, !poolused `Binary:`: the tag files of
+//      the machine the report came from, often with a localtag.txt for its third-party drivers);
+//   5. a pooltag.txt wildcard entry (`Nt??`), the most specific pattern only;
+//   6. a mere byte match in a file (tier data).
 // Object-reference tags (ObReferenceObjectByHandleWithTag) never own pool memory.
 import type { Owner, OwnerSource } from '../owners.js';
+import type { UsageRow } from '../reports/types.js';
 import { binaryNames } from '../pooltag/parse.js';
 
 /** Why the claimants were chosen, strongest first. */
-export type Basis = 'db-code' | 'pooltag' | 'report' | 'db-data' | 'none';
+export type Basis = 'report-allocated' | 'db-code' | 'pooltag' | 'report' | 'pooltag-wildcard' | 'db-data' | 'none';
+
+/** What a person reads in the BY column, strongest first ('' = no owner). */
+export const EVIDENCE_ORDER = ['verifier', 'call', 'code', 'pooltag', 'report', 'wildcard', 'data', ''] as const;
+export type EvidenceText = (typeof EVIDENCE_ORDER)[number];
 
 export interface Attribution {
   /** Drivers charged with the tag, display spelling, in evidence order; several = shared. */
   claimants: string[];
   basis: Basis;
-  /** What a person reads in the BY column: the db tier (call, code, data), pooltag, report, or ''. */
-  evidence: string;
-  /** Every pool owner the sources know, for JSON and the description column. */
+  /** What a person reads in the BY column. */
+  evidence: EvidenceText;
+  /** Every pool owner the sources know (db, pooltag.txt, the report), for JSON and the description column. */
   owners: Owner[];
   description?: string;
   /** Set when the claimants own the tag only as KMDF's default tag, inferred from their file names. */
   inferred?: 'kmdf-default';
 }
+
+/** What attribution reads from a report row: its own description and the owners it names. */
+export type RowOwnerText = Pick<UsageRow, 'description' | 'mappedDriver' | 'binary' | 'driver' | 'callers'>;
 
 export const UNKNOWN_DRIVER = '(unknown)';
 export const SHARED_PREFIX = 'shared: ';
@@ -34,38 +47,97 @@ export function reportedDriver(description: string | undefined): string[] {
   return [];
 }
 
+/**
+ * poolmon's Mapped_Driver is one bracket per tag file entry that matched, localtag.txt's first: `[ipsec]`
+ * (poolmon /c names a driver by its base name) and `[ipsec.sys - event queue]` (pooltag.txt's binary and
+ * description); `Unknown Driver` names none. The drivers, each once: `ipsec.sys`.
+ */
+export function mappedDrivers(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/\[([^\]]*)\]/g)) {
+    const inner = m[1].trim();
+    const dash = inner.search(/\s+-\s*/);
+    const binary = (dash >= 0 ? inner.slice(0, dash) : inner).trim();
+    if (binary === '' || /\s/.test(binary) || /^unknown\b/i.test(binary)) continue;
+    for (const name of binaryNames(binary)) out.push(dash < 0 && !/[.!]/.test(name) ? name + '.sys' : name);
+  }
+  return unique(out);
+}
+
+/** The owners a report row names itself: the driver it charges, else Mapped_Driver or Binary:, else its description. */
+function reportNames(row: RowOwnerText | undefined): string[] {
+  if (!row) return [];
+  if (row.driver) return binaryNames(row.driver);
+  if (row.mappedDriver) return mappedDrivers(row.mappedDriver);
+  if (row.binary) return binaryNames(row.binary);
+  if (row.callers?.length) return unique(row.callers);
+  return reportedDriver(row.description);
+}
+
+function reportOwners(row: RowOwnerText | undefined): Owner[] {
+  return unique(reportNames(row)).map((name) => ({ name, source: 'report' as const }));
+}
+
 function unique(names: string[]): string[] {
   const seen = new Map<string, string>();
   for (const n of names) if (!seen.has(n.toLowerCase())) seen.set(n.toLowerCase(), n);
   return [...seen.values()];
 }
 
-export function attribute(tag: number, source: OwnerSource, reportDescription?: string): Attribution {
-  const owners = source.ownersOf(tag).filter((o) => o.kind !== 'object-ref');
-  const db = owners.filter((o) => o.source === 'db');
-  const pooltag = owners.filter((o) => o.source === 'pooltag');
-  const description = pooltag.find((o) => o.description)?.description ?? reportDescription ?? db.find((o) => o.description)?.description;
-  const pick = (claimants: string[], basis: Basis, evidence: string): Attribution => {
+/**
+ * One name per driver: builds of one driver for several CPUs (WinDivert32.sys and WinDivert64.sys, both
+ * OriginalFilename WinDivert.sys) are one claimant, named by their original file name.
+ */
+function driverNames(db: Owner[]): string[] {
+  const byOriginal = new Map<string, Set<string>>();
+  for (const o of db) {
+    const key = (o.originalName ?? o.name).toLowerCase();
+    const names = byOriginal.get(key) ?? new Set<string>();
+    names.add(o.name.toLowerCase());
+    byOriginal.set(key, names);
+  }
+  return db.map((o) => {
+    if (!o.originalName) return o.name;
+    const names = byOriginal.get(o.originalName.toLowerCase())!;
+    return names.size > 1 ? o.originalName : o.name;
+  });
+}
+
+export function attribute(tag: number, source: OwnerSource, row?: RowOwnerText | string): Attribution {
+  const rowText: RowOwnerText | undefined = typeof row === 'string' ? { description: row } : row;
+  const known = source.ownersOf(tag).filter((o) => o.kind !== 'object-ref');
+  const reported = reportOwners(rowText);
+  const owners = [...known, ...reported];
+  const db = known.filter((o) => o.source === 'db');
+  const pooltag = known.filter((o) => o.source === 'pooltag');
+  const description = pooltag.find((o) => o.description)?.description ?? rowText?.description ?? db.find((o) => o.description)?.description;
+  const pick = (claimants: string[], basis: Basis, evidence: EvidenceText): Attribution => {
     const a: Attribution = { claimants: unique(claimants), basis, evidence, owners };
     if (description !== undefined) a.description = description;
     return a;
   };
+  // Driver Verifier charged these allocations to a driver: that is who made them, whatever the tag.
+  if (rowText?.driver && reported.length) return pick(reported.map((o) => o.name), 'report-allocated', 'verifier');
   const code = db.filter((o) => o.tier === 'call' || o.tier === 'code');
   if (code.length) {
-    const a = pick(code.map((o) => o.name), 'db-code', code.some((o) => o.tier === 'call') ? 'call' : 'code');
-    if (code.every((o) => o.inferred === 'kmdf-default')) {
-      a.inferred = 'kmdf-default';
-      a.evidence += ' (KMDF default)';
-    }
+    const a = pick(driverNames(code), 'db-code', code.some((o) => o.tier === 'call') ? 'call' : 'code');
+    // Every owner holds the tag only as KMDF's default tag, inferred from its file name.
+    if (code.every((o) => o.inferred === 'kmdf-default')) a.inferred = 'kmdf-default';
     return a;
   }
-  const named = pooltag.flatMap((o) => binaryNames(o.name));
-  if (named.length) return pick(named, 'pooltag', 'pooltag');
-  const reported = reportedDriver(reportDescription);
-  if (reported.length) return pick(reported, 'report', 'report');
+  const exact = pooltag.filter((o) => o.wildcard === undefined).flatMap((o) => binaryNames(o.name));
+  if (exact.length) return pick(exact, 'pooltag', 'pooltag');
+  if (reported.length) return pick(reported.map((o) => o.name), 'report', 'report');
+  const wild = pooltag.filter((o) => o.wildcard !== undefined).flatMap((o) => binaryNames(o.name));
+  if (wild.length) return pick(wild, 'pooltag-wildcard', 'wildcard');
   const data = db.filter((o) => o.tier === 'data');
-  if (data.length) return pick(data.map((o) => o.name), 'db-data', 'data');
+  if (data.length) return pick(driverNames(data), 'db-data', 'data');
   return pick([], 'none', '');
+}
+
+/** The stronger of two BY values (EVIDENCE_ORDER). */
+export function strongerEvidence(a: EvidenceText, b: EvidenceText): EvidenceText {
+  return EVIDENCE_ORDER.indexOf(a) <= EVIDENCE_ORDER.indexOf(b) ? a : b;
 }
 
 /** Grouping key: drivers are case-insensitive file names; a shared set is keyed by all its members. */
@@ -86,4 +158,14 @@ export function driverLabel(claimants: readonly string[]): string {
   const shown = sorted.slice(0, MAX_NAMED_CLAIMANTS).join(', ');
   const more = sorted.length - MAX_NAMED_CLAIMANTS;
   return SHARED_PREFIX + shown + (more > 0 ? ` (+${more} more)` : '');
+}
+
+/** Does a `--driver NAME` filter name this claimant set? `tcpip` and `tcpip.sys` both name tcpip.sys. */
+export function claimsDriver(a: Pick<Attribution, 'claimants' | 'owners'>, name: string): boolean {
+  const want = name.toLowerCase();
+  const names = [...a.claimants, ...a.owners.filter((o) => o.source === 'db' && a.claimants.includes(o.originalName ?? '')).map((o) => o.name)];
+  return names.some((c) => {
+    const n = c.toLowerCase();
+    return n === want || n.replace(/\.(sys|dll|exe)$/, '') === want;
+  });
 }

@@ -1,9 +1,10 @@
 // `diff`: what grew between snapshots, and which tags grow steadily across a series (leak suspects).
 import type { OwnerSource } from '../owners.js';
-import { emptyCounters, type PoolCounters, type Snapshot } from '../reports/types.js';
+import { emptyCounters, type PoolCounters, type Snapshot, type UsageRow } from '../reports/types.js';
 import { formatTag } from '../tag.js';
 import { attribute, claimKey, driverLabel, type Attribution } from './attribution.js';
-import { addCounters, mergeByTag, poolCounters, type PoolChoice } from './pool.js';
+import { addCounters, mergeByTag, poolCounters } from './pool.js';
+import { keepTag, type RankOptions } from './top.js';
 
 export type GrowthKey = 'bytes' | 'outstanding';
 
@@ -65,7 +66,12 @@ function byGrowth<T extends Growth>(key: GrowthKey, name: (x: T) => string) {
   return (a: T, b: T) => b[key] - a[key] || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);
 }
 
-export function growth(snapshots: readonly Snapshot[], owners: OwnerSource, opts: { pool: PoolChoice; sort: GrowthKey }): GrowthReport {
+export interface GrowthOptions extends Omit<RankOptions, 'sort'> {
+  sort: GrowthKey;
+}
+
+/** `opts.pool` other than `all` leaves out tags with nothing in that pool in any snapshot; `tags`/`driver` filter as in top. */
+export function growth(snapshots: readonly Snapshot[], owners: OwnerSource, opts: GrowthOptions): GrowthReport {
   if (snapshots.length < 2) throw new RangeError(`diff needs at least 2 snapshots, got ${snapshots.length}`);
   const perSnapshot = snapshots.map((s) => new Map(mergeByTag(s.rows).map((r) => [r.tag, r])));
   const allTags = new Set<number>();
@@ -76,8 +82,13 @@ export function growth(snapshots: readonly Snapshot[], owners: OwnerSource, opts
       const row = m.get(tag);
       return row ? poolCounters(row, opts.pool) : emptyCounters();
     });
-    const described = perSnapshot.map((m) => m.get(tag)?.description).find((d) => d !== undefined);
-    tags.push({ tag, attribution: attribute(tag, owners, described), ...growthOf(series) });
+    const rowOwners = perSnapshot.map((m) => m.get(tag)).filter((r): r is UsageRow => r !== undefined);
+    const first = <K extends keyof UsageRow>(k: K) => rowOwners.find((r) => r[k] !== undefined)?.[k];
+    const described = { description: first('description'), mappedDriver: first('mappedDriver'), binary: first('binary'), driver: first('driver'), callers: first('callers') };
+    const t: TagGrowth = { tag, attribution: attribute(tag, owners, described), ...growthOf(series) };
+    // Nothing in the chosen pool in any snapshot: not part of this diff.
+    const inPool = opts.pool === 'all' || series.some((c) => c.allocs || c.frees || c.outstanding || c.bytes);
+    if (inPool && keepTag({ tag, counters: series[series.length - 1], attribution: t.attribution }, { ...opts, pool: 'all' })) tags.push(t);
   }
   tags.sort(byGrowth(opts.sort, (t) => formatTag(t.tag)));
 

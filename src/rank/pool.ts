@@ -5,12 +5,17 @@ export { addCounters };
 
 export type PoolChoice = 'nonpaged' | 'paged' | 'all';
 
-/** `all` includes session pool: a session-only report (poolused 8, capture --session) has nothing else. */
+/**
+ * `all` includes session pool (a session-only report, poolused 8 or capture --session, has nothing else)
+ * and allocations whose pool the report does not say.
+ */
 export function poolCounters(row: UsageRow, pool: PoolChoice): PoolCounters {
   if (pool === 'nonpaged') return row.nonpaged;
   if (pool === 'paged') return row.paged;
-  const both = addCounters(row.nonpaged, row.paged);
-  return row.session ? addCounters(both, row.session) : both;
+  let all = addCounters(row.nonpaged, row.paged);
+  if (row.session) all = addCounters(all, row.session);
+  if (row.unknownPool) all = addCounters(all, row.unknownPool);
+  return all;
 }
 
 /**
@@ -28,7 +33,12 @@ export function mergeByTag(rows: readonly UsageRow[]): UsageRow[] {
     seen.nonpaged = addCounters(seen.nonpaged, r.nonpaged);
     seen.paged = addCounters(seen.paged, r.paged);
     if (r.session) seen.session = addCounters(seen.session ?? emptyCounters(), r.session);
+    if (r.unknownPool) seen.unknownPool = addCounters(seen.unknownPool ?? {}, r.unknownPool);
     seen.description ??= r.description;
+    seen.mappedDriver ??= r.mappedDriver;
+    seen.binary ??= r.binary;
+    seen.driver ??= r.driver;
+    seen.callers ??= r.callers;
   }
   return [...byTag.values()];
 }

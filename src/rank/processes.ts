@@ -61,14 +61,25 @@ function compare(what: string, tagName: string, held: number | undefined, listed
   return undefined;
 }
 
-/** Warnings where the counts disagree; none when they match. */
-export function checkProcessCounts(rows: readonly UsageRow[], counts: ProcessCounts): string[] {
-  const out: string[] = [];
+export interface ProcessFinding {
+  /** The tag the finding is about: `Proc` or `Thre`. */
+  tag: string;
+  message: string;
+}
+
+/** Findings where the counts disagree, each with the tag it concerns; none when they match. */
+export function processFindings(rows: readonly UsageRow[], counts: ProcessCounts): ProcessFinding[] {
+  const out: ProcessFinding[] = [];
   const p = compare('processes', 'Proc', outstanding(rows, PROC), counts.processes);
-  if (p) out.push(p);
+  if (p) out.push({ tag: 'Proc', message: p });
   if (counts.threads !== undefined) {
     const t = compare('threads', 'Thre', outstanding(rows, THRE), counts.threads);
-    if (t) out.push(t);
+    if (t) out.push({ tag: 'Thre', message: t });
   }
   return out;
+}
+
+/** Warnings where the counts disagree; none when they match. */
+export function checkProcessCounts(rows: readonly UsageRow[], counts: ProcessCounts): string[] {
+  return processFindings(rows, counts).map((f) => f.message);
 }

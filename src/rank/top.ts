@@ -1,9 +1,17 @@
 // `top`: rank a snapshot's tags, or the drivers that own them, by what they hold.
 import type { OwnerSource } from '../owners.js';
-import { emptyCounters, type PoolCounters, type UsageRow } from '../reports/types.js';
-import { formatTag } from '../tag.js';
-import { attribute, claimKey, driverLabel, type Attribution } from './attribution.js';
+import { emptyCounters, type PoolCounters, type Snapshot, type UsageRow } from '../reports/types.js';
+import { formatTag, tagMatches, type TagQuery } from '../tag.js';
+import { attribute, claimKey, claimsDriver, driverLabel, strongerEvidence, type Attribution, type EvidenceText } from './attribution.js';
 import { addCounters, mergeByTag, poolCounters, type PoolChoice } from './pool.js';
+
+export type CounterName = 'allocs' | 'frees' | 'outstanding' | 'bytes';
+export const COUNTER_NAMES: readonly CounterName[] = ['allocs', 'frees', 'outstanding', 'bytes'];
+
+/** Counters no row has (undefined everywhere): the report does not give them. */
+export function absentCounters(rows: readonly UsageRow[], pool: PoolChoice): CounterName[] {
+  return COUNTER_NAMES.filter((k) => rows.every((r) => poolCounters(r, pool)[k] === undefined));
+}
 
 /** `diff` is poolmon's Diff column (allocs - frees), i.e. outstanding allocations. */
 export type SortKey = 'bytes' | 'outstanding' | 'allocs' | 'frees' | 'diff' | 'tag';
@@ -11,6 +19,10 @@ export type SortKey = 'bytes' | 'outstanding' | 'allocs' | 'frees' | 'diff' | 't
 export interface RankOptions {
   pool: PoolChoice;
   sort: SortKey;
+  /** `--tag`: keep the tags any of these name (wildcards allowed). */
+  tags?: readonly TagQuery[];
+  /** `--driver`: keep the tags charged to this driver (alone or shared). */
+  driver?: string;
 }
 
 export interface TagRank {
@@ -28,16 +40,26 @@ export interface DriverRank {
   counters: PoolCounters;
   nonpaged: PoolCounters;
   paged: PoolCounters;
+  /** The strongest evidence among its tags (call, code, pooltag, report, …): how sure the row is. */
+  best: EvidenceText;
   /** The tags that make up the row, largest first by the sort key. */
   tags: TagRank[];
 }
 
 export interface Totals {
   tags: number;
+  /** The rows' sum in the chosen pool. */
   counters: PoolCounters;
   /** The part held by tags with at least one claimant. */
   attributed: PoolCounters;
   attributedTags: number;
+  /** Counters no row has (the report does not give them): shown blank / null. */
+  missing: CounterName[];
+  /**
+   * The report's own total for the chosen pool (its TOTAL line, poolmon's header), when it prints one:
+   * what percentages are of. A counter the line does not give is undefined.
+   */
+  reported?: PoolCounters;
 }
 
 function metric(c: PoolCounters, sort: SortKey): number | undefined {
@@ -52,6 +74,19 @@ function metric(c: PoolCounters, sort: SortKey): number | undefined {
     default:
       return c.bytes;
   }
+}
+
+/** The counter a sort key reads, or undefined for `tag`. */
+export function sortCounter(sort: SortKey): CounterName | undefined {
+  return sort === 'tag' ? undefined : sort === 'diff' ? 'outstanding' : sort;
+}
+
+/** Why a report cannot be sorted by `sort` (no row has that counter), or undefined when it can. */
+export function unsortable(missing: readonly CounterName[], sort: SortKey, format: string): string | undefined {
+  const counter = sortCounter(sort);
+  if (counter === undefined || !missing.includes(counter)) return undefined;
+  const given = COUNTER_NAMES.filter((c) => !missing.includes(c));
+  return `--sort ${sort}: this ${format} report has no ${counter} counts (it gives ${given.join(', ') || 'none'}); sort by one of those`;
 }
 
 function byTagText(a: number, b: number): number {
@@ -71,9 +106,23 @@ export function compareCounters(sort: SortKey) {
     sort === 'tag' ? byTagText(a.tag, b.tag) : byMetric(metric(a.counters, sort), metric(b.counters, sort)) || byTagText(a.tag, b.tag);
 }
 
+/** Nothing in the pool: every counter the report gives is 0. */
+function isEmpty(c: PoolCounters): boolean {
+  return !c.allocs && !c.frees && !c.outstanding && !c.bytes;
+}
+
+/** `--pool paged` leaves out tags with nothing in that pool; `--tag` and `--driver` keep what they name. */
+export function keepTag(t: Pick<TagRank, 'tag' | 'counters' | 'attribution'>, opts: Omit<RankOptions, 'sort'>): boolean {
+  if (opts.pool !== 'all' && isEmpty(t.counters)) return false;
+  if (opts.tags?.length && !opts.tags.some((q) => tagMatches(q, t.tag))) return false;
+  if (opts.driver !== undefined && !claimsDriver(t.attribution, opts.driver)) return false;
+  return true;
+}
+
 export function rankTags(rows: readonly UsageRow[], owners: OwnerSource, opts: RankOptions): TagRank[] {
   return mergeByTag(rows)
-    .map((row) => ({ tag: row.tag, row, counters: poolCounters(row, opts.pool), attribution: attribute(row.tag, owners, row.description) }))
+    .map((row) => ({ tag: row.tag, row, counters: poolCounters(row, opts.pool), attribution: attribute(row.tag, owners, row) }))
+    .filter((t) => keepTag(t, opts))
     .sort(compareCounters(opts.sort));
 }
 
@@ -84,12 +133,21 @@ export function rankDrivers(tags: readonly TagRank[], opts: RankOptions): Driver
     const key = claimKey(t.attribution.claimants);
     let g = groups.get(key);
     if (!g) {
-      g = { driver: driverLabel(t.attribution.claimants), claimants: t.attribution.claimants, counters: emptyCounters(), nonpaged: emptyCounters(), paged: emptyCounters(), tags: [] };
+      g = {
+        driver: driverLabel(t.attribution.claimants),
+        claimants: t.attribution.claimants,
+        counters: emptyCounters(),
+        nonpaged: emptyCounters(),
+        paged: emptyCounters(),
+        best: t.attribution.evidence,
+        tags: [],
+      };
       groups.set(key, g);
     }
     g.counters = addCounters(g.counters, t.counters);
     g.nonpaged = addCounters(g.nonpaged, t.row.nonpaged);
     g.paged = addCounters(g.paged, t.row.paged);
+    g.best = strongerEvidence(g.best, t.attribution.evidence);
     g.tags.push(t);
   }
   const cmp = compareCounters(opts.sort === 'tag' ? 'bytes' : opts.sort);
@@ -99,9 +157,16 @@ export function rankDrivers(tags: readonly TagRank[], opts: RankOptions): Driver
   return out.sort((a, b) => byMetric(metric(a.counters, opts.sort), metric(b.counters, opts.sort)) || a.driver.localeCompare(b.driver));
 }
 
-export function totals(tags: readonly TagRank[]): Totals {
-  let counters = emptyCounters();
-  let attributed = emptyCounters();
+/** The report's own total for a pool choice: `all` needs both pools' lines. */
+function reportedTotal(snapshot: Pick<Snapshot, 'totals'> | undefined, pool: PoolChoice): PoolCounters | undefined {
+  const t = snapshot?.totals;
+  if (!t) return undefined;
+  return pool === 'all' ? (t.nonpaged && t.paged ? addCounters(t.nonpaged, t.paged) : undefined) : t[pool];
+}
+
+export function totals(tags: readonly TagRank[], snapshot?: Pick<Snapshot, 'totals'>, pool: PoolChoice = 'all'): Totals {
+  let counters: PoolCounters = {};
+  let attributed: PoolCounters = {};
   let attributedTags = 0;
   for (const t of tags) {
     counters = addCounters(counters, t.counters);
@@ -110,5 +175,19 @@ export function totals(tags: readonly TagRank[]): Totals {
       attributedTags++;
     }
   }
-  return { tags: tags.length, counters, attributed, attributedTags };
+  // Nothing attributed is 0 of each counter the rows have, not unknown.
+  for (const k of COUNTER_NAMES) if (counters[k] !== undefined) attributed[k] ??= 0;
+  const missing = COUNTER_NAMES.filter((k) => counters[k] === undefined);
+  const out: Totals = { tags: tags.length, counters, attributed, attributedTags, missing };
+  const reported = reportedTotal(snapshot, pool);
+  if (reported) out.reported = reported;
+  return out;
+}
+
+/** The report's total when its rows do not add up to it (a fragment, a filtered screen), else undefined. */
+export function partialOf(t: Totals): PoolCounters | undefined {
+  const r = t.reported;
+  if (!r) return undefined;
+  const differs = (c: CounterName) => r[c] !== undefined && t.counters[c] !== undefined && r[c] !== t.counters[c];
+  return differs('bytes') || differs('outstanding') ? r : undefined;
 }

@@ -1,16 +1,17 @@
 // Grids and JSON for the report commands. Tables and Markdown show KB/MB; CSV and JSON keep exact numbers.
 import type { Owner } from '../owners.js';
-import type { PoolCounters, Report } from '../reports/types.js';
+import type { PoolCounters } from '../reports/types.js';
 import type { Cell, Grid } from '../render/grid.js';
-import { formatTag } from '../tag.js';
+import { formatTag, tagHex } from '../tag.js';
 import { KMDF_DEFAULT_NOTE, driverLabel } from './attribution.js';
 import type { DriverGrowth, GrowthReport, TagGrowth } from './growth.js';
 import { isSuspect } from './growth.js';
 import type { PoolChoice } from './pool.js';
-import type { DriverRank, TagRank, Totals } from './top.js';
+import { partialOf, type CounterName, type DriverRank, type TagRank, type Totals } from './top.js';
 import { humanBytes, percent, signed, signedBytes } from './units.js';
 
-export type Style = 'human' | 'exact';
+/** human: KB/MB; exact: exact bytes in a table (`--bytes exact`), changes signed; csv: bare numbers. */
+export type Style = 'human' | 'exact' | 'csv';
 
 /** How many tags a driver row names in its MADE OF cell. */
 export const TAGS_EXPLAINED = 3;
@@ -22,12 +23,23 @@ export function firstRows<T>(xs: readonly T[], n: number): readonly T[] {
 
 /** An absent counter is a blank cell, never 0. */
 function bytesCell(n: number | undefined, style: Style): Cell {
-  return n === undefined ? '' : style === 'human' ? humanBytes(n) : n;
+  return n === undefined ? null : style === 'human' ? humanBytes(n) : n;
 }
 
 const right = 'right' as const;
 
-/** OUTSTANDING and BYTES of the chosen pool, then each pool's bytes when both are shown. */
+/** A counter the report does not have is a blank cell (null in JSON), never 0. */
+function countCell(c: PoolCounters, name: CounterName): Cell {
+  return c[name] ?? null;
+}
+
+/** poolmon's Per Alloc: bytes per outstanding allocation, whole bytes; blank when nothing is outstanding. */
+export function perAlloc(c: PoolCounters): number | null {
+  if (c.outstanding === undefined || c.bytes === undefined || c.outstanding <= 0) return null;
+  return Math.round(c.bytes / c.outstanding);
+}
+
+/** OUTSTANDING, BYTES and PER ALLOC of the chosen pool, then each pool's bytes when both are shown. */
 function sizeColumns(pool: PoolChoice) {
   return [
     { key: 'outstanding', title: 'OUTSTANDING', align: right },
@@ -38,15 +50,18 @@ function sizeColumns(pool: PoolChoice) {
           { key: 'paged', title: 'PAGED', align: right },
         ]
       : []),
+    { key: 'perAlloc', title: 'PER ALLOC', align: right },
   ];
 }
 
 function sizeCells(chosen: PoolCounters, nonpaged: PoolCounters, paged: PoolCounters, style: Style) {
+  const each = perAlloc(chosen);
   return {
-    outstanding: chosen.outstanding,
+    outstanding: countCell(chosen, 'outstanding'),
     bytes: bytesCell(chosen.bytes, style),
     nonpaged: bytesCell(nonpaged.bytes, style),
     paged: bytesCell(paged.bytes, style),
+    perAlloc: each === null ? null : bytesCell(each, style),
   };
 }
 
@@ -63,10 +78,10 @@ export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Styl
   const rows = ranks.map((t) => ({
     tag: formatTag(t.tag),
     ...sizeCells(t.counters, t.row.nonpaged, t.row.paged, style),
-    allocs: t.counters.allocs,
-    frees: t.counters.frees,
+    allocs: countCell(t.counters, 'allocs'),
+    frees: countCell(t.counters, 'frees'),
     owner: driverLabel(t.attribution.claimants) + (t.attribution.inferred ? KMDF_DEFAULT_NOTE : ''),
-    basis: t.attribution.evidence,
+    basis: t.attribution.evidence + (t.attribution.inferred ? ' (KMDF default)' : ''),
     description: t.attribution.description ?? '',
   }));
   return { columns, rows };
@@ -78,8 +93,9 @@ function shortTag(tag: number): string {
 }
 
 function madeOf(d: DriverRank, style: Style): string {
-  if (style === 'exact') return d.tags.map((t) => `${formatTag(t.tag)}:${t.counters.bytes ?? ''}`).join(' ');
-  const shown = d.tags.slice(0, TAGS_EXPLAINED).map((t) => (t.counters.bytes === undefined ? shortTag(t.tag) : `${shortTag(t.tag)} ${humanBytes(t.counters.bytes)}`));
+  if (style === 'csv') return d.tags.map((t) => `${formatTag(t.tag)}:${t.counters.bytes ?? ''}`).join(' ');
+  const size = (n: number | undefined) => (n === undefined ? '' : ' ' + (style === 'human' ? humanBytes(n) : String(n)));
+  const shown = d.tags.slice(0, TAGS_EXPLAINED).map((t) => `${shortTag(t.tag)}${size(t.counters.bytes)}`);
   const more = d.tags.length - shown.length;
   return shown.join(', ') + (more > 0 ? ` (+${more} more)` : '');
 }
@@ -87,13 +103,15 @@ function madeOf(d: DriverRank, style: Style): string {
 export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style: Style): Grid {
   const columns = [
     { key: 'driver', title: 'DRIVER' },
+    { key: 'best', title: 'BY' },
     { key: 'tags', title: 'TAGS', align: right },
     ...sizeColumns(pool),
-    { key: 'madeOf', title: style === 'human' ? 'MADE OF (largest tags)' : 'MADE OF (tag:bytes)' },
+    { key: 'madeOf', title: style === 'csv' ? 'MADE OF (tag:bytes)' : 'MADE OF (largest tags)' },
   ];
   const rows = ranks.map((d) => ({
     // The biggest tag of the row is only KMDF's default tag: say the driver is named by inference.
     driver: d.driver + (d.tags[0]?.attribution.inferred ? KMDF_DEFAULT_NOTE : ''),
+    best: d.best,
     tags: d.tags.length,
     ...sizeCells(d.counters, d.nonpaged, d.paged, style),
     madeOf: madeOf(d, style),
@@ -111,67 +129,123 @@ export function rankGrid(
   return grid;
 }
 
-/** Like poolmon's totals: everything the report holds in the chosen pool, and how much of it has an owner. */
+/** "1.2 MB (1234 bytes) in 5 outstanding allocations", leaving out what the report does not give. */
+function amount(c: PoolCounters): string {
+  const parts = [c.bytes !== undefined ? `${humanBytes(c.bytes)} (${c.bytes} bytes)` : '', c.outstanding !== undefined ? `${c.outstanding} outstanding allocations` : ''];
+  return parts.filter(Boolean).join(' in ') || 'no counters';
+}
+
+/** `part` as a share of `whole`, or '' when either is not known. */
+function share(part: number | undefined, whole: number | undefined): string {
+  return part === undefined || whole === undefined ? '' : percent(part, whole);
+}
+
+/**
+ * Like poolmon's totals: everything in the chosen pool, and how much of it has an owner. When the report
+ * prints its own total and the rows do not add up to it (a fragment, a filtered screen), that total is
+ * the whole and every percentage is of it. A counter the report does not have is left out.
+ */
 export function totalsLines(t: Totals, pool: PoolChoice, shown: { rows: number; of: number; what: string }): string[] {
   const c = t.counters;
   const a = t.attributed;
-  // A counter the report does not have is left out of the sentence rather than shown as 0.
-  const held = [c.bytes !== undefined ? `${humanBytes(c.bytes)} (${c.bytes} bytes)` : '', c.outstanding !== undefined ? `${c.outstanding} outstanding allocations` : '']
-    .filter(Boolean).join(' in ');
-  const owned = [
-    c.bytes !== undefined ? `${humanBytes(a.bytes ?? 0)} (${percent(a.bytes ?? 0, c.bytes)}) in ${t.attributedTags} tags` : `${t.attributedTags} tags`,
-    c.outstanding !== undefined ? `${a.outstanding ?? 0} outstanding allocations (${percent(a.outstanding ?? 0, c.outstanding)})` : '',
-  ].filter(Boolean).join(', ');
-  const lines = [`Total ${pool} pool: ${held || 'no counters'} over ${t.tags} tags; attributed to a driver: ${owned}.`];
+  const whole = partialOf(t);
+  const lines: string[] = [];
+  if (whole) {
+    lines.push(`Total ${pool} pool by the report's own total: ${amount(whole)}.`);
+    lines.push(
+      `The ${t.tags} tags listed hold ${c.bytes === undefined ? 'bytes not given' : `${humanBytes(c.bytes)} (${c.bytes} bytes${whole.bytes !== undefined ? `, ${share(c.bytes, whole.bytes)}` : ''})`}: ` +
+        "the rows do not add up to the report's total, so percentages are of that total.",
+    );
+  } else {
+    lines.push(`Total ${pool} pool: ${amount(c)} over ${t.tags} tags.`);
+  }
+  const base = whole ?? c;
+  const held = [
+    a.bytes !== undefined && base.bytes !== undefined ? `${humanBytes(a.bytes)} (${share(a.bytes, base.bytes)}) in ${t.attributedTags} tags` : `${t.attributedTags} tags`,
+    a.outstanding !== undefined && base.outstanding !== undefined ? `${a.outstanding} outstanding allocations (${share(a.outstanding, base.outstanding)})` : '',
+  ];
+  lines.push(`Attributed to a driver: ${held.filter(Boolean).join(', ')}.`);
   if (shown.rows < shown.of) lines.push(`Showing ${shown.rows} of ${shown.of} ${shown.what}; -n 0 shows all.`);
   return lines;
 }
 
-/** An absent counter is null, never 0. */
-function countersJson(c: PoolCounters) {
+/** Counters as JSON: a counter the report does not have is null, never 0. */
+export function countersJson(c: PoolCounters) {
   return { allocs: c.allocs ?? null, frees: c.frees ?? null, outstanding: c.outstanding ?? null, bytes: c.bytes ?? null };
 }
 
-/** A report, or just its format name (its numbers are then the kernel's usage counters). */
-type ReportKindOf = Pick<Report, 'format' | 'kind'> | string;
-
-function kindOf(r: ReportKindOf): { format: string; kind: Report['kind'] } {
-  return typeof r === 'string' ? { format: r, kind: 'usage' } : { format: r.format, kind: r.kind ?? 'usage' };
-}
-
-/** `kind` says what the numbers are: the kernel's usage counters, or allocations a tool saw one by one. */
-export function tagJson(report: ReportKindOf, ranks: readonly TagRank[]) {
-  const { format, kind } = kindOf(report);
+/** What `top --json` says about the sums: the rows', the attributed part's, and the report's own total line. */
+export function totalsJson(t: Totals, pool: PoolChoice) {
   return {
-    format,
-    kind,
-    rows: ranks.map((t) => ({
-      tag: formatTag(t.tag),
-      nonpaged: countersJson(t.row.nonpaged),
-      paged: countersJson(t.row.paged),
-      ...(t.row.session ? { session: countersJson(t.row.session) } : {}),
-      owners: t.attribution.owners as Owner[],
-    })),
+    pool,
+    tags: t.tags,
+    rows: countersJson(t.counters),
+    attributed: { tags: t.attributedTags, ...countersJson(t.attributed) },
+    report: t.reported ? countersJson(t.reported) : null,
+    rowsAddUp: !partialOf(t),
   };
 }
 
-export function driverJson(report: ReportKindOf, ranks: readonly DriverRank[]) {
-  const { format, kind } = kindOf(report);
+/** Report-level context every `top --json` body carries. */
+export interface TopJsonContext {
+  format: string;
+  /** usage counters, allocations seen one by one, or per-driver totals (src/reports/types.ts ReportKind). */
+  kind: string;
+  pool: PoolChoice;
+  totals: Totals;
+  /** `--processes`/`--pslist` findings, by tag they concern (Proc, Thre). */
+  warnings?: { tag: string; message: string }[];
+}
+
+function warningsJson(ctx: TopJsonContext) {
+  return ctx.warnings ? { warnings: ctx.warnings } : {};
+}
+
+export function tagJson(ctx: TopJsonContext, ranks: readonly TagRank[]) {
   return {
-    format,
-    kind,
+    format: ctx.format,
+    kind: ctx.kind,
+    missing: ctx.totals.missing,
+    rows: ranks.map((t) => ({
+      tag: formatTag(t.tag),
+      tagHex: tagHex(t.tag),
+      nonpaged: countersJson(t.row.nonpaged),
+      paged: countersJson(t.row.paged),
+      ...(t.row.session ? { session: countersJson(t.row.session) } : {}),
+      perAlloc: perAlloc(t.counters),
+      driver: driverLabel(t.attribution.claimants),
+      claimants: t.attribution.claimants,
+      by: t.attribution.evidence,
+      ...(t.attribution.description !== undefined ? { description: t.attribution.description } : {}),
+      owners: t.attribution.owners as Owner[],
+    })),
+    totals: totalsJson(ctx.totals, ctx.pool),
+    ...warningsJson(ctx),
+  };
+}
+
+export function driverJson(ctx: TopJsonContext, ranks: readonly DriverRank[]) {
+  const missing = ctx.totals.missing;
+  return {
+    format: ctx.format,
+    kind: ctx.kind,
+    missing,
     rows: ranks.map((d) => ({
       driver: d.driver,
+      by: d.best,
       tags: d.tags.map((t) => ({
         tag: formatTag(t.tag),
-        outstanding: t.counters.outstanding,
-        bytes: t.counters.bytes,
+        by: t.attribution.evidence,
         ...(t.attribution.inferred ? { inferred: t.attribution.inferred } : {}),
+        outstanding: t.counters.outstanding ?? null,
+        bytes: t.counters.bytes ?? null,
       })),
       nonpaged: countersJson(d.nonpaged),
       paged: countersJson(d.paged),
       owners: d.claimants,
     })),
+    totals: totalsJson(ctx.totals, ctx.pool),
+    ...warningsJson(ctx),
   };
 }
 
@@ -187,8 +261,8 @@ function growthRow(g: TagGrowth | DriverGrowth, style: Style): Record<string, Ce
   return {
     before: bytesCell(first.bytes, style),
     after: bytesCell(last.bytes, style),
-    bytes: style === 'human' ? signedBytes(g.bytes) : g.bytes,
-    outstanding: style === 'human' ? signed(g.outstanding) : g.outstanding,
+    bytes: style === 'human' ? signedBytes(g.bytes) : style === 'exact' ? signed(g.bytes) : g.bytes,
+    outstanding: style === 'csv' ? g.outstanding : signed(g.outstanding),
     suspect: suspectCell(g),
   };
 }
@@ -217,7 +291,7 @@ export function driverGrowthGrid(drivers: readonly DriverGrowth[], style: Style)
       madeOf: d.tags
         .filter((t) => t.bytes > 0)
         .slice(0, TAGS_EXPLAINED)
-        .map((t) => (style === 'human' ? `${shortTag(t.tag)} ${signedBytes(t.bytes)}` : `${formatTag(t.tag)} ${t.bytes}`))
+        .map((t) => (style === 'human' ? `${shortTag(t.tag)} ${signedBytes(t.bytes)}` : style === 'exact' ? `${shortTag(t.tag)} ${signed(t.bytes)}` : `${formatTag(t.tag)} ${t.bytes}`))
         .join(', '),
     })),
   };

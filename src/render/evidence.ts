@@ -1,5 +1,5 @@
 // Findings and their evidence as text, the way the CLI and exports show where a tag was seen.
-import type { Evidence, TagFinding } from '../extract/types.js';
+import { freeRank, type Evidence, type TagFinding } from '../extract/types.js';
 
 /** `pool`, `object-ref`, or `pool (protected)` when the tag carried the PROTECTED_POOL bit. */
 export function kindText(f: Pick<TagFinding, 'kind' | 'protected'>): string {
@@ -38,4 +38,25 @@ export function evidenceText(e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via'
 export function inferredOnly(evidence: readonly Pick<Evidence, 'tier' | 'source'>[]): boolean {
   const strong = evidence.filter((e) => e.tier !== 'data');
   return strong.length > 0 && strong.every((e) => e.source === 'kmdf-default');
+}
+
+/** `0x2952`: RVAs and wrapper addresses as the tables print them, for JSON too. */
+export function hexRva(n: number): string {
+  return '0x' + n.toString(16);
+}
+
+/** Evidence for JSON: RVAs in hex like the tables. */
+export function evidenceJson<E extends Pick<Evidence, 'rva' | 'via'>>(e: E): Omit<E, 'rva' | 'via'> & { rva: string; via?: string } {
+  const { rva, via, ...rest } = e;
+  return { ...rest, rva: hexRva(rva), ...(via !== undefined ? { via: hexRva(via) } : {}) };
+}
+
+/** Allocation sites before free sites, otherwise as given (stable). */
+export function allocationsFirst<E extends Pick<Evidence, 'api'>>(evidence: readonly E[]): E[] {
+  return [...evidence].sort((a, b) => freeRank(a) - freeRank(b));
+}
+
+/** `(+18 more)` when `shown` of `total` sites are listed, else ''. */
+export function moreText(shown: number, total: number): string {
+  return total > shown ? `(+${total - shown} more)` : '';
 }

@@ -45,7 +45,8 @@ export interface SnapshotJson {
 export type SnapshotInput = Snapshot & { host?: string; osBuild?: string; time?: string; source?: string };
 
 const TOP_KEYS = new Set(['whoseTagSnapshot', 'host', 'osBuild', 'time', 'source', 'rows']);
-const ROW_KEYS = new Set(['tag', 'tagHex', 'nonpaged', 'paged', 'session', 'description']);
+// owner, by and ownerDescription are what `whose-tag enrich` adds to a snapshot's rows: read back, not used.
+const ROW_KEYS = new Set(['tag', 'tagHex', 'nonpaged', 'paged', 'session', 'description', 'owner', 'by', 'ownerDescription']);
 const COUNTER_KEYS = new Set(['allocs', 'frees', 'bytes', 'outstanding']);
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 

@@ -91,7 +91,8 @@ test('imported pooltag entries answer from the database, and a re-import replace
   assert.equal(db.prepare('SELECT COUNT(*) FROM pooltag_entries').pluck().get(), 5);
   const [proc, afd] = lookup(db, [parseTagQuery('Proc'), parseTagQuery('AfdB')]);
   assert.deepEqual(proc.pooltag.map((p) => [p.binary, p.origin, p.line]), [['nt!ps', '/x/mini.txt', 2], ['other.sys', '/x/mini.txt', 3]]);
-  assert.deepEqual(afd.pooltag.map((p) => [p.tag, p.heading]), [['Afd?', undefined], ['AfdB', 'Afd?']]);
+  // The exact entry first, then the wildcard heading that also covers it.
+  assert.deepEqual(afd.pooltag.map((p) => [p.tag, p.heading, p.wildcard]), [['AfdB', 'Afd?', undefined], ['Afd?', undefined, true]]);
   // The same file given with --pooltag is not listed twice.
   const [again] = lookup(db, [parseTagQuery('Proc')], pooltag, { pooltagOrigin: '/x/mini.txt' });
   assert.equal(again.pooltag.length, 2);

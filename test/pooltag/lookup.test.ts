@@ -122,12 +122,19 @@ test('patternsOverlap over four-byte tags', () => {
   assert.equal(patternsOverlap('\\x00B?', '\\x00BC'), true);
 });
 
+test('best(): an exact entry beats every wildcard; without one, the most specific pattern wins', { skip: REAL }, () => {
+  const best = (tag: string) => show(INDEX.best(tagFromText(tag)));
+  assert.deepEqual(best('NtFC'), ['2196:NtFC:ntfs.sys'], 'Create.c, not "Unrecognized NTFS tag" (Nt??)');
+  assert.deepEqual(best('ScCA'), ['3038:ScCA:cdrom.sys']);
+  assert.deepEqual(best('ScCZ'), ['3027:ScC?:classpnp.sys', '3037:ScC?:cdrom.sys'], 'ScC? before Sc??');
+  assert.deepEqual(best('Gh05'), ['4406:Gh?5:win32k.sys']);
+  assert.deepEqual(best('Zz9!'), []);
+});
+
 test('pooltagOwners is an OwnerSource: binary as name, description, "<unknown>" for a missing binary', { skip: REAL }, () => {
   const owners = pooltagOwners(INDEX);
-  assert.deepEqual(owners.ownersOf(tagFromText('AfdB')), [
-    { name: 'afd.sys', source: 'pooltag', description: 'AFD objects' },
-    { name: 'afd.sys', source: 'pooltag', description: 'Afd data buffer' },
-  ]);
+  assert.deepEqual(owners.ownersOf(tagFromText('AfdB')), [{ name: 'afd.sys', source: 'pooltag', description: 'Afd data buffer' }]);
+  assert.deepEqual(owners.ownersOf(tagFromText('AfdZ')), [{ name: 'afd.sys', source: 'pooltag', description: 'AFD objects', wildcard: 'Afd?' }]);
   assert.deepEqual(owners.ownersOf(tagFromText('ATmp')), [{ name: '<unknown>', source: 'pooltag', description: 'AppTag mount point' }]);
   assert.deepEqual(owners.ownersOf(tagFromText('Zz9!')), []);
   const combined = combineOwners([owners, pooltagOwners(new PooltagIndex(P2003))]);

@@ -39,10 +39,22 @@ test('top --json on a !poolused sample: every row, exact counters, pooltag owner
   assert.equal(j.format, 'poolused');
   assert.equal(j.rows.length, 35);
   const acpd = j.rows.find((x: { tag: string }) => x.tag === 'AcpD');
-  assert.deepEqual(acpd.nonpaged, { allocs: null, frees: null, outstanding: 40, bytes: 13280 }, "!poolused's default layout has no Allocs/Frees: null, not 0");
+  // The classic layout has no allocation or free counts: null, never 0.
+  assert.deepEqual(j.missing, ['allocs', 'frees']);
+  assert.deepEqual(acpd.nonpaged, { allocs: null, frees: null, outstanding: 40, bytes: 13280 });
   assert.deepEqual(acpd.paged, { allocs: null, frees: null, outstanding: 0, bytes: 0 });
-  assert.deepEqual(acpd.owners.map((o: { name: string; source: string }) => [o.name, o.source]), [['acpi.sys', 'pooltag']]);
+  // Owners from pooltag.txt and from the report's own "Binary:" both appear.
+  assert.deepEqual(acpd.owners.map((o: { name: string; source: string }) => [o.name, o.source]), [['acpi.sys', 'pooltag'], ['acpi.sys', 'report']]);
+  assert.equal(acpd.driver, 'acpi.sys');
+  assert.equal(acpd.by, 'pooltag');
   assert.equal(j.rows[0].tag, 'usbp'); // largest first
+  // The report's TOTAL line is the total; its rows (after a "..." elision) hold far less.
+  assert.deepEqual(j.totals.report, { allocs: null, frees: null, outstanding: 3570214 + 38769, bytes: 209120008 + 13066104 });
+  assert.deepEqual(j.totals.rows, { allocs: null, frees: null, outstanding: 563, bytes: 309536 });
+  assert.equal(j.totals.rowsAddUp, false);
+  const sorted = run(['top', join(REPORTS, 'poolused-1.txt'), '--sort', 'allocs']);
+  assert.equal(sorted.code, 2);
+  assert.match(sorted.stderr, /--sort allocs: this poolused report has no allocs counts \(it gives outstanding, bytes\)/);
 });
 
 test('top --by driver sums each driver once and explains it with its tags', { skip: REAL }, () => {
@@ -61,11 +73,12 @@ test('top --by driver sums each driver once and explains it with its tags', { sk
   assert.equal(new Set(all).size, parsed.length);
   const table = run(['top', file, '--pooltag', POOLTAG, '--by', 'driver', '-n', '2']);
   const lines = table.stdout.split('\n');
-  assert.match(lines[0], /^DRIVER\s+TAGS\s+OUTSTANDING\s+BYTES\s+NONPAGED\s+PAGED\s+MADE OF \(largest tags\)$/);
-  assert.match(lines[2], /^\(unknown\)\s+27\s+499\s+284 KB\s+/);
-  assert.match(lines[3], /^acpi\.sys\s+6\s+59\s+14\.8 KB\s+13\.6 KB\s+1\.2 KB\s+AcpD 13\.0 KB, AcpA 696 B, AcpB 576 B \(\+3 more\)$/);
-  assert.match(table.stdout, /\nTotal all pool: 302 KB \(309536 bytes\) in 563 outstanding allocations over 35 tags; /);
-  assert.match(table.stdout, /\nShowing 2 of 4 drivers; -n 0 shows all\.\n/);
+  assert.match(lines[0], /^DRIVER\s+BY\s+TAGS\s+OUTSTANDING\s+BYTES\s+NONPAGED\s+PAGED\s+PER ALLOC\s+MADE OF \(largest tags\)$/);
+  assert.match(lines[2], /^\(unknown\)\s+\d+\s+\d+\s+2\d\d KB\s+/);
+  assert.match(lines[3], /^acpi\.sys\s+pooltag\s+6\s+59\s+14\.8 KB\s+13\.6 KB\s+1\.2 KB\s+256 B\s+AcpD 13\.0 KB, AcpA 696 B, AcpB 576 B \(\+3 more\)$/);
+  assert.match(table.stdout, /\nTotal all pool by the report's own total: 212 MB \(222186112 bytes\) in 3608983 outstanding allocations\.\n/);
+  assert.match(table.stdout, /\nThe 35 tags listed hold 302 KB \(309536 bytes, 0\.1%\): the rows do not add up to the report's total/);
+  assert.match(table.stdout, /\nShowing 2 of \d drivers; -n 0 shows all\.\n/);
 });
 
 test('top --by driver with the fixture database: code evidence names owners ahead of pooltag.txt, object-ref tags own nothing', async (t) => {
@@ -99,9 +112,9 @@ test('top --by driver with the fixture database: code evidence names owners ahea
     ['decoys.sys', ['DcH1'], 600],
   ]);
   const table = run(['top', snap, '--db', dbPath, '--pooltag', pooltag]).stdout;
-  assert.match(table, /^DrA1\s+10\s+3\.9 KB\s+3\.9 KB\s+0 B\s+10\s+0\s+direct\.sys\s+call\s+Old allocations$/m);
+  assert.match(table, /^DrA1\s+10\s+3\.9 KB\s+3\.9 KB\s+0 B\s+400 B\s+10\s+0\s+direct\.sys\s+call\s+Old allocations$/m);
   assert.match(table, /^TbS1\s+2\s+2\.4 KB\s+.*tables\.sys\s+data\s*$/m);
-  assert.match(table, /\nTotal all pool: 20\.3 KB \(20800 bytes\) in 30 outstanding allocations over 7 tags; attributed to a driver: 19\.6 KB \(96\.6%\) in 6 tags/);
+  assert.match(table, /\nTotal all pool: 20\.3 KB \(20800 bytes\) in 30 outstanding allocations over 7 tags\.\nAttributed to a driver: 19\.6 KB \(96\.6%\) in 6 tags/);
 });
 
 test('enrich: the report line for line, owners appended to row lines only', { skip: REAL }, () => {
@@ -156,9 +169,18 @@ test('--pslist compares outstanding Proc allocations with the listed processes',
   writeFileSync(pslist, 'Offset(V) Name PID PPID Thds\n0x81 System 4 0 90\n0x82 smss.exe 256 4 2\n0x83 csrss.exe 336 328 9\n');
   const r = run(['top', snap, '--pslist', pslist, '--pooltag', '/dev/null']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /\nWarning: 5 outstanding Proc allocations but 3 listed processes: 2 processes may be hidden/);
-  assert.match(r.stdout, /\nWarning: the report has no Thre row: cannot compare with the 101 listed threads\n/);
-  assert.doesNotMatch(run(['top', snap, '--processes', '5', '--pooltag', '/dev/null']).stdout, /Warning/);
+  // Table mode: the findings are warnings on stderr, not rows of the table.
+  assert.doesNotMatch(r.stdout, /Warning|warning/);
+  assert.match(r.stderr, /\nwhose-tag: warning: 5 outstanding Proc allocations but 3 listed processes: 2 processes may be hidden/);
+  assert.match(r.stderr, /\nwhose-tag: warning: the report has no Thre row: cannot compare with the 101 listed threads\n/);
+  // JSON and CSV carry them.
+  const j = JSON.parse(run(['top', snap, '--pslist', pslist, '--pooltag', '/dev/null', '--json']).stdout);
+  assert.deepEqual(j.warnings.map((w: { tag: string }) => w.tag), ['Proc', 'Thre']);
+  assert.match(j.warnings[0].message, /^5 outstanding Proc allocations but 3 listed processes/);
+  const csv = run(['top', snap, '--pslist', pslist, '--pooltag', '/dev/null', '--format', 'csv']).stdout.split('\r\n');
+  assert.match(csv[0], /,warning$/);
+  assert.match(csv[1], /^Proc,.*,5 outstanding Proc allocations but 3 listed processes: 2 processes may be hidden/);
+  assert.equal(run(['top', snap, '--processes', '5', '--pooltag', '/dev/null', '--quiet']).stderr, '', '--quiet: no notes, and nothing to warn about');
 });
 
 test('bad input: one line naming the file, exit 2; capture off Windows: exit 4', (t) => {

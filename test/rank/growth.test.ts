@@ -61,7 +61,9 @@ test('growth grids and JSON', () => {
   const g = growth(series, owners, { pool: 'all', sort: 'bytes' });
   const human = tagGrowthGrid(g.tags, 'human');
   assert.deepEqual(human.rows[0], { tag: 'Leak', before: '1000 B', after: '2.0 KB', bytes: '+1000 B', outstanding: '+10', suspect: 'LEAK? (bytes+allocs)', owner: 'leaky.sys' });
-  assert.deepEqual(tagGrowthGrid(g.tags, 'exact').rows[3], { tag: 'Gone', before: 400, after: 0, bytes: -400, outstanding: -4, suspect: '', owner: '(unknown)' });
+  assert.deepEqual(tagGrowthGrid(g.tags, 'csv').rows[3], { tag: 'Gone', before: 400, after: 0, bytes: -400, outstanding: -4, suspect: '', owner: '(unknown)' });
+  // --bytes exact: exact bytes, changes signed.
+  assert.deepEqual(tagGrowthGrid(g.tags, 'exact').rows[0], { tag: 'Leak', before: 1000, after: 2000, bytes: '+1000', outstanding: '+10', suspect: 'LEAK? (bytes+allocs)', owner: 'leaky.sys' });
   assert.equal(driverGrowthGrid(g.drivers, 'human').rows[0].madeOf, 'Leak +1000 B, Grow +300 B');
   const j = growthJson(g, ['a', 'b', 'c', 'd', 'e'], 1);
   assert.deepEqual(j.snapshots, ['a', 'b', 'c', 'd', 'e']);

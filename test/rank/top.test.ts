@@ -26,7 +26,10 @@ test('tags rank by the chosen pool and key', () => {
   assert.deepEqual(all.map((t) => formatTag(t.tag)), ['Ptag', 'Shrd', 'Aaaa', 'Unkn', 'Bbbb', 'Objr']);
   assert.deepEqual(all[2].counters, { allocs: 12, frees: 4, outstanding: 8, bytes: 7000 });
   const np = rankTags(rows, owners, { pool: 'nonpaged', sort: 'outstanding' });
-  assert.deepEqual(np.map((t) => formatTag(t.tag)), ['Aaaa', 'Shrd', 'Bbbb', 'Unkn', 'Objr', 'Ptag']);
+  // --pool nonpaged leaves out Ptag: it has nothing in nonpaged pool.
+  assert.deepEqual(np.map((t) => formatTag(t.tag)), ['Aaaa', 'Shrd', 'Bbbb', 'Unkn', 'Objr']);
+  const paged = rankTags(rows, owners, { pool: 'paged', sort: 'bytes' });
+  assert.deepEqual(paged.map((t) => formatTag(t.tag)), ['Ptag', 'Unkn', 'Aaaa']);
   const byTag = rankTags(rows, owners, { pool: 'all', sort: 'tag' });
   assert.deepEqual(byTag.map((t) => formatTag(t.tag)), ['Aaaa', 'Bbbb', 'Objr', 'Ptag', 'Shrd', 'Unkn']);
   const diff = rankTags(rows, owners, { pool: 'paged', sort: 'diff' });
@@ -59,35 +62,50 @@ test('totals say how much of the pool has an owner', () => {
   assert.equal(t.attributedTags, 4);
   assert.deepEqual(t.counters, { allocs: 129, frees: 7, outstanding: 122, bytes: 43660 });
   assert.equal(t.attributed.bytes, 39000);
-  const [line] = totalsLines(t, 'all', { rows: 6, of: 6, what: 'tags' });
-  assert.equal(
-    line,
-    'Total all pool: 42.6 KB (43660 bytes) in 122 outstanding allocations over 6 tags; attributed to a driver: 38.1 KB (89.3%) in 4 tags, 118 outstanding allocations (96.7%).',
-  );
-  assert.equal(totalsLines(t, 'all', { rows: 2, of: 6, what: 'tags' })[1], 'Showing 2 of 6 tags; -n 0 shows all.');
+  assert.deepEqual(totalsLines(t, 'all', { rows: 6, of: 6, what: 'tags' }), [
+    'Total all pool: 42.6 KB (43660 bytes) in 122 outstanding allocations over 6 tags.',
+    'Attributed to a driver: 38.1 KB (89.3%) in 4 tags, 118 outstanding allocations (96.7%).',
+  ]);
+  assert.equal(totalsLines(t, 'all', { rows: 2, of: 6, what: 'tags' })[2], 'Showing 2 of 6 tags; -n 0 shows all.');
 });
 
-test('JSON for --by tag has exactly format, kind and rows of tag, nonpaged, paged, owners', () => {
+const ctx = (format: string, tags: ReturnType<typeof rankTags>) => ({ format, kind: 'usage', pool: 'all' as const, totals: totals(tags) });
+
+test('JSON for --by tag: format, missing, rows (counters, owner, how it was found, every owner), totals', () => {
   const tags = rankTags(rows, owners, { pool: 'all', sort: 'bytes' });
-  const j = tagJson('poolmon', tags.slice(0, 2));
-  assert.deepEqual(Object.keys(j), ['format', 'kind', 'rows']);
+  const j = tagJson(ctx('poolmon', tags), tags.slice(0, 2));
+  assert.deepEqual(Object.keys(j), ['format', 'kind', 'missing', 'rows', 'totals']);
   assert.deepEqual(j.rows[1], {
     tag: 'Shrd',
+    tagHex: '0x64726853',
     nonpaged: { allocs: 7, frees: 1, outstanding: 6, bytes: 9000 },
     paged: { allocs: 0, frees: 0, outstanding: 0, bytes: 0 },
+    perAlloc: 1500,
+    driver: 'shared: a.sys, b.sys',
+    claimants: ['a.sys', 'b.sys'],
+    by: 'call',
     owners: [db('a.sys', 'call'), db('b.sys', 'call')],
   });
-  const objr = tagJson('poolmon', tags).rows.find((r) => r.tag === 'Objr');
+  assert.deepEqual(j.totals, {
+    pool: 'all',
+    tags: 6,
+    rows: { allocs: 129, frees: 7, outstanding: 122, bytes: 43660 },
+    attributed: { tags: 4, allocs: 124, frees: 6, outstanding: 118, bytes: 39000 },
+    report: null,
+    rowsAddUp: true,
+  });
+  const objr = tagJson(ctx('poolmon', tags), tags).rows.find((r) => r.tag === 'Objr');
   assert.deepEqual(objr?.owners, []);
 });
 
 test('JSON for --by driver lists each driver with its tags and claimants', () => {
   const tags = rankTags(rows, owners, { pool: 'all', sort: 'bytes' });
-  const j = driverJson('poolused', rankDrivers(tags, { pool: 'all', sort: 'bytes' }));
+  const j = driverJson(ctx('poolused', tags), rankDrivers(tags, { pool: 'all', sort: 'bytes' }));
   assert.equal(j.format, 'poolused');
   assert.deepEqual(j.rows[2], {
     driver: 'shared: a.sys, b.sys',
-    tags: [{ tag: 'Shrd', outstanding: 6, bytes: 9000 }],
+    by: 'call',
+    tags: [{ tag: 'Shrd', by: 'call', outstanding: 6, bytes: 9000 }],
     nonpaged: { allocs: 7, frees: 1, outstanding: 6, bytes: 9000 },
     paged: { allocs: 0, frees: 0, outstanding: 0, bytes: 0 },
     owners: ['a.sys', 'b.sys'],
@@ -97,15 +115,18 @@ test('JSON for --by driver lists each driver with its tags and claimants', () =>
 test('tables are human-readable, CSV cells exact', () => {
   const tags = rankTags(rows, owners, { pool: 'all', sort: 'bytes' });
   const human = tagGrid(tags, 'all', 'human');
-  assert.deepEqual(human.columns.map((c) => c.key), ['tag', 'outstanding', 'bytes', 'nonpaged', 'paged', 'allocs', 'frees', 'owner', 'basis', 'description']);
-  assert.deepEqual(human.rows[0], { tag: 'Ptag', outstanding: 99, bytes: '19.5 KB', nonpaged: '0 B', paged: '19.5 KB', allocs: 100, frees: 1, owner: 'nt', basis: 'pooltag', description: 'Mm general' });
+  assert.deepEqual(human.columns.map((c) => c.key), ['tag', 'outstanding', 'bytes', 'nonpaged', 'paged', 'perAlloc', 'allocs', 'frees', 'owner', 'basis', 'description']);
+  assert.deepEqual(human.rows[0], { tag: 'Ptag', outstanding: 99, bytes: '19.5 KB', nonpaged: '0 B', paged: '19.5 KB', perAlloc: '202 B', allocs: 100, frees: 1, owner: 'nt', basis: 'pooltag', description: 'Mm general' });
   const np = rankTags(rows, owners, { pool: 'nonpaged', sort: 'bytes' });
   const exact = tagGrid(np, 'nonpaged', 'exact');
   assert.deepEqual([exact.rows[0].tag, exact.rows[0].bytes], ['Shrd', 9000]);
-  assert.equal(exact.columns.length, 8);
+  assert.equal(exact.columns.length, 9);
+  assert.equal(exact.rows[0].perAlloc, 1500);
   const drivers = rankDrivers(tags, { pool: 'all', sort: 'bytes' });
   assert.equal(driverGrid(drivers, 'all', 'human').rows[1].madeOf, 'Aaaa 6.8 KB, Bbbb 2.9 KB');
-  assert.equal(driverGrid(drivers, 'all', 'exact').rows[1].madeOf, 'Aaaa:7000 Bbbb:3000');
+  assert.equal(driverGrid(drivers, 'all', 'csv').rows[1].madeOf, 'Aaaa:7000 Bbbb:3000');
+  assert.equal(driverGrid(drivers, 'all', 'exact').rows[1].madeOf, 'Aaaa 7000, Bbbb 3000');
+  assert.equal(driverGrid(drivers, 'all', 'exact').rows[1].bytes, 10000);
 });
 
 test('a driver row names its three largest tags and counts the rest', () => {
