@@ -51,8 +51,8 @@ test('framework tags: lookup labels them, top names a KMDF default driver as suc
   const top = run(['top', report, '--by', 'driver', '--db', db]);
   assert.equal(top.code, 0, top.stderr);
   const firstRow = top.stdout.split('\n').find((l) => /amda/.test(l))!;
-  assert.match(firstRow, /^amdacpbus2\.sys \(KMDF default tag\) +1 /);
-  assert.match(top.stdout, /^kmdftag\.sys +1 /m, 'a DriverPoolTag the code sets is no inference');
+  assert.match(firstRow, /^amdacpbus2\.sys \(KMDF default tag\) +call +1 /);
+  assert.match(top.stdout, /^kmdftag\.sys +call +1 /m, 'a DriverPoolTag the code sets is no inference');
   const tags = run(['top', report, '--db', db]);
   assert.match(tags.stdout, /amda .*amdacpbus2\.sys \(KMDF default tag\) +call \(KMDF default\)/);
 
