@@ -62,7 +62,7 @@ export interface Totals {
   reported?: PoolCounters;
 }
 
-function metric(c: PoolCounters, sort: SortKey): number | undefined {
+export function metric(c: PoolCounters, sort: SortKey): number | undefined {
   switch (sort) {
     case 'allocs':
       return c.allocs;
