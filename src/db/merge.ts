@@ -3,7 +3,7 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { siblingTempPath } from '../util/atomic-write.js';
+import { checkOutputPath, siblingTempPath } from '../util/atomic-write.js';
 import { openDb } from './schema.js';
 import { rowCounts } from './stats.js';
 
@@ -36,6 +36,7 @@ export function mergeDatabases(inputs: string[], out: string): MergeSummary {
     // Checks the schema (a newer one is refused) and upgrades an older one before it is attached.
     openDb(input, { readonly: true }).close();
   }
+  checkOutputPath(out);
   const target = resolve(out);
   const tmp = siblingTempPath(target);
   const db = openDb(tmp);
