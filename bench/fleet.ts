@@ -21,7 +21,7 @@ export const DEFAULT_FLEET: FleetSpec = { hosts: 10_000, share: 0.7, seed: 11 };
 const CONTENT_COLUMNS = `sha256, size, machine, company_name, file_version, file_description, original_filename,
   product_name, product_version, tag_apis, analysed_at, extractor_version, warnings`;
 const FINDING_COLUMNS = 'sha256, tag, kind, tier, protected, sites, apis';
-const EVIDENCE_COLUMNS = 'sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected';
+const EVIDENCE_COLUMNS = 'sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, source, field';
 
 export function hostName(i: number): string {
   return `host-${String(i).padStart(5, '0')}`;

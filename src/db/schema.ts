@@ -174,6 +174,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX content_imports_by_content ON content_imports(sha256);
   CREATE INDEX content_imports_by_module ON content_imports(module);
   `,
+  // Framework evidence: where a framework takes the tag from (a structure field or registration it reads,
+  // or KMDF's default tag inferred from the file name) and the label of that field or the service name.
+  // Rows written before are ordinary evidence: NULL.
+  `
+  ALTER TABLE evidence ADD COLUMN source TEXT;
+  ALTER TABLE evidence ADD COLUMN field TEXT;
+  `,
   // Fleet databases: a driver on 7,000 of 10,000 hosts has 7,000 files rows, and listing them for every
   // owner of a tag took seconds. content_hosts keeps, per content, how many hosts and files have it and
   // its first path (the name lookups show), kept exact by triggers on files; files_by_content_host answers
