@@ -344,7 +344,14 @@ export function realDrivers(root: string, shared: string | undefined): { path: s
  * order each round, until `totalBytes`; a third of the files in subfolders, as in a drivers folder.
  */
 export function ensureRealCorpus(opts: RealCorpusOptions, groupOf: (path: string) => string = () => 'sources'): { manifest: RealCorpusManifest; reused: boolean } {
-  const sources = readSources(opts.sources).filter((s) => checksumOffset(s.bytes) !== undefined);
+  // Byte-identical sources (a fixture kept twice) would give identical copies: each content once.
+  const seen = new Set<string>();
+  const sources = readSources(opts.sources).filter((s) => {
+    const h = createHash('sha256').update(s.bytes).digest('hex');
+    if (seen.has(h) || checksumOffset(s.bytes) === undefined) return false;
+    seen.add(h);
+    return true;
+  });
   if (sources.length === 0) throw new Error('no PE source drivers for the benchmark corpus');
   const key: RealCorpusKey = {
     format: REAL_CORPUS_FORMAT,
