@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { readFile } from 'node:fs/promises';
 import { UserError, outputFormat } from './common.js';
 import { type FormatArgv, formatOptions } from './options.js';
-import { allocationsFirst, evidenceJson, kindText, moreText } from '../render/evidence.js';
+import { allocationsFirst, evidenceApi, evidenceJson, kindText, moreText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, tagHex } from '../tag.js';
 import type { DriverReport, ExportedWrapper } from '../extract/types.js';
@@ -32,7 +32,7 @@ export function inspectGrid(r: DriverReport): Grid {
         seen: e.tier,
         section: e.section,
         rva: hex(e.rva),
-        api: e.api ?? '',
+        api: evidenceApi(e),
         via: [hex(e.via), e.viaExport ?? ''].filter(Boolean).join(', '),
         instruction: e.instruction ?? '',
       });

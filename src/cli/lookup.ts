@@ -42,7 +42,7 @@ function hostsCell(hosts: string[]): string {
 function ownerRow(h: DbOwnerHit) {
   return {
     tag: formatTag(h.tag),
-    tier: h.tier,
+    tier: h.inferred ? `${h.tier} (inferred)` : h.tier,
     kind: kindText(h),
     driver: h.name,
     arch: h.machine,

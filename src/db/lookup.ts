@@ -2,7 +2,7 @@
 // with their evidence, hosts and version info; plus the pooltag.txt entries (file or imported) that name it.
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './schema.js';
-import type { Evidence, TagKind, Tier } from '../extract/types.js';
+import type { Evidence, EvidenceSource, TagKind, Tier } from '../extract/types.js';
 import { TIER_RANK } from '../extract/types.js';
 import type { Owner, OwnerSource } from '../owners.js';
 import { bigEndianToTag, literalPrefix, tagMatches, withoutProtectedBit, type TagQuery } from '../tag.js';
@@ -10,6 +10,8 @@ import type { PooltagIndex } from '../pooltag/lookup.js';
 import type { PooltagEntry } from '../pooltag/parse.js';
 import { storedPooltagIndex } from './pooltag-store.js';
 import { FILES_OF_CONTENT, FINDING_COLUMNS, type FindingRow, driverName } from './findings.js';
+import { inferredOnly } from '../render/evidence.js';
+import { serviceNameOf } from '../extract/frameworks/kmdf.js';
 
 export interface VersionSummary {
   CompanyName?: string;
@@ -36,6 +38,8 @@ export interface DbOwnerHit {
   /** Distinct paths of files with this content, sorted. */
   paths: string[];
   version: VersionSummary;
+  /** Set when the only proof is KMDF's default tag, inferred from the file name. */
+  inferred?: 'kmdf-default';
 }
 
 export interface PooltagHit {
@@ -76,6 +80,8 @@ interface EvidenceRow {
   instruction: string | null;
   protected: number;
   via_export: string | null;
+  source: EvidenceSource | null;
+  field: string | null;
 }
 
 /** Prepared statements for one database, reused across tags. */
@@ -90,7 +96,7 @@ class OwnerQueries {
       `SELECT ${FINDING_COLUMNS} FROM findings f JOIN contents c ON c.sha256 = f.sha256 WHERE f.tag = ?`,
     );
     this.evidence = db.prepare<[string, number, string], EvidenceRow>(
-      `SELECT tier, section, rva, api, via, instruction, protected, via_export FROM evidence
+      `SELECT tier, section, rva, api, via, instruction, protected, via_export, source, field FROM evidence
        WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq`,
     );
     this.tagRange = db.prepare<[number, number], number>('SELECT be FROM tag_values WHERE be BETWEEN ? AND ?').pluck();
@@ -119,10 +125,18 @@ class OwnerQueries {
       if (TIER_RANK[r.tier] > maxRank) continue;
       const all = this.files.all(r.sha256);
       // With a host, that host's own files name the driver.
-      const files = opts.host === undefined ? all : all.filter((f) => f.host.toLowerCase() === opts.host);
+      let files = opts.host === undefined ? all : all.filter((f) => f.host.toLowerCase() === opts.host);
       if (files.length === 0) continue; // content whose last file is being pruned, or not on the host
+      const evidence = this.evidence.all(r.sha256, r.tag, r.kind).map(toEvidence);
+      const inferred = inferredOnly(evidence);
+      if (inferred) {
+        // KMDF's default tag follows the file name: only the files whose name gives this tag own it.
+        const services = new Set(evidence.map((e) => e.field));
+        const named = files.filter((f) => services.has(serviceNameOf(f.path)));
+        if (named.length > 0) files = named;
+      }
       const paths = [...new Set(files.map((f) => f.path))].sort();
-      hits.push({
+      const hit: DbOwnerHit = {
         tag: r.tag,
         name: driverName(paths[0]),
         sha256: r.sha256,
@@ -132,11 +146,13 @@ class OwnerQueries {
         protected: r.protected !== 0,
         sites: r.sites,
         apis: JSON.parse(r.apis) as string[],
-        evidence: this.evidence.all(r.sha256, r.tag, r.kind).map(toEvidence),
+        evidence,
         hosts: [...new Set(all.map((f) => f.host))].sort(),
         paths,
         version: versionOf(r),
-      });
+      };
+      if (inferred) hit.inferred = 'kmdf-default';
+      hits.push(hit);
     }
     return hits;
   }
@@ -149,6 +165,8 @@ function toEvidence(r: EvidenceRow): Evidence {
   if (r.via_export !== null) e.viaExport = r.via_export;
   if (r.instruction !== null) e.instruction = r.instruction;
   if (r.protected) e.protected = true;
+  if (r.source !== null) e.source = r.source;
+  if (r.field !== null) e.field = r.field;
   return e;
 }
 
@@ -230,6 +248,7 @@ export function dbOwners(db: Db, opts: { host?: string } = {}): OwnerSource {
           .map((h) => {
             const o: Owner = { name: h.name, source: 'db', tier: h.tier, kind: h.kind, hosts: h.hosts, path: h.paths[0], sha256: h.sha256, machine: h.machine };
             if (h.version.OriginalFilename) o.originalName = h.version.OriginalFilename;
+            if (h.inferred) o.inferred = h.inferred;
             const description = h.version.FileDescription ?? h.version.CompanyName;
             if (description) o.description = description;
             return o;

@@ -128,6 +128,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX content_imports_by_content ON content_imports(sha256);
   CREATE INDEX content_imports_by_module ON content_imports(module);
   `,
+  // Framework evidence: where a framework takes the tag from (a structure field or registration it reads,
+  // or KMDF's default tag inferred from the file name) and the label of that field or the service name.
+  // Rows written before are ordinary evidence: NULL.
+  `
+  ALTER TABLE evidence ADD COLUMN source TEXT;
+  ALTER TABLE evidence ADD COLUMN field TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -8,12 +8,15 @@ import { Starts } from './regions.js';
 import { resolveCalls } from './resolve.js';
 import { callTargets } from './starts.js';
 import { sweep } from './sweep.js';
-import type { Branches, CallEvidence, CallSite, CodeInput, ImmediateSite, Wrapper } from './types.js';
+import type { Branches, CallEvidence, CallSite, CodeInput, GlobalStore, ImmediateSite, Wrapper } from './types.js';
 
 export interface CodeAnalysis {
   calls: CallEvidence[];
   immediates: ImmediateSite[];
   wrappers: Wrapper[];
+  /** Calls to the structure APIs of CodeInput.frameworks (empty without it). */
+  structSites: CallSite[];
+  globalStores: GlobalStore[];
 }
 
 /** Bytes decoded at most, as a multiple of the code size, before tail-jump targets stop splitting functions. */
@@ -82,8 +85,11 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
   const seenWrappers = new Set<number>();
   // The image's own exported tag APIs: their callers, and code that takes their address (lea / mov offset).
   const ownRvas = [...(code.ownApis?.keys() ?? [])];
-  let callWanted = slotReferences(code, [...tagSlots, ...ownRvas]);
+  let callWanted = slotReferences(code, [...tagSlots, ...ownRvas, ...(code.frameworks?.slots ?? [])]);
   for (const rva of ownRvas) callWanted.push(...into(rva, rva + 1));
+  for (const thunk of code.frameworks?.thunks.keys() ?? []) callWanted.push(...into(thunk, thunk + 1));
+  const structSites: CallSite[] = [];
+  const globalStores: GlobalStore[] = [];
 
   while (callWanted.length > 0) {
     const batch: Planned[] = [];
@@ -110,6 +116,8 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
     budget -= ranges.reduce((n, r) => n + r.end - r.begin, 0);
     sites.push(...found.sites);
     immediates.push(...found.immediates);
+    structSites.push(...found.structSites);
+    globalStores.push(...found.globalStores);
 
     // A tail-jump target starts a function: the decoded regions holding one are decoded again, split.
     const tails = budget > 0 ? found.tailTargets.filter((t) => !starts.has(t)) : [];
@@ -120,6 +128,9 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
       const redone = normalise(split);
       sites = sites.filter((s) => rangeIndexAt(redone, s.at) < 0);
       immediates = immediates.filter((im) => rangeIndexAt(redone, im.at) < 0);
+      const kept = (x: { at: number }) => rangeIndexAt(redone, x.at) < 0;
+      structSites.splice(0, structSites.length, ...structSites.filter(kept));
+      globalStores.splice(0, globalStores.length, ...globalStores.filter(kept));
     }
 
     // Callers of a newly found wrapper carry its tag: decode them.
@@ -140,5 +151,11 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
   sites.sort((a, b) => a.at - b.at);
   immediates.sort((a, b) => a.at - b.at);
   const resolved = resolveCalls(sites, code.apis, code.bitness, code.ownApis);
-  return { calls: resolved.calls, immediates: immediates.filter((im, i) => i === 0 || immediates[i - 1].at !== im.at), wrappers: resolved.wrappers };
+  return {
+    calls: resolved.calls,
+    immediates: immediates.filter((im, i) => i === 0 || immediates[i - 1].at !== im.at),
+    wrappers: resolved.wrappers,
+    structSites: structSites.sort((a, b) => a.at - b.at),
+    globalStores: globalStores.sort((a, b) => a.at - b.at),
+  };
 }

@@ -10,6 +10,7 @@ import { dataHitAt, dataTags, findBytes } from './data.js';
 import { locateOffset } from '../pe/locate.js';
 import { analyseCode } from './analyse.js';
 import { analyseArm64 } from './arm64/analyse.js';
+import { ImageView, arm64FrameworkCalls, arm64Frameworks, frameworkCalls, planFrameworks } from './frameworks/index.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
 import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, freeRank, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit, type ExportedWrapper } from './types.js';
@@ -85,34 +86,47 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
     functionStarts: [...functionRanges.map((f) => f.begin), pe.entryRva, ...exported],
     functionRanges,
     apis,
+    ...(pe.guard?.dispatchSlot !== undefined ? { guardDispatch: pe.guard.dispatchSlot } : {}),
     ...(own.size > 0 ? { ownApis: own } : {}),
   };
 }
 
 export { type CodeAnalysis, analyseCode } from './analyse.js';
 
-function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonly ExportedWrapper[] = []): Analysis {
+function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonly ExportedWrapper[] = [], path?: string): Analysis {
   const apis = externalApis(tagApis(), pe, external);
   const warnings = [...pe.warnings];
   const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && tagApis().has(n)))].sort();
   if (pe.machine === 'arm64') {
-    const { calls, immediates, wrappers, instructions } = analyseArm64(buf, pe, apis, meta.rvas);
-    return { pe, calls, immediates, wrappers, instructions, tagApis: imported, apis, warnings };
+    const fwPlan = arm64Frameworks(pe);
+    const { calls, immediates, wrappers, instructions, structSites } = analyseArm64(buf, pe, apis, meta.rvas, fwPlan.names);
+    const fw = arm64FrameworkCalls(new ImageView(buf, pe), fwPlan, structSites, path);
+    warnings.push(...fw.warnings);
+    return { pe, calls: [...calls, ...fw.calls], immediates, wrappers, instructions, tagApis: imported, apis, warnings };
   }
   const code = codeInput(buf, pe, apis, meta);
   if (!code) {
     warnings.push(`${pe.machine} code is not decoded: only data-tier evidence`);
     return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, apis, warnings };
   }
-  const { calls, immediates, wrappers } = analyseCode(code);
+  const image = new ImageView(buf, pe);
+  const plan = planFrameworks(code, image, apis);
+  if (plan) {
+    code.frameworks = plan.hooks;
+    code.apis = plan.apis;
+  }
+  const { calls, immediates, wrappers, structSites, globalStores } = analyseCode(code);
+  const fw = frameworkCalls(image, plan, structSites, globalStores, path);
+  warnings.push(...fw.warnings);
   return {
     pe,
     code,
-    calls,
+    calls: [...calls, ...fw.calls],
     immediates,
     wrappers,
     tagApis: imported,
-    apis,
+    // With KMDF's table functions when the driver binds to KMDF (a wrapper of WdfMemoryCreate is one too).
+    apis: code.apis,
     warnings,
   };
 }
@@ -142,11 +156,15 @@ interface Pending {
 }
 
 /** The evidence for `value` seen at `rva`: the tag drops the protected bit, the evidence remembers it. */
-function evidenceOf(tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via' | 'viaExport'>): Evidence {
+function evidenceOf(
+  tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via' | 'viaExport' | 'source' | 'field'>,
+): Evidence {
   const ev: Evidence = { tier, section, rva };
   if (call) ev.api = call.api;
   if (call?.via !== undefined) ev.via = call.via;
   if (call?.viaExport !== undefined) ev.viaExport = call.viaExport;
+  if (call?.source !== undefined) ev.source = call.source;
+  if (call?.field !== undefined) ev.field = call.field;
   if (isProtected(value)) ev.protected = true;
   return ev;
 }
@@ -170,7 +188,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     proven.add(c.at);
     if (!callKinds.has(tag)) callKinds.set(tag, new Set());
     callKinds.get(tag)!.add(c.kind);
-    all.push({ tag, kind: c.kind, ev: evidenceOf('call', sectionName(pe, c.at), c.at, c.value, c) });
+    all.push({ tag, kind: c.kind, ev: evidenceOf(c.weak ? 'code' : 'call', sectionName(pe, c.at), c.at, c.value, c) });
   }
   // Unproven evidence belongs with the tag's proven kind when it only has object-reference uses.
   const kindOf = (tag: number): TagKind => {
@@ -194,7 +212,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     if (!g) byKey.set(key, (g = { tag: p.tag, kind: p.kind, evs: [], seen: new Set() }));
     // Only call evidence can repeat (one constant reaching an API along two paths); code and data RVAs are unique.
     if (p.ev.tier === 'call') {
-      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.viaExport ?? ''}`;
+      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.viaExport ?? ''}:${p.ev.source ?? ''}`;
       if (g.seen.has(id)) continue;
       g.seen.add(id);
     }
@@ -240,7 +258,7 @@ function compareTags(a: number, b: number): number {
 export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverReport {
   const pe = readPe(buf, opts.path);
   const meta = metadataRanges(buf, pe);
-  const a = analyse(buf, pe, meta, opts.exportedWrappers);
+  const a = analyse(buf, pe, meta, opts.exportedWrappers, opts.path);
   const report: DriverReport = {
     size: buf.byteLength,
     sha256: opts.sha256 ?? createHash('sha256').update(buf).digest('hex'),

@@ -10,6 +10,10 @@ export type Atom =
   | { k: 'imp'; name: string }
   /** A stack address: the function's entry stack pointer plus `off`. */
   | { k: 'sp'; off: number }
+  /** The address of the image's own data at `rva` (x64 `lea reg,[rip+X]`; x86 addresses stay constants). */
+  | { k: 'g'; rva: number }
+  /** The pointer a framework writes into the image at run time, loaded from `rva` (KMDF's WdfFunctions). */
+  | { k: 'tbl'; rva: number }
   /** The address of the image's own function at `rva` (an exported tag-taking API). */
   | { k: 'fn'; rva: number };
 
@@ -29,6 +33,9 @@ function same(a: Atom, b: Atom): boolean {
       return b.k === 'imp' && a.name === b.name;
     case 'sp':
       return b.k === 'sp' && a.off === b.off;
+    case 'g':
+    case 'tbl':
+      return b.k === a.k && a.rva === b.rva;
     case 'fn':
       return b.k === 'fn' && a.rva === b.rva;
   }
