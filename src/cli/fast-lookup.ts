@@ -24,6 +24,7 @@ export function parseFastLookup(argv: string[]): LookupOptions | undefined {
         tier: { type: 'string' },
         json: { type: 'boolean' },
         format: { type: 'string' },
+        hosts: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
       },
     });
@@ -45,6 +46,7 @@ export function parseFastLookup(argv: string[]): LookupOptions | undefined {
     tier: values.tier as LookupOptions['tier'],
     json: values.json,
     format: values.format ?? 'table',
+    hosts: values.hosts,
     ...(values.quiet ? { quiet: true } : {}),
   };
 }

@@ -45,7 +45,7 @@ export const indexCommand: CommandModule<object, IndexArgv> = {
       .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'folders, files or globs' })
       .options(dbOption)
       .option('host', { type: 'string', describe: 'host the files belong to', default: hostname(), defaultDescription: 'this machine' })
-      .option('jobs', { type: 'number', describe: 'extraction worker threads', defaultDescription: 'CPU count - 1' })
+      .option('jobs', { type: 'number', describe: 'extraction worker threads', defaultDescription: 'CPU count' })
       .option('include', { type: 'string', array: true, describe: 'patterns instead of *.sys and kernel images' })
       .option('exclude', { type: 'string', array: true, describe: 'patterns to skip' })
       .option('json', { type: 'boolean', describe: 'print the summary as JSON' }) as unknown as Argv<IndexArgv>,

@@ -9,7 +9,7 @@ import { allocationsFirst, evidenceJson, evidenceText, kindText, moreText } from
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, parseTagQuery, tagHex } from '../tag.js';
 import type { TagKind, Tier } from '../extract/types.js';
-import type { DbOwnerHit, LookupResult } from '../db/lookup.js';
+import { type DbOwnerHit, type LookupResult, FEW_HOSTS } from '../db/lookup.js';
 
 export interface LookupOptions {
   tags: string[];
@@ -21,10 +21,11 @@ export interface LookupOptions {
   tier?: Tier;
   json?: boolean;
   format?: string;
+  /** List every host (and path) of each owner instead of counting them. */
+  hosts?: boolean;
   quiet?: boolean;
 }
 
-const MAX_HOSTS_SHOWN = 3;
 const MAX_EVIDENCE_SHOWN = 2;
 
 function evidenceCell(h: DbOwnerHit): string {
@@ -34,9 +35,10 @@ function evidenceCell(h: DbOwnerHit): string {
   return shown.join('; ') + (more ? ` ${more}` : '');
 }
 
-function hostsCell(hosts: string[]): string {
-  const shown = hosts.slice(0, MAX_HOSTS_SHOWN).join(', ');
-  return hosts.length > MAX_HOSTS_SHOWN ? `${shown} (+${hosts.length - MAX_HOSTS_SHOWN})` : shown;
+/** A few hosts by name; a fleet's thousands as a count ("7,012 hosts"), all of them with --hosts. */
+function hostsCell(h: DbOwnerHit): string {
+  if (h.hosts && (h.hosts.length <= FEW_HOSTS || h.paths)) return h.hosts.join(', ');
+  return `${h.hostCount.toLocaleString('en-US')} hosts`;
 }
 
 function ownerRow(h: DbOwnerHit) {
@@ -48,7 +50,7 @@ function ownerRow(h: DbOwnerHit) {
     arch: h.machine,
     sites: h.sites,
     evidence: evidenceCell(h),
-    hosts: hostsCell(h.hosts),
+    hosts: hostsCell(h),
     company: h.version.CompanyName ?? '',
     version: h.version.FileVersion ?? '',
   };
@@ -113,7 +115,7 @@ function indent(text: string): string {
 export function lookupGrid(results: LookupResult[]): Grid {
   const rows: Grid['rows'] = [];
   for (const r of results) {
-    for (const h of r.owners) rows.push({ query: r.query.input, source: 'db', tagHex: tagHex(h.tag), ...ownerRow(h), hosts: h.hosts.join(' '), description: h.version.FileDescription ?? '' });
+    for (const h of r.owners) rows.push({ query: r.query.input, source: 'db', tagHex: tagHex(h.tag), ...ownerRow(h), hosts: h.paths ? h.hosts!.join(' ') : String(h.hostCount), description: h.version.FileDescription ?? '' });
     for (const p of r.pooltag) {
       rows.push({ query: r.query.input, source: 'pooltag', tag: p.tag, driver: p.binary, description: p.description, evidence: `${p.origin}:${p.line}` });
     }
@@ -131,17 +133,19 @@ export function lookupGrid(results: LookupResult[]): Grid {
   };
 }
 
-export function lookupJson(results: LookupResult[]): unknown {
+/** `hosts` and `paths` are listed with --hosts (`listHosts`) only; `hostCount` and `path` always. */
+export function lookupJson(results: LookupResult[], listHosts = false): unknown {
   return results.map((r) => ({
     query: r.query.input,
     pattern: r.query.pattern,
     ...(r.query.exact !== undefined ? { tag: formatTag(r.query.exact), tagHex: tagHex(r.query.exact) } : {}),
-    owners: r.owners.map((h) => ({
+    owners: r.owners.map(({ hosts, paths, ...h }) => ({
       ...h,
       tag: formatTag(h.tag),
       tagHex: tagHex(h.tag),
       evidence: allocationsFirst(h.evidence).map(evidenceJson),
       moreSites: Math.max(0, h.sites - h.evidence.length),
+      ...(listHosts ? { hosts, paths } : {}),
     })),
     pooltag: r.pooltag,
   }));
@@ -166,7 +170,8 @@ export const lookupCommand: CommandModule<object, LookupOptions> = {
       .option('tier', { choices: LOOKUP_CHOICES.tier, describe: 'minimum tier of evidence' })
       .option('json', { type: 'boolean', describe: 'same as --format json' })
       .options(quietOption)
-      .option('format', { choices: LOOKUP_CHOICES.format, default: 'table' }) as unknown as Argv<LookupOptions>,
+      .option('format', { choices: LOOKUP_CHOICES.format, default: 'table' })
+      .option('hosts', { type: 'boolean', describe: 'list every host and path of each driver (default: counts)' }) as unknown as Argv<LookupOptions>,
   handler: (argv) => runLookup(argv),
 };
 
@@ -198,9 +203,9 @@ export async function runLookup(argv: LookupOptions): Promise<void> {
       const { hasImportedPooltag } = await import('../db/pooltag-store.js');
       if (!db || !hasImportedPooltag(db)) note(POOLTAG_NOTE);
     }
-    const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin, pooltagShownAs: path });
+    const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin, pooltagShownAs: path, listHosts: Boolean(argv.hosts) });
     const format = outputFormat(argv);
-    if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results), null, 2) + '\n');
+    if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results, Boolean(argv.hosts)), null, 2) + '\n');
     else if (format === 'table') process.stdout.write(renderLookupTable(results));
     else process.stdout.write(renderGrid(lookupGrid(results), format));
     if (format !== 'table') {

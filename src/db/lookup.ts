@@ -33,14 +33,26 @@ export interface DbOwnerHit {
   sites: number;
   apis: string[];
   evidence: Evidence[];
-  /** Hosts that have a file with this content, sorted. */
-  hosts: string[];
-  /** Distinct paths of files with this content, sorted. */
-  paths: string[];
+  /** How many hosts have a file with this content. */
+  hostCount: number;
+  /** How many files (host, path) have this content. */
+  fileCount: number;
+  /** The first path (in sorted order) of a file with this content: `name` is its file name. */
+  path: string;
+  /**
+   * Hosts that have a file with this content, sorted: every one with `listHosts`, else only when there are
+   * at most FEW_HOSTS of them (a fleet database has thousands per driver).
+   */
+  hosts?: string[];
+  /** Distinct paths of files with this content, sorted; only with `listHosts`. */
+  paths?: string[];
   version: VersionSummary;
   /** Set when the only proof is KMDF's default tag, inferred from the file name. */
   inferred?: 'kmdf-default';
 }
+
+/** Owners on this many hosts or fewer have their hosts named even without `listHosts`. */
+export const FEW_HOSTS = 3;
 
 export interface PooltagHit {
   tag: string;
@@ -67,6 +79,8 @@ export interface LookupOptions {
   host?: string;
   /** Where `pooltag` was read from (absolute): entries imported into the database from it are not listed twice. */
   pooltagOrigin?: string;
+  /** Every host and path of each owner (`--hosts`), not just their counts. */
+  listHosts?: boolean;
   /** The path shown with its entries, as the user gave it (default: the origin). */
   pooltagShownAs?: string;
 }
@@ -89,12 +103,16 @@ class OwnerQueries {
   private readonly byTag;
   private readonly evidence;
   private readonly files;
+  private readonly fewHosts;
   private readonly tagRange: Statement<[number, number], number>;
 
   constructor(db: Db) {
-    this.byTag = db.prepare<[number], FindingRow>(
-      `SELECT ${FINDING_COLUMNS} FROM findings f JOIN contents c ON c.sha256 = f.sha256 WHERE f.tag = ?`,
+    this.byTag = db.prepare<[number], FindingRow & { host_count: number | null; file_count: number; first_path: string }>(
+      `SELECT ${FINDING_COLUMNS}, h.hosts AS host_count, h.files AS file_count, h.first_path
+       FROM findings f JOIN contents c ON c.sha256 = f.sha256 LEFT JOIN content_hosts h ON h.sha256 = f.sha256
+       WHERE f.tag = ?`,
     );
+    this.fewHosts = db.prepare<[string, number], string>('SELECT DISTINCT host FROM files WHERE sha256 = ? ORDER BY host LIMIT ?').pluck();
     this.evidence = db.prepare<[string, number, string], EvidenceRow>(
       `SELECT tier, section, rva, api, via, instruction, protected, via_export, source, field FROM evidence
        WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq`,
@@ -123,22 +141,29 @@ class OwnerQueries {
     for (const r of this.byTag.all(tag)) {
       if (kind !== 'all' && r.kind !== kind) continue;
       if (TIER_RANK[r.tier] > maxRank) continue;
-      const all = this.files.all(r.sha256);
-      // With a host, that host's own files name the driver.
-      let files = opts.host === undefined ? all : all.filter((f) => f.host.toLowerCase() === opts.host);
-      if (files.length === 0) continue; // content whose last file is being pruned, or not on the host
+      if (!r.host_count) continue; // content whose last file is being pruned
       const evidence = this.evidence.all(r.sha256, r.tag, r.kind).map(toEvidence);
       const inferred = inferredOnly(evidence);
-      if (inferred) {
-        // KMDF's default tag follows the file name: only the files whose name gives this tag own it.
-        const services = new Set(evidence.map((e) => e.field));
-        const named = files.filter((f) => services.has(serviceNameOf(f.path)));
-        if (named.length > 0) files = named;
+      let path = r.first_path;
+      let listed: { hosts: string[]; paths: string[] } | undefined;
+      if (opts.host !== undefined || opts.listHosts || inferred) {
+        const all = this.files.all(r.sha256);
+        // With a host, that host's own files name the driver.
+        let files = opts.host === undefined ? all : all.filter((f) => f.host.toLowerCase() === opts.host);
+        if (files.length === 0) continue; // not on the host
+        if (inferred) {
+          // KMDF's default tag follows the file name: only the files whose name gives this tag own it.
+          const services = new Set(evidence.map((e) => e.field));
+          const named = files.filter((f) => services.has(serviceNameOf(f.path)));
+          if (named.length > 0) files = named;
+        }
+        const paths = [...new Set(files.map((f) => f.path))].sort();
+        path = paths[0];
+        if (opts.host !== undefined || opts.listHosts) listed = { hosts: [...new Set(all.map((f) => f.host))].sort(), paths };
       }
-      const paths = [...new Set(files.map((f) => f.path))].sort();
       const hit: DbOwnerHit = {
         tag: r.tag,
-        name: driverName(paths[0]),
+        name: driverName(path),
         sha256: r.sha256,
         machine: r.machine,
         kind: r.kind,
@@ -147,11 +172,18 @@ class OwnerQueries {
         sites: r.sites,
         apis: JSON.parse(r.apis) as string[],
         evidence,
-        hosts: [...new Set(all.map((f) => f.host))].sort(),
-        paths,
+        hostCount: r.host_count,
+        fileCount: r.file_count,
+        path,
         version: versionOf(r),
       };
       if (inferred) hit.inferred = 'kmdf-default';
+      if (listed) {
+        hit.hosts = listed.hosts;
+        hit.paths = listed.paths;
+      } else if (r.host_count <= FEW_HOSTS) {
+        hit.hosts = this.fewHosts.all(r.sha256, FEW_HOSTS);
+      }
       hits.push(hit);
     }
     return hits;
@@ -243,10 +275,10 @@ export function dbOwners(db: Db, opts: { host?: string } = {}): OwnerSource {
       let owners = cache.get(t);
       if (!owners) {
         owners = queries
-          .owners(t, host === undefined ? {} : { host })
+          .owners(t, host === undefined ? { listHosts: true } : { host, listHosts: true })
           .sort(rankOwners)
           .map((h) => {
-            const o: Owner = { name: h.name, source: 'db', tier: h.tier, kind: h.kind, hosts: h.hosts, path: h.paths[0], sha256: h.sha256, machine: h.machine };
+            const o: Owner = { name: h.name, source: 'db', tier: h.tier, kind: h.kind, hosts: h.hosts, path: h.path, sha256: h.sha256, machine: h.machine };
             if (h.version.OriginalFilename) o.originalName = h.version.OriginalFilename;
             if (h.inferred) o.inferred = h.inferred;
             const description = h.version.FileDescription ?? h.version.CompanyName;

@@ -22,11 +22,11 @@ test('a new database gets every migration, WAL and the schema version in meta', 
   assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
   assert.deepEqual(tables, [
-    'content_imports', 'contents', 'evidence', 'exported_wrappers', 'failures', 'files', 'findings', 'meta', 'pooltag_entries', 'tag_values',
+    'content_hosts', 'content_imports', 'contents', 'evidence', 'exported_wrappers', 'failures', 'files', 'findings', 'meta', 'pooltag_entries', 'tag_values',
   ]);
   const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
   assert.deepEqual(indexes, [
-    'content_imports_by_content', 'content_imports_by_module', 'exported_wrappers_by_module', 'files_by_content', 'findings_by_tag', 'pooltag_by_value',
+    'content_imports_by_content', 'content_imports_by_module', 'exported_wrappers_by_module', 'files_by_content_host', 'findings_by_tag', 'pooltag_by_value',
   ]);
   assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), String(SCHEMA_VERSION));
   db.close();
