@@ -540,6 +540,35 @@ test('fixture selects.sys: csel, cinc and literal-pool evidence text; scan place
   assert.deepEqual(hits.map((h) => [h.tier, h.rva, h.evidence?.rva, h.evidence?.api]), [['call', 0x1174, 0x1080, 'ExFreePoolWithTag']]);
 });
 
+test('fixture kernel.sys (arm64): calls to its own exported APIs (bl, blr through adrp+add, an own wrapper) are call tier', () => {
+  const r = extractTags(readFileSync(`${DRIVERS}kernel.sys`), { path: 'kernel.sys' });
+  assert.deepEqual(r.tagApis, []);
+  const byTag = new Map(r.findings.map((f) => [formatTag(f.tag), f]));
+  assert.deepEqual(byTag.get('AkR1')?.evidence[0].api, 'ExAllocatePoolWithTag');
+  assert.equal(byTag.get('AkW1')?.evidence[0].via, 0x1130);
+  assert.equal(byTag.get('AkL1')?.evidence[0].instruction, 'mov w20,#0x6b41; movk w20,#0x3141,lsl #16; add w5,w20,#0xb0000');
+});
+
+test('fixtures wrapexp.sys and wrapimp.sys (arm64): exported wrappers, and the importer\'s tags through them', () => {
+  for (const [name, d] of Object.entries(truth.drivers)) {
+    const want = d.arm64;
+    const r = extractTags(readFileSync(`${DRIVERS}${name}.sys`), { path: `${name}.sys` });
+    if (want.exportedWrappers) assert.deepEqual(r.exportedWrappers, want.exportedWrappers.map((w) => ({ ...w, param: w.param - 1 })), name);
+    const w = want.withExporters;
+    if (!w) continue;
+    const wrappers = w.exporters.flatMap((e) => extractTags(readFileSync(`${DRIVERS}${e}.sys`), { path: `${e}.sys` }).exportedWrappers);
+    const joined = extractTags(readFileSync(`${DRIVERS}${name}.sys`), { exportedWrappers: wrappers });
+    const tags = (tier: string) => joined.findings.filter((f) => f.kind === 'pool' && f.tier === tier).map((f) => formatTag(f.tag)).sort();
+    assert.deepEqual(tags('call'), w.call, `${name} call`);
+    assert.deepEqual(tags('code'), w.code, `${name} code`);
+    for (const f of joined.findings.filter((x) => x.tier === 'call')) {
+      const tag = formatTag(f.tag);
+      assert.deepEqual(f.apis, w.apis[tag], `${name} ${tag} apis`);
+      for (const e of f.evidence.filter((x) => x.tier === 'call')) assert.equal(e.viaExport, w.viaExport[tag], `${name} ${tag}`);
+    }
+  }
+});
+
 test('extractTags on the ARM64 fixtures: exact call, protected, object-ref and code sets', () => {
   for (const [name, d] of Object.entries(truth.drivers)) {
     const report = extractTags(readFileSync(`${DRIVERS}${name}.sys`));

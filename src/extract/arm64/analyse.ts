@@ -1,6 +1,7 @@
 // The ARM64 code tiers of one image: the same result the x86/x64 sweep gives (call evidence, tag-like
 // immediates, wrappers), plus the disassembly of each constant for evidence, since iced-x86 cannot decode it.
 import type { PeImage } from '../../pe/types.js';
+import { importKey, ownApis } from '../exports.js';
 import { resolveCalls } from '../resolve.js';
 import { type Arm64Section, layout } from './starts.js';
 import { describe } from './text.js';
@@ -77,10 +78,16 @@ export function analyseArm64(
   buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi>, exclude: readonly Range[] = [],
 ): Arm64Analysis {
   const sections = codeSections(buf, pe, exclude);
+  // Imports by the name the API table knows them: other images' exported wrappers are "module!export".
   const imports = new Map<number, string>();
-  for (const imp of pe.imports) if (imp.name) imports.set(imp.iatRva, imp.name);
-  const walked = walkArm64(layout(sections, pe.functions, pe.entryRva, imports), imports, apis, readOnlyLiteral(buf, pe), pe.guard);
-  const { calls, wrappers } = resolveCalls(walked.sites, apis, 64);
+  for (const imp of pe.imports) {
+    const key = importKey(imp, apis);
+    if (key !== undefined) imports.set(imp.iatRva, key);
+  }
+  // An exported function's address is a function start; a kernel-like image's own exported APIs are called directly.
+  const exported = (pe.exports?.entries ?? []).map((e) => e.rva).filter((rva) => pe.sectionAt(rva)?.executable);
+  const walked = walkArm64(layout(sections, pe.functions, [pe.entryRva, ...exported], imports), imports, apis, readOnlyLiteral(buf, pe), pe.guard);
+  const { calls, wrappers } = resolveCalls(walked.sites, apis, 64, ownApis(pe, apis));
 
   const instructions = new Map<number, string>();
   // A magic number that is only compared is not a tag.

@@ -69,9 +69,9 @@ function thunkTarget(code: CodeMap, imports: Map<number, string>, rva: number): 
   return imports.get(a.target + l.offset);
 }
 
-/** Split the code sections into function regions. `ranges` are .pdata extents; `entry` the entry point. */
+/** Split the code sections into function regions. `ranges` are .pdata extents; `entries` the entry point and exports. */
 export function layout(
-  sections: Arm64Section[], ranges: { begin: number; end: number }[], entry: number, imports: Map<number, string>,
+  sections: Arm64Section[], ranges: { begin: number; end: number }[], entries: readonly number[], imports: Map<number, string>,
 ): Layout {
   const code = new CodeMap(sections);
   const inCode = (t: number) => (t & 3) === 0 && code.at(t) !== undefined;
@@ -82,7 +82,7 @@ export function layout(
     // A .pdata end is where the next (maybe unlisted leaf) function begins.
     if (inCode(r.end)) starts.add(r.end);
   }
-  if (inCode(entry)) starts.add(entry);
+  for (const e of entries) if (inCode(e)) starts.add(e);
   for (const s of sections) if (!s.continues) starts.add(s.rva);
 
   const insns = new Map<Arm64Section, Insn[]>();

@@ -448,8 +448,12 @@ class Walker {
     }
   }
 
-  private importsIn(r: number): string[] {
-    const v = r < REGS ? this.st.regs[r] : null;
+  /** What a branch through register `r` may reach: imports loaded from the IAT, or a code address built with ADR/ADRP+ADD. */
+  private importsIn(r: number): (string | number)[] {
+    if (r >= REGS) return [];
+    const addr = this.st.addr[r];
+    if (addr !== undefined) return [addr];
+    const v = this.st.regs[r];
     return v ? v.filter((a): a is Extract<Atom, { k: 'imp' }> => a.k === 'imp').map((a) => a.name) : [];
   }
 
