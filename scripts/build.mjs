@@ -76,6 +76,8 @@ function tsc(outDir) {
 
 async function build(into) {
   if (!into) {
+    // From scratch: a module left from an earlier layout (a file since moved or deleted) would be packed.
+    rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
     tsc(join(ROOT, 'dist'));
     await bundle(join(ROOT, 'dist'));
     return;

@@ -1,7 +1,6 @@
 // `whose-tag db …`: keep pooltag.txt entries in the database, export it, merge fleet databases, show stats.
 // Loaded on every start: SQLite and the db modules are imported only inside the handlers.
 import type { Argv, CommandModule } from 'yargs';
-import { existsSync } from 'node:fs';
 import { UserError, defaultDbPath } from './common.js';
 import { dbOption as dbOptionSpec } from './options.js';
 import type { Tier } from '../extract/types.js';
@@ -17,11 +16,11 @@ function dbOption<T>(y: Argv<T>): Argv<T & DbArgv> {
   return y.options(dbOptionSpec) as unknown as Argv<T & DbArgv>;
 }
 
+/** The query subcommands (stats, export) read the database only: it may sit in a read-only folder or share. */
 async function openExisting(argv: DbArgv) {
   const path = argv.db ?? defaultDbPath();
-  if (!existsSync(path)) throw new UserError(`${path}: no such database (whose-tag index DIR --db ${path} builds it)`);
   const { openDb } = await import('../db/schema.js');
-  return { path, db: openDb(path) };
+  return { path, db: openDb(path, { readonly: true }) };
 }
 
 const importPooltag: CommandModule<DbArgv, DbArgv & { file: string; origin?: string }> = {

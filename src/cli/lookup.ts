@@ -193,12 +193,12 @@ export async function runLookup(argv: LookupOptions): Promise<void> {
   const note = noteWriter(argv);
   if (!db) note(`no database at ${dbPath} yet; answering from pooltag.txt only (whose-tag index DIR builds one)`);
   try {
-    const { pooltag, origin } = await loadPooltag(argv.pooltag);
+    const { pooltag, origin, path } = await loadPooltag(argv.pooltag);
     if (!pooltag) {
       const { hasImportedPooltag } = await import('../db/pooltag-store.js');
       if (!db || !hasImportedPooltag(db)) note(POOLTAG_NOTE);
     }
-    const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin });
+    const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin, pooltagShownAs: path });
     const format = outputFormat(argv);
     if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results), null, 2) + '\n');
     else if (format === 'table') process.stdout.write(renderLookupTable(results));
@@ -215,7 +215,7 @@ export async function runLookup(argv: LookupOptions): Promise<void> {
 async function loadPooltag(explicit: string | undefined) {
   const { locatePooltag } = await import('../pooltag/locate.js');
   const path = locatePooltag({ explicit });
-  if (!path) return { pooltag: undefined, origin: undefined };
+  if (!path) return { pooltag: undefined, origin: undefined, path };
   const [{ readPooltagFile }, { PooltagIndex }, { resolve }] = await Promise.all([
     import('../pooltag/parse.js'),
     import('../pooltag/lookup.js'),
@@ -223,7 +223,7 @@ async function loadPooltag(explicit: string | undefined) {
   ]);
   try {
     const file = await readPooltagFile(path);
-    return { pooltag: new PooltagIndex(file), origin: resolve(path) };
+    return { pooltag: new PooltagIndex(file), origin: resolve(path), path };
   } catch (e) {
     throw new UserError((e as Error).message);
   }

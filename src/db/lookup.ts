@@ -61,8 +61,10 @@ export interface LookupOptions {
   minTier?: Tier;
   /** Only drivers this host has (lower case). */
   host?: string;
-  /** Where `pooltag` was read from, shown with its entries; entries imported from it are not listed twice. */
+  /** Where `pooltag` was read from (absolute): entries imported into the database from it are not listed twice. */
   pooltagOrigin?: string;
+  /** The path shown with its entries, as the user gave it (default: the origin). */
+  pooltagShownAs?: string;
 }
 
 interface EvidenceRow {
@@ -199,7 +201,7 @@ export function lookup(
       ? pooltag
           .matchQuery(query)
           .filter(() => !imported.has(fileOrigin))
-          .map((e) => toPooltagHit(e, fileOrigin))
+          .map((e) => toPooltagHit(e, opts.pooltagShownAs ?? fileOrigin))
       : [];
     const fromDb = stored ? stored.index.matchQuery(query).map((e) => toPooltagHit(e, stored.originOf(e))) : [];
     // An exact entry names the tag; a wildcard entry (`Nt??`) only its family: for a tag, exact ones first.

@@ -1,9 +1,11 @@
 // The tag database's shape and its upgrades. The schema version lives in PRAGMA user_version (mirrored in
 // meta for people reading the file with other tools); each migration step moves it up by one.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, chmodSync, constants as fsConstants, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
+import { dbFileState, isWriteDenied, type DbFileState } from './db-file.js';
 
 export type Db = Database.Database;
 
@@ -131,20 +133,33 @@ export const MIGRATIONS: readonly string[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export interface OpenOptions {
-  /** Open for reading only; an older database is still upgraded when the file is writable. */
+  /**
+   * Open for reading only: the query commands. Nothing is created beside the file, so a database in a
+   * read-only folder or share works. An older schema is still upgraded once when the file is writable.
+   */
   readonly?: boolean;
   /** Fail instead of creating a missing file. */
   mustExist?: boolean;
 }
 
-/** Bring a database to SCHEMA_VERSION, or refuse one written by a newer whose-tag. */
-export function migrate(db: Db, path: string): void {
+/** Every table the migrations create: a database at the current version without one of them is damaged. */
+const TABLES = [...MIGRATIONS.join('\n').matchAll(/CREATE TABLE (\w+)/g)].map((m) => m[1]);
+
+/** Refuse a database written by a newer whose-tag, or an SQLite file that is not a whose-tag database. */
+function checkOwnership(db: Db, path: string): number {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     throw new UserError(
       `${path} was written by a newer whose-tag (schema ${version} > ${SCHEMA_VERSION}); upgrade whose-tag`,
     );
   }
+  if (version === 0) refuseForeign(db, path);
+  return version;
+}
+
+/** Bring a database to SCHEMA_VERSION, or refuse one written by a newer whose-tag. */
+export function migrate(db: Db, path: string): void {
+  const version = checkOwnership(db, path);
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]);
@@ -154,36 +169,134 @@ export function migrate(db: Db, path: string): void {
   }
 }
 
+/** Version 0 with tables of its own is someone else's SQLite file: never add ours to it. */
+function refuseForeign(db: Db, path: string): void {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+  if (tables.length > 0) {
+    const shown = tables.slice(0, 3).join(', ') + (tables.length > 3 ? ', …' : '');
+    throw new UserError(`${path}: an SQLite database, but not a whose-tag one (its tables: ${shown}); give --db a whose-tag database or a new file`);
+  }
+}
+
+/** The schema is current: every table is there (a dropped or renamed table is damage, said as such). */
+function checkTables(db: Db, path: string): void {
+  const have = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+  const missing = TABLES.filter((t) => !have.has(t));
+  if (missing.length) {
+    throw new UserError(`${path}: damaged whose-tag database: schema ${schemaVersion(db)} but no table ${missing.join(', ')} (rebuild it: whose-tag index DIR --db NEW.db)`);
+  }
+}
+
 function notADatabase(path: string, e: unknown): UserError {
+  const code = (e as { code?: string }).code;
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') return new UserError(`${path}: damaged whose-tag database (${(e as Error).message})`);
   return new UserError(`${path}: not a whose-tag database (${(e as Error).message})`);
 }
 
+function writeDenied(path: string, e: unknown): UserError {
+  return new UserError(
+    `${path}: cannot write the database (${(e as Error).message}); index, db import-pooltag and db merge need write access to the file and its folder (lookups, top, enrich, diff, db stats and db export do not)`,
+  );
+}
+
+/** Runs `fn` when the connection closes, before it closes. */
+function beforeClose(db: Db, fn: () => void): void {
+  const close = db.close.bind(db);
+  db.close = () => {
+    if (db.open) {
+      try {
+        fn();
+      } catch {
+        // Best effort: the connection closes either way.
+      }
+    }
+    return close();
+  };
+}
+
 export function openDb(path: string, opts: OpenOptions = {}): Db {
-  if (!opts.mustExist && !opts.readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path === ':memory:') return openWritable(path, opts);
+  const state = dbFileState(path);
+  if (opts.readonly || opts.mustExist) {
+    if (state === 'missing') throw new UserError(`${path}: no such database (whose-tag index DIR --db ${path} builds it)`);
+  }
+  if (!opts.readonly) return openWritable(path, opts);
+  if (state === 'empty') throw new UserError(`${path}: empty file, no whose-tag database in it yet (whose-tag index DIR --db ${path} fills it)`);
+  return openReadOnly(path, state);
+}
+
+function openWritable(path: string, opts: OpenOptions): Db {
+  if (!opts.mustExist && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Db;
   try {
-    db = new Database(path, { readonly: Boolean(opts.readonly), fileMustExist: Boolean(opts.mustExist || opts.readonly) });
+    db = new Database(path, { fileMustExist: Boolean(opts.mustExist) });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'SQLITE_CANTOPEN') throw new UserError(`${path}: cannot open database (no such file or no access)`);
+    if (isWriteDenied(e)) throw writeDenied(path, e);
     throw notADatabase(path, e);
   }
   try {
-    if (opts.readonly) {
-      const version = schemaVersion(db);
-      if (version < SCHEMA_VERSION) {
-        // An older file needs its upgrade written once; after that readers open it read-only.
-        db.close();
+    // Before anything is written: someone else's SQLite file is left as it was.
+    checkOwnership(db, path);
+    db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a commit survives a killed process; only an OS crash may lose the last commits.
+    db.pragma('synchronous = NORMAL');
+    migrate(db, path);
+    checkTables(db, path);
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+  } catch (e) {
+    if (db.open) db.close();
+    if (e instanceof UserError) throw e;
+    if (isWriteDenied(e)) throw writeDenied(path, e);
+    throw notADatabase(path, e);
+  }
+  // WAL while writing (readers are not blocked, a killed index keeps its commits), a rollback journal at
+  // rest: a reader of a WAL database must create -wal and -shm files beside it, which a read-only folder or
+  // share cannot hold and which a read-only open would leave behind. Skipped, not waited for, while another
+  // connection has the file open; the next writer to close converts it.
+  if (path !== ':memory:') {
+    beforeClose(db, () => {
+      db.pragma('busy_timeout = 0');
+      db.pragma('journal_mode = DELETE');
+    });
+  }
+  return db;
+}
+
+function openReadOnly(path: string, state: DbFileState, copied = false): Db {
+  if (state === 'wal') state = leaveWal(path);
+  // Still WAL and nobody writing it (a writer keeps its -wal file): the folder is read-only. A copy in a
+  // writable temp folder reads the same data and leaves nothing beside the original.
+  if (state === 'wal' && !existsSync(`${path}-wal`)) {
+    if (copied) throw new UserError(`${path}: cannot read this WAL-mode database (no write access even to a temporary copy)`);
+    return openCopy(path);
+  }
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'SQLITE_CANTOPEN') throw new UserError(`${path}: cannot open database (no access)`);
+    throw notADatabase(path, e);
+  }
+  try {
+    const version = schemaVersion(db);
+    if (version < SCHEMA_VERSION) {
+      // An older file needs its upgrade written once; after that readers open it read-only.
+      db.close();
+      try {
         openDb(path, { mustExist: true }).close();
-        return openDb(path, opts);
+      } catch (e) {
+        if (e instanceof UserError && /cannot write the database/.test(e.message)) {
+          throw new UserError(
+            `${path}: schema ${version} is older than this whose-tag's (${SCHEMA_VERSION}) and cannot be upgraded here (read-only); run any whose-tag command on it once where it is writable`,
+          );
+        }
+        throw e;
       }
-      migrate(db, path); // only checks: the version is current or newer
-    } else {
-      db.pragma('journal_mode = WAL');
-      // WAL + NORMAL: a commit survives a killed process; only an OS crash may lose the last commits.
-      db.pragma('synchronous = NORMAL');
-      migrate(db, path);
+      return openReadOnly(path, dbFileState(path), copied);
     }
+    migrate(db, path); // only checks: the version is current or newer
+    checkTables(db, path);
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     return db;
@@ -191,6 +304,59 @@ export function openDb(path: string, opts: OpenOptions = {}): Db {
     if (db.open) db.close();
     if (e instanceof UserError) throw e;
     throw notADatabase(path, e);
+  }
+}
+
+/**
+ * A WAL database at rest (written by an older whose-tag, or by a writer that was killed) is switched to a
+ * rollback journal when the file is writable; 'wal' when it could not be (read-only, or in use).
+ */
+function leaveWal(path: string): DbFileState {
+  // A connection that cannot write would still create -wal and -shm to read, and leave them: ask first.
+  if (!writable(path) || !writable(dirname(path))) return 'wal';
+  try {
+    const db = new Database(path, { fileMustExist: true });
+    try {
+      db.pragma('busy_timeout = 0');
+      db.pragma('journal_mode = DELETE');
+    } finally {
+      db.close();
+    }
+  } catch {
+    // Not writable or in use: read it as it is.
+  }
+  return dbFileState(path);
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function openCopy(path: string): Db {
+  const dir = mkdtempSync(join(tmpdir(), 'whose-tag-ro-'));
+  const copy = join(dir, basename(path));
+  try {
+    copyFileSync(path, copy);
+    chmodSync(copy, 0o600); // the original's mode may be read-only, and leaving WAL mode writes the header
+    const db = openReadOnly(copy, leaveWal(copy), true);
+    const close = db.close.bind(db);
+    db.close = () => {
+      try {
+        return close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    return db;
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    if (e instanceof UserError) throw new UserError(e.message.split(copy).join(path));
+    throw e;
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -54,7 +54,10 @@ test('a database from a newer whose-tag is refused with a clear message', (t) =>
 
 test('a read-only open of an older database upgrades it first', (t) => {
   const path = join(tempDir(t), 'old.db');
-  new Database(path).close(); // version 0: an empty SQLite file
+  const raw = new Database(path);
+  raw.exec(MIGRATIONS[0]);
+  raw.pragma('user_version = 1');
+  raw.close();
   const db = openDb(path, { readonly: true });
   assert.equal(schemaVersion(db), SCHEMA_VERSION);
   assert.equal(db.readonly, true);
@@ -68,7 +71,59 @@ test('a file that is not a database, and a missing one, are one-line user errors
   writeFileSync(junk, 'this is not sqlite, just some text that is long enough to have a header'.repeat(10));
   assert.throws(() => openDb(junk), (e: unknown) => e instanceof UserError && e.message.startsWith(`${junk}: not a whose-tag database`));
   const missing = join(dir, 'missing.db');
-  assert.throws(() => openDb(missing, { readonly: true }), (e: unknown) => e instanceof UserError && e.message.startsWith(`${missing}: cannot open database`));
+  assert.throws(() => openDb(missing, { readonly: true }), (e: unknown) => e instanceof UserError && e.message === `${missing}: no such database (whose-tag index DIR --db ${missing} builds it)`);
+});
+
+test('a folder, an empty file, a short file, a foreign SQLite file and a damaged schema each say so in one line', (t) => {
+  const dir = tempDir(t);
+  const expectError = (path: string, readonly: boolean, message: string | RegExp) =>
+    assert.throws(() => openDb(path, { readonly }), (e: unknown) => {
+      assert.ok(e instanceof UserError, String(e));
+      assert.ok(!e.message.includes('\n'));
+      if (typeof message === 'string') assert.equal(e.message, message);
+      else assert.match(e.message, message);
+      return true;
+    });
+  for (const readonly of [false, true]) expectError(dir, readonly, `${dir}: is a folder, not a database file (--db takes a file, e.g. ${dir}/tags.db)`);
+
+  const empty = join(dir, 'empty.db');
+  writeFileSync(empty, '');
+  expectError(empty, true, `${empty}: empty file, no whose-tag database in it yet (whose-tag index DIR --db ${empty} fills it)`);
+  const filled = openDb(empty); // a writer fills an empty file
+  assert.equal(schemaVersion(filled), SCHEMA_VERSION);
+  filled.close();
+
+  const short = join(dir, 'short.db');
+  writeFileSync(short, Buffer.from('SQLite format 3\0abc', 'latin1'));
+  for (const readonly of [false, true]) expectError(short, readonly, `${short}: not a whose-tag database: too short (19 bytes) for an SQLite file, damaged or cut off`);
+  const text = join(dir, 'notes.db');
+  writeFileSync(text, 'MZ');
+  for (const readonly of [false, true]) expectError(text, readonly, `${text}: not a whose-tag database: not an SQLite file (it starts with "MZ")`);
+
+  const foreign = join(dir, 'foreign.db');
+  const other = new Database(foreign);
+  other.exec('CREATE TABLE songs (title TEXT); CREATE TABLE albums (name TEXT)');
+  other.close();
+  const foreignBytes = readFileSync(foreign);
+  for (const readonly of [false, true]) {
+    expectError(foreign, readonly, `${foreign}: an SQLite database, but not a whose-tag one (its tables: albums, songs); give --db a whose-tag database or a new file`);
+  }
+  assert.deepEqual(readFileSync(foreign), foreignBytes, "nothing was added to someone else's database");
+
+  const damaged = join(dir, 'damaged.db');
+  openDb(damaged).close();
+  const cut = new Database(damaged);
+  cut.exec('DROP TABLE evidence');
+  cut.close();
+  for (const readonly of [false, true]) {
+    expectError(damaged, readonly, `${damaged}: damaged whose-tag database: schema ${SCHEMA_VERSION} but no table evidence (rebuild it: whose-tag index DIR --db NEW.db)`);
+  }
+  const garbled = join(dir, 'garbled.db');
+  openDb(garbled).close();
+  const bytes = readFileSync(garbled);
+  bytes.fill(0x5a, 100, 4096); // the first page after the header: the schema table itself
+  writeFileSync(garbled, bytes);
+  for (const readonly of [false, true]) expectError(garbled, readonly, new RegExp(`^${garbled.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: damaged whose-tag database \\(`));
 });
 
 test('deleting a content cascades to its findings and evidence; files keep contents alive', (t) => {

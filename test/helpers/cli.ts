@@ -12,17 +12,24 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): CliResult {
-  return runProgram(BIN, args, { WHOSE_TAG_FROM_SOURCE: '1', ...env }, cwd);
+/** Who the program runs as (test/db/readonly.test.ts drops root's rights so that chmod binds). */
+export interface RunAs {
+  uid?: number;
+  gid?: number;
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT, as: RunAs = {}): CliResult {
+  return runProgram(BIN, args, { WHOSE_TAG_FROM_SOURCE: '1', ...env }, cwd, as);
 }
 
 /** Runs a launcher as it is, compiled build and bundles included (test/cli/launcher.test.ts). */
-export function runProgram(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): CliResult {
+export function runProgram(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT, as: RunAs = {}): CliResult {
   const r = spawnSync(process.execPath, [bin, ...args], {
     cwd,
     encoding: 'utf8',
     env: { ...process.env, ...env },
     maxBuffer: 64 * 1024 * 1024,
+    ...as,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
