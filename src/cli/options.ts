@@ -14,6 +14,12 @@ export const INPUT_FORMATS = [
   'verifier',
   'whose-tag-snapshot',
   'adhoc',
+  'pool',
+  'poolfind',
+  'vol3-bigpools',
+  'vol3-poolscanner',
+  'memprocfs-pool',
+  'drakvuf-poolmon',
 ] as const satisfies readonly (ReportFormat | 'auto')[];
 
 export const dbOption = {

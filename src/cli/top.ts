@@ -85,6 +85,7 @@ export const topCommand: CommandModule<object, TopArgv> = {
         return;
       }
       const grid = views.rankGrid(tags, drivers, totals, opts.pool, style, argv.n);
+      grid.footer = [...(grid.footer ?? []), ...kindNote(report.kind)];
       if (format === 'csv' && findings?.length) addWarningColumn(grid, findings, Boolean(drivers));
       process.stdout.write(renderGrid(grid, format));
       // A finding is a warning about the machine, not part of the table: stderr, as other warnings.
@@ -94,6 +95,13 @@ export const topCommand: CommandModule<object, TopArgv> = {
     }
   },
 };
+
+/** Listings and traces are not the pool's totals: the table says what its numbers are. */
+function kindNote(kind: string | undefined): string[] {
+  if (kind === 'allocations') return ['Counted from the allocations the report lists (each block once): what the listing shows, not the pool\'s totals.'];
+  if (kind === 'trace') return ['Counted from traced allocation calls: calls and bytes requested, not what is held.'];
+  return [];
+}
 
 /** CSV carries each finding on the row of the tag it concerns (its driver's row with --by driver). */
 function addWarningColumn(grid: Grid, findings: ProcessFinding[], byDriver: boolean): void {

@@ -35,9 +35,12 @@ export function enrichLines(text: string, report: Report, owners: OwnerSource): 
   const byLine = new Map<number, UsageRow[]>();
   for (const s of report.snapshots) {
     for (const r of s.rows) {
-      const list = byLine.get(r.line);
-      if (list) list.push(r);
-      else byLine.set(r.line, [r]);
+      // A per-allocation row gathers many lines: each of them gets the tag's owner.
+      for (const line of new Set(r.lines ?? [r.line])) {
+        const list = byLine.get(line);
+        if (list) list.push(r);
+        else byLine.set(line, [r]);
+      }
     }
   }
   return text.split('\n').map((lineText, i) => ({

@@ -212,6 +212,8 @@ export function tagJson(ctx: TopJsonContext, ranks: readonly TagRank[]) {
       nonpaged: countersJson(t.row.nonpaged),
       paged: countersJson(t.row.paged),
       ...(t.row.session ? { session: countersJson(t.row.session) } : {}),
+      ...(t.row.unknownPool ? { unknownPool: countersJson(t.row.unknownPool) } : {}),
+      ...(t.row.free ? { free: t.row.free } : {}),
       perAlloc: perAlloc(t.counters),
       driver: driverLabel(t.attribution.claimants),
       claimants: t.attribution.claimants,

@@ -9,6 +9,10 @@ import { looksLikeAdhoc, parseAdhoc } from './adhoc.js';
 import { looksLikePoolused, parsePoolused } from './poolused.js';
 import { looksLikePoolmon, parsePoolmon } from './poolmon.js';
 import { looksLikeVerifier, parseVerifier } from './verifier.js';
+import { looksLikePool, looksLikePoolfind, parsePool, parsePoolfind } from './windbg-pool.js';
+import { looksLikeVol3Bigpools, looksLikeVol3Poolscanner, parseVol3Bigpools, parseVol3Poolscanner } from './vol3.js';
+import { looksLikeMemprocfsPool, parseMemprocfsPool } from './memprocfs.js';
+import { looksLikeDrakvuf, parseDrakvuf } from './drakvuf.js';
 
 export interface FormatHandler {
   looksLike(text: string): number;
@@ -24,6 +28,12 @@ export const FORMATS: Record<ReportFormat, FormatHandler> = {
   'poolused': { looksLike: looksLikePoolused, parse: parsePoolused },
   'poolmon': { looksLike: looksLikePoolmon, parse: parsePoolmon },
   'verifier': { looksLike: looksLikeVerifier, parse: parseVerifier },
+  'pool': { looksLike: looksLikePool, parse: parsePool },
+  'poolfind': { looksLike: looksLikePoolfind, parse: parsePoolfind },
+  'vol3-bigpools': { looksLike: looksLikeVol3Bigpools, parse: parseVol3Bigpools },
+  'vol3-poolscanner': { looksLike: looksLikeVol3Poolscanner, parse: parseVol3Poolscanner },
+  'memprocfs-pool': { looksLike: looksLikeMemprocfsPool, parse: parseMemprocfsPool },
+  'drakvuf-poolmon': { looksLike: looksLikeDrakvuf, parse: parseDrakvuf },
   'adhoc': { looksLike: looksLikeAdhoc, parse: parseAdhoc },
 };
 

@@ -65,7 +65,8 @@ export class LineLedger {
 export function skippedNote(report: Pick<Report, 'file' | 'skipped'>): string | undefined {
   const s = report.skipped;
   if (!s) return undefined;
-  return `${report.file}: skipped ${s.count} line${s.count === 1 ? '' : 's'} that ${s.count === 1 ? 'is' : 'are'} not rows (first: line ${s.firstLine})`;
+  const what = s.count === 1 ? 'line that is not a row' : 'lines that are not rows';
+  return `${report.file}: skipped ${s.count} ${what} (first: line ${s.firstLine})`;
 }
 
 /** Thousands separators people and some tools add (`1,607,446,837`): digits in groups of three. */

@@ -9,17 +9,28 @@ export type ReportFormat =
   | 'verifier'
   | 'whose-tag-snapshot'
   /** A whitespace table a person pasted: a Tag column plus size columns with units. */
-  | 'adhoc';
+  | 'adhoc'
+  /** WinDbg `!pool ADDR [flags]`: the blocks of a pool page. */
+  | 'pool'
+  /** WinDbg `!poolfind`: every block with a tag (both layouts). */
+  | 'poolfind'
+  | 'vol3-bigpools'
+  | 'vol3-poolscanner'
+  /** MemProcFS `sys/pool/…/allocations.txt`. */
+  | 'memprocfs-pool'
+  /** DRAKVUF's poolmon plugin: allocation calls traced. */
+  | 'drakvuf-poolmon';
 
 /**
  * What a report's numbers are:
  * - `usage`: the kernel's per-tag counters (poolmon, !poolused, trackers, captures): totals of everything;
  * - `allocations`: blocks the tool saw one by one (!pool, !poolfind, Volatility scans, Verifier lists),
  *   counted here per tag: a sample of the pool, not its totals;
+ * - `trace`: allocation calls a tracer saw (DRAKVUF): calls and bytes requested, never frees: not what is held;
  * - `drivers`: per-driver totals with no tags (verifier /query, !verifier's per-driver statistics);
  * - `statement`: nothing to rank (global statistics, settings, a header with no rows): `Report.statement` says what it is.
  */
-export type ReportKind = 'usage' | 'allocations' | 'drivers' | 'statement';
+export type ReportKind = 'usage' | 'allocations' | 'trace' | 'drivers' | 'statement';
 
 /**
  * A counter the report does not have is undefined, never 0: `!poolused`'s default layout has no
