@@ -77,7 +77,7 @@ export const topCommand: CommandModule<object, TopArgv> = {
       const format = outputFormat(argv);
       const style = byteStyle(argv, format);
       const drivers = argv.by === 'driver' ? top.rankDrivers(tags, opts) : undefined;
-      const totals = top.totals(tags, snapshot, opts.pool);
+      const totals = top.totals(tags, snapshot, opts.pool, Boolean(tagQueries || argv.driver));
       if (format === 'json') {
         const ctx = { format: report.format, kind: report.kind ?? 'usage', pool: opts.pool, totals, ...(findings ? { warnings: findings } : {}) };
         const body = drivers ? views.driverJson(ctx, views.firstRows(drivers, argv.n)) : views.tagJson(ctx, views.firstRows(tags, argv.n));
