@@ -344,7 +344,16 @@ export function realDrivers(root: string, shared: string | undefined): { path: s
  * order each round, until `totalBytes`; a third of the files in subfolders, as in a drivers folder.
  */
 export function ensureRealCorpus(opts: RealCorpusOptions, groupOf: (path: string) => string = () => 'sources'): { manifest: RealCorpusManifest; reused: boolean } {
-  const sources = readSources(opts.sources).filter((s) => checksumOffset(s.bytes) !== undefined);
+  // Identical sources (a fixture kept under two names, e.g. a KMDF driver whose tag follows its file name)
+  // would give identical copies: the corpus keeps the first of each content.
+  const seen = new Set<string>();
+  const sources = readSources(opts.sources).filter((s) => {
+    if (checksumOffset(s.bytes) === undefined) return false;
+    const hash = createHash('sha256').update(s.bytes).digest('hex');
+    if (seen.has(hash)) return false;
+    seen.add(hash);
+    return true;
+  });
   if (sources.length === 0) throw new Error('no PE source drivers for the benchmark corpus');
   const key: RealCorpusKey = {
     format: REAL_CORPUS_FORMAT,

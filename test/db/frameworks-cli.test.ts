@@ -42,7 +42,7 @@ test('framework tags: lookup labels them, top names a KMDF default driver as suc
   assert.equal(amda.code, 0, amda.stderr);
   assert.match(amda.stdout, /amda +call \(inferred\) +pool +amdacpbus2\.sys .*KMDF default, from the file name \(service amdacpbus2\)/);
   assert.doesNotMatch(amda.stdout, /WdfTest\.sys/, 'the tag follows the file name, not the content');
-  const test = run(['Test', '--db', db, '--json']);
+  const test = run(['Test', '--db', db, '--json', '--hosts']);
   const owners = JSON.parse(test.stdout)[0].owners as { name: string; inferred?: string; paths: string[] }[];
   assert.deepEqual(owners.map((o) => [o.name, o.inferred, o.paths.length]), [['WdfTest.sys', 'kmdf-default', 1]]);
 
