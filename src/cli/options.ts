@@ -20,6 +20,8 @@ export const INPUT_FORMATS = [
   'vol3-poolscanner',
   'memprocfs-pool',
   'drakvuf-poolmon',
+  'verifier-query',
+  'windbg-vm',
 ] as const satisfies readonly (ReportFormat | 'auto')[];
 
 export const dbOption = {

@@ -66,7 +66,10 @@ export const topCommand: CommandModule<object, TopArgv> = {
       note(`${argv.report} holds ${report.snapshots.length} snapshots; ranking the last (whose-tag diff ${argv.report} shows growth)`);
     }
     const sort = argv.sort as SortKey;
-    const cannot = top.unsortable(top.absentCounters(snapshot.rows, argv.pool as 'all'), sort, report.format);
+    // A driver-level report ranks its drivers' own totals (verifier /query, !verifier statistics).
+    const byReportedDriver = Boolean(snapshot.drivers?.length) && (argv.by === 'driver' || report.kind === 'drivers');
+    if (report.kind === 'drivers' && argv.by !== 'driver') note(`${argv.report} holds per-driver totals and no tags: ranking drivers`);
+    const cannot = byReportedDriver ? undefined : top.unsortable(top.absentCounters(snapshot.rows, argv.pool as 'all'), sort, report.format);
     if (cannot) throw new UserError(cannot);
     const findings = await processFindings(argv, snapshot.rows);
     const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag, host: argv.host });
@@ -76,8 +79,9 @@ export const topCommand: CommandModule<object, TopArgv> = {
       const tags = top.rankTags(snapshot.rows, owners.source, opts);
       const format = outputFormat(argv);
       const style = byteStyle(argv, format);
-      const drivers = argv.by === 'driver' ? top.rankDrivers(tags, opts) : undefined;
-      const totals = top.totals(tags, snapshot, opts.pool, Boolean(tagQueries || argv.driver));
+      const reported = byReportedDriver ? await import('../rank/drivers.js') : undefined;
+      const drivers = reported ? reported.rankReportedDrivers(snapshot.drivers!, tags, opts) : argv.by === 'driver' ? top.rankDrivers(tags, opts) : undefined;
+      const totals = reported ? reported.reportedDriverTotals(drivers!) : top.totals(tags, snapshot, opts.pool, Boolean(tagQueries || argv.driver));
       if (format === 'json') {
         const ctx = { format: report.format, kind: report.kind ?? 'usage', pool: opts.pool, totals, ...(findings ? { warnings: findings } : {}) };
         const body = drivers ? views.driverJson(ctx, views.firstRows(drivers, argv.n)) : views.tagJson(ctx, views.firstRows(tags, argv.n));
@@ -85,7 +89,7 @@ export const topCommand: CommandModule<object, TopArgv> = {
         return;
       }
       const grid = views.rankGrid(tags, drivers, totals, opts.pool, style, argv.n);
-      grid.footer = [...(grid.footer ?? []), ...kindNote(report.kind)];
+      grid.footer = [...(grid.footer ?? []), ...(reported ? reported.reportedDriverNotes(snapshot.drivers!) : kindNote(report.kind))];
       if (format === 'csv' && findings?.length) addWarningColumn(grid, findings, Boolean(drivers));
       process.stdout.write(renderGrid(grid, format));
       // A finding is a warning about the machine, not part of the table: stderr, as other warnings.

@@ -64,7 +64,7 @@ export interface Totals {
   filtered?: boolean;
 }
 
-function metric(c: PoolCounters, sort: SortKey): number | undefined {
+export function metric(c: PoolCounters, sort: SortKey): number | undefined {
   switch (sort) {
     case 'allocs':
       return c.allocs;

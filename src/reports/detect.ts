@@ -8,7 +8,8 @@ import { looksLikeSnapshot, parseSnapshot } from './snapshot.js';
 import { looksLikeAdhoc, parseAdhoc } from './adhoc.js';
 import { looksLikePoolused, parsePoolused } from './poolused.js';
 import { looksLikePoolmon, parsePoolmon } from './poolmon.js';
-import { looksLikeVerifier, parseVerifier } from './verifier.js';
+import { looksLikeVerifier, looksLikeVerifierQuery, parseVerifier, parseVerifierQuery } from './verifier.js';
+import { looksLikeVm, parseVm } from './windbg-vm.js';
 import { looksLikePool, looksLikePoolfind, parsePool, parsePoolfind } from './windbg-pool.js';
 import { looksLikeVol3Bigpools, looksLikeVol3Poolscanner, parseVol3Bigpools, parseVol3Poolscanner } from './vol3.js';
 import { looksLikeMemprocfsPool, parseMemprocfsPool } from './memprocfs.js';
@@ -28,6 +29,8 @@ export const FORMATS: Record<ReportFormat, FormatHandler> = {
   'poolused': { looksLike: looksLikePoolused, parse: parsePoolused },
   'poolmon': { looksLike: looksLikePoolmon, parse: parsePoolmon },
   'verifier': { looksLike: looksLikeVerifier, parse: parseVerifier },
+  'verifier-query': { looksLike: looksLikeVerifierQuery, parse: parseVerifierQuery },
+  'windbg-vm': { looksLike: looksLikeVm, parse: parseVm },
   'pool': { looksLike: looksLikePool, parse: parsePool },
   'poolfind': { looksLike: looksLikePoolfind, parse: parsePoolfind },
   'vol3-bigpools': { looksLike: looksLikeVol3Bigpools, parse: parseVol3Bigpools },

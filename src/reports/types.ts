@@ -19,7 +19,11 @@ export type ReportFormat =
   /** MemProcFS `sys/pool/…/allocations.txt`. */
   | 'memprocfs-pool'
   /** DRAKVUF's poolmon plugin: allocation calls traced. */
-  | 'drakvuf-poolmon';
+  | 'drakvuf-poolmon'
+  /** `verifier /query`: per-driver pool totals, no tags. */
+  | 'verifier-query'
+  /** WinDbg `!vm`: system-wide and per-session pool totals only. */
+  | 'windbg-vm';
 
 /**
  * What a report's numbers are:

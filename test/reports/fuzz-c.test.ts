@@ -1,5 +1,5 @@
-// Seeded mutation fuzzing of the per-allocation parsers (!pool, !poolfind, Volatility 3, MemProcFS,
-// DRAKVUF): every mutated input gives a well-formed Report or a ReportParseError naming a real line.
+// Seeded mutation fuzzing of the per-allocation and driver-level parsers (!pool, !poolfind, Volatility
+// 3, MemProcFS, DRAKVUF, !verifier, verifier /query, !vm): every mutated input gives a well-formed Report or a ReportParseError naming a real line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -15,12 +15,19 @@ const CORPUS: [string, ReportFormat, string][] = readdirSync(FIXTURES)
   .filter((f) => /^(vol3|memprocfs|drakvuf)/.test(f))
   .sort()
   .map((f) => [f, fixtureFormat(f), readFileSync(new URL(f, FIXTURES), 'utf8')]);
+// The two real samples the README shows travel with the repository (data/examples): always fuzzed.
+CORPUS.push(['data/examples/poolfind-amda.txt', 'poolfind', readFileSync(new URL('../../data/examples/poolfind-amda.txt', import.meta.url), 'utf8')]);
+CORPUS.push(['data/examples/verifier-query.txt', 'verifier-query', readFileSync(new URL('../../data/examples/verifier-query.txt', import.meta.url), 'utf8')]);
 if (!needShared('reports')) {
-  for (const f of readdirSync(sharedPath('reports')).filter((x) => /^pool(find)?-/.test(x)).sort()) {
-    CORPUS.push([f, f.startsWith('poolfind') ? 'poolfind' : 'pool', readFileSync(sharedPath(`reports/${f}`), 'utf8')]);
+  const formatOf = (f: string): ReportFormat | undefined =>
+    f.startsWith('poolfind-') ? 'poolfind' : f.startsWith('pool-') ? 'pool' : f.startsWith('vm-') ? 'windbg-vm' : f.startsWith('verifier-kd-') ? 'verifier' : undefined;
+  for (const f of readdirSync(sharedPath('reports')).sort()) {
+    const format = formatOf(f);
+    if (format) CORPUS.push([f, format, readFileSync(sharedPath(`reports/${f}`), 'utf8')]);
   }
 }
-const CASES = 300;
+/** Thousands of cases in all (each run twice: its parser, then detection), with or without ../shared. */
+const CASES = Math.ceil(3100 / CORPUS.length);
 const PIECES = ['0', 'f', ' ', '\t', '(', ')', '*', ',', '"', '`', ':', '|', '\n', '0x', 'size:', '(Free )', 'Allocated', 'N/A', '\u00ff', '\0', '99999999999999999999', 'tag ', '// x', '```'];
 
 function mutate(text: string, r: () => number): string {
@@ -50,9 +57,16 @@ function check(rep: Report, text: string): void {
     return;
   }
   for (const s of rep.snapshots) {
+    for (const d of s.drivers ?? []) {
+      assert.ok(d.driver.length > 0 && d.line >= 1 && d.line <= lines);
+      for (const c of [d.nonpaged, d.paged, d.peak?.nonpaged, d.peak?.paged]) {
+        for (const v of [c?.outstanding, c?.bytes]) assert.ok(v === undefined || (Number.isSafeInteger(v) && v >= 0), `driver counter ${v}`);
+      }
+    }
     for (const row of s.rows) {
       assert.ok(Number.isInteger(row.tag) && row.tag >= 0 && row.tag <= 0xffffffff);
       for (const l of row.lines ?? [row.line]) assert.ok(l >= 1 && l <= lines, `line ${l} of ${lines}`);
+      for (const c of row.callers ?? []) assert.equal(typeof c, 'string');
       for (const c of [row.nonpaged, row.paged, row.session, row.unknownPool]) {
         if (!c) continue;
         for (const v of [c.allocs, c.frees, c.outstanding, c.bytes]) assert.ok(v === undefined || (Number.isSafeInteger(v) && v >= 0), `counter ${v}`);
@@ -61,12 +75,15 @@ function check(rep: Report, text: string): void {
   }
 }
 
-test('the per-allocation corpus parses unmutated', () => {
-  assert.ok(CORPUS.length >= 9);
-  for (const [name, format, text] of CORPUS) assert.ok(FORMATS[format].parse(text, name).snapshots[0].rows.length > 0, name);
+test('the corpus parses unmutated: rows, per-driver totals, or a statement', () => {
+  assert.ok(CORPUS.length >= 11);
+  for (const [name, format, text] of CORPUS) {
+    const r = FORMATS[format].parse(text, name);
+    assert.ok(r.statement || r.snapshots[0].rows.length > 0 || (r.snapshots[0].drivers?.length ?? 0) > 0, name);
+  }
 });
 
-test(`per-allocation parsers: ${CASES} seeded mutations per corpus file, with its parser and with detection`, () => {
+test(`per-allocation and driver-level parsers: ${CASES} seeded mutations per corpus file, with its parser and with detection`, () => {
   const r = prng(0xa110c);
   let parsed = 0;
   let refused = 0;
@@ -88,4 +105,5 @@ test(`per-allocation parsers: ${CASES} seeded mutations per corpus file, with it
   }
   assert.equal(parsed + refused, 2 * CASES * CORPUS.length);
   assert.ok(parsed > CASES && refused > CASES, `both outcomes occur: ${parsed} parsed, ${refused} refused`);
+  assert.ok(parsed + refused >= 6000, 'thousands of cases');
 });
