@@ -31,8 +31,10 @@ export function parseFastLookup(argv: string[]): LookupOptions | undefined {
   } catch {
     return undefined;
   }
-  const { values, positionals } = parsed;
-  if (positionals.length === 0 || (COMMAND_NAMES as readonly string[]).includes(positionals[0])) return undefined;
+  const { values } = parsed;
+  // `whose-tag lookup TAG…` is plainly a lookup too (and `lookup -- -UMD` the way to give a tag starting with -).
+  const positionals = parsed.positionals[0] === 'lookup' ? parsed.positionals.slice(1) : parsed.positionals;
+  if (positionals.length === 0 || (parsed.positionals[0] !== 'lookup' && (COMMAND_NAMES as readonly string[]).includes(positionals[0]))) return undefined;
   for (const key of ['kind', 'tier', 'format'] as const) {
     const v = values[key];
     if (v !== undefined && !(LOOKUP_CHOICES[key] as readonly string[]).includes(v)) return undefined;

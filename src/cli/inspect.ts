@@ -110,7 +110,9 @@ export const inspectCommand: CommandModule<object, InspectArgv> = {
     try {
       buf = await readFile(argv.file);
     } catch (e) {
-      throw new UserError(`cannot read ${argv.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR') throw new UserError(`${argv.file}: is a folder; inspect reads one driver file (whose-tag index ${argv.file} reads a folder)`);
+      throw new UserError(`${argv.file}: cannot read: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
     let exportedWrappers: ExportedWrapper[] | undefined;
     if (argv.db !== undefined) {

@@ -7,7 +7,7 @@ import { dbOption, noteWriter, pooltagOption, quietOption } from './options.js';
 import { POOLTAG_NOTE } from '../pooltag/locate.js';
 import { allocationsFirst, evidenceJson, evidenceText, kindText, moreText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
-import { formatTag, parseTagQuery, tagHex } from '../tag.js';
+import { formatTag, printable, parseTagQuery, tagHex } from '../tag.js';
 import type { TagKind, Tier } from '../extract/types.js';
 import { type DbOwnerHit, type LookupResult, FEW_HOSTS } from '../db/lookup.js';
 
@@ -69,18 +69,26 @@ const OWNER_COLUMNS = [
   { key: 'version', title: 'FILE VERSION' },
 ];
 
-function nothingKnown(input: string): string {
-  return `${input}: nothing known about this tag. Index the drivers (whose-tag index DIR) or search files directly: whose-tag scan ${input} DIR`;
+/**
+ * Why a query found nothing. `objectRefDrivers`: how many drivers use it as an object-reference tag, which
+ * `--kind pool` leaves out: then the tag is known, just not as a pool tag.
+ */
+function nothingKnown(input: string, objectRefDrivers = 0): string {
+  const shown = printable(input);
+  if (objectRefDrivers > 0) {
+    return `${shown}: no driver uses this as a pool tag; ${objectRefDrivers} driver${objectRefDrivers === 1 ? ' uses' : 's use'} it as an object-reference tag (ObReferenceObjectByHandleWithTag and friends): --kind object-ref or --kind all lists them`;
+  }
+  return `${shown}: nothing known about this tag. Index the drivers (whose-tag index DIR) or search files directly: whose-tag scan ${shown} DIR`;
 }
 
 /** Table: a section per query with its owners, then its pooltag.txt entries. */
-export function renderLookupTable(results: LookupResult[]): string {
+export function renderLookupTable(results: LookupResult[], objectRefDrivers: number[] = []): string {
   const out: string[] = [];
-  for (const r of results) {
-    const head = r.query.exact !== undefined ? `${formatTag(r.query.exact)} (${tagHex(r.query.exact)})` : r.query.pattern;
+  for (const [i, r] of results.entries()) {
+    const head = r.query.exact !== undefined ? `${formatTag(r.query.exact)} (${tagHex(r.query.exact)})` : printable(r.query.pattern);
     out.push(`${head}`);
     if (r.owners.length === 0 && r.pooltag.length === 0) {
-      out.push(`  ${nothingKnown(r.query.input)}`, '');
+      out.push(`  ${nothingKnown(r.query.input, objectRefDrivers[i])}`, '');
       continue;
     }
     if (r.owners.length) {
@@ -159,11 +167,12 @@ export const LOOKUP_CHOICES = {
 } as const;
 
 export const lookupCommand: CommandModule<object, LookupOptions> = {
-  command: 'lookup <tags..>',
+  // Optional here so that tags after `--` (`whose-tag lookup -- -UMD`, a tag that starts with a dash) count.
+  command: 'lookup [tags..]',
   describe: 'which drivers use a tag: the database (ranked by evidence) and pooltag.txt',
   builder: (y: Argv<object>) =>
     y
-      .positional('tags', { type: 'string', array: true, demandOption: true, describe: "tags: Proc, 0x636f7250, Afd?, Ntf*" })
+      .positional('tags', { type: 'string', array: true, describe: "tags: Proc, 0x636f7250, Afd?, Ntf* (after --: tags that start with -)" })
       .options({ ...dbOption, ...pooltagOption })
       .option('multichar', { type: 'boolean', describe: "read 'corP' as the C constant (reversed: Proc)" })
       .option('kind', { choices: LOOKUP_CHOICES.kind, default: 'all', describe: 'kind of tag use' })
@@ -172,7 +181,10 @@ export const lookupCommand: CommandModule<object, LookupOptions> = {
       .options(quietOption)
       .option('format', { choices: LOOKUP_CHOICES.format, default: 'table' })
       .option('hosts', { type: 'boolean', describe: 'list every host and path of each driver (default: counts)' }) as unknown as Argv<LookupOptions>,
-  handler: (argv) => runLookup(argv),
+  handler: (argv) => {
+    const afterDashes = ((argv as { '--'?: unknown[] })['--'] ?? []).map(String);
+    return runLookup({ ...argv, tags: [...(argv.tags ?? []).map(String), ...afterDashes] });
+  },
 };
 
 /**
@@ -180,6 +192,7 @@ export const lookupCommand: CommandModule<object, LookupOptions> = {
  * (yargs alone costs ~100 ms of start-up).
  */
 export async function runLookup(argv: LookupOptions): Promise<void> {
+  if (argv.tags.length === 0) throw new UserError('give a tag (whose-tag Proc); a tag that starts with - goes after --: whose-tag lookup -- -UMD');
   const queries = argv.tags.map((t, i) => {
     try {
       return parseTagQuery(String(t), { multichar: argv.multichar });
@@ -204,12 +217,20 @@ export async function runLookup(argv: LookupOptions): Promise<void> {
       if (!db || !hasImportedPooltag(db)) note(POOLTAG_NOTE);
     }
     const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin, pooltagShownAs: path, listHosts: Boolean(argv.hosts) });
+    // `--kind pool` on a tag the database knows only as an object-reference tag: say so, not "nothing known".
+    const objectRefDrivers = results.map((r) =>
+      argv.kind === 'pool' && db && r.owners.length === 0 && r.pooltag.length === 0
+        ? new Set(lookup(db, [r.query], undefined, { kind: 'object-ref', minTier: argv.tier })[0].owners.map((o) => o.sha256)).size
+        : 0,
+    );
     const format = outputFormat(argv);
     if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results, Boolean(argv.hosts)), null, 2) + '\n');
-    else if (format === 'table') process.stdout.write(renderLookupTable(results));
+    else if (format === 'table') process.stdout.write(renderLookupTable(results, objectRefDrivers));
     else process.stdout.write(renderGrid(lookupGrid(results), format));
     if (format !== 'table') {
-      for (const r of results) if (!r.owners.length && !r.pooltag.length) process.stderr.write(`whose-tag: ${nothingKnown(r.query.input)}\n`);
+      results.forEach((r, i) => {
+        if (!r.owners.length && !r.pooltag.length) process.stderr.write(`whose-tag: ${nothingKnown(r.query.input, objectRefDrivers[i])}\n`);
+      });
     }
     if (results.every((r) => r.owners.length === 0 && r.pooltag.length === 0)) process.exitCode = EXIT.notFound;
   } finally {

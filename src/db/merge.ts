@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { siblingTempPath } from '../util/atomic-write.js';
+import { checkOutputPath, siblingTempPath } from '../util/atomic-write.js';
 import { CONTENT_HOSTS_FILL, CONTENT_HOSTS_TRIGGERS, CONTENT_HOSTS_TRIGGER_NAMES, SCHEMA_VERSION, openDb, type Db } from './schema.js';
 import { rowCounts } from './stats.js';
 
@@ -135,6 +135,7 @@ function dropOrphans(db: Db): void {
 export function mergeDatabases(args: string[], out: string): MergeSummary {
   const inputs = mergeInputs(args);
   for (const input of inputs) if (!existsSync(input) || !statSync(input).isFile()) throw new UserError(`${input}: no such database file`);
+  checkOutputPath(out);
   const target = resolve(out);
   const tmp = siblingTempPath(target);
   const db = openDb(tmp);

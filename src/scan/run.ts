@@ -8,8 +8,8 @@ import { defaultDbPath } from '../db/location.js';
 import { EXTRACTOR_VERSION } from '../extract/version.js';
 import { EXIT, UserError } from '../errors.js';
 import { progressBar, progressEnabled, type ProgressBar } from '../render/progress.js';
-import { formatTag, parseTagQuery, tagBytes, tagHex } from '../tag.js';
-import { ALL_FILES, walkPaths } from '../walk/walk.js';
+import { formatTag, parseTagQuery, printable, tagBytes, tagHex } from '../tag.js';
+import { ALL_FILES, missingPaths, walkPaths } from '../walk/walk.js';
 import { type CodeKnowledge, classifyFile, resultLine, survey } from './classify.js';
 import { ByteSearcher } from './search.js';
 
@@ -103,9 +103,11 @@ export async function runScan(opts: ScanOptions): Promise<void> {
   const problem = (path: string, message: string) => {
     problems++;
     bar?.clear();
-    process.stderr.write(`whose-tag: ${path}: ${message}\n`);
+    process.stderr.write(`whose-tag: ${printable(`${path}: ${message}`)}\n`);
   };
+  const missing = await missingPaths(opts.paths);
   const files = await targets(opts, problem);
+  if (files.length === 0 && problems === 0) process.stderr.write(`whose-tag: warning: no files to search under ${printable(opts.paths.join(', '))}\n`);
   bar = progressEnabled() ? progressBar() : undefined;
   // Results and the bar share the terminal when stdout is one: the bar is erased before each result.
   const write = (text: string) => {
@@ -146,5 +148,6 @@ export async function runScan(opts: ScanOptions): Promise<void> {
   }
   bar?.done();
   if (pending) write(pending);
-  process.exitCode = problems > 0 ? EXIT.partial : matched > 0 ? EXIT.ok : EXIT.notFound;
+  // A path that does not exist is bad input (grep says 2 too); an unreadable file is a partial result.
+  process.exitCode = missing.length > 0 ? EXIT.usage : problems > 0 ? EXIT.partial : matched > 0 ? EXIT.ok : EXIT.notFound;
 }
