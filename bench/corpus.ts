@@ -344,12 +344,14 @@ export function realDrivers(root: string, shared: string | undefined): { path: s
  * order each round, until `totalBytes`; a third of the files in subfolders, as in a drivers folder.
  */
 export function ensureRealCorpus(opts: RealCorpusOptions, groupOf: (path: string) => string = () => 'sources'): { manifest: RealCorpusManifest; reused: boolean } {
-  // Byte-identical sources (a fixture kept twice) would give identical copies: each content once.
+  // Identical sources (a fixture kept under two names, e.g. a KMDF driver whose tag follows its file name)
+  // would give identical copies: the corpus keeps the first of each content.
   const seen = new Set<string>();
   const sources = readSources(opts.sources).filter((s) => {
-    const h = createHash('sha256').update(s.bytes).digest('hex');
-    if (seen.has(h) || checksumOffset(s.bytes) === undefined) return false;
-    seen.add(h);
+    if (checksumOffset(s.bytes) === undefined) return false;
+    const hash = createHash('sha256').update(s.bytes).digest('hex');
+    if (seen.has(hash)) return false;
+    seen.add(hash);
     return true;
   });
   if (sources.length === 0) throw new Error('no PE source drivers for the benchmark corpus');

@@ -177,13 +177,13 @@ class OwnerQueries {
         path,
         version: versionOf(r),
       };
+      if (inferred) hit.inferred = 'kmdf-default';
       if (listed) {
         hit.hosts = listed.hosts;
         hit.paths = listed.paths;
       } else if (r.host_count <= FEW_HOSTS) {
         hit.hosts = this.fewHosts.all(r.sha256, FEW_HOSTS);
       }
-      if (inferred) hit.inferred = 'kmdf-default';
       hits.push(hit);
     }
     return hits;

@@ -153,8 +153,9 @@ export function totalsLines(t: Totals, pool: PoolChoice, shown: { rows: number; 
   if (whole) {
     lines.push(`Total ${pool} pool by the report's own total: ${amount(whole)}.`);
     lines.push(
-      `The ${t.tags} tags listed hold ${c.bytes === undefined ? 'bytes not given' : `${humanBytes(c.bytes)} (${c.bytes} bytes${whole.bytes !== undefined ? `, ${share(c.bytes, whole.bytes)}` : ''})`}: ` +
-        "the rows do not add up to the report's total, so percentages are of that total.",
+      `The ${t.tags} tags ${t.filtered ? 'kept by --tag/--driver' : 'listed'} hold ` +
+        `${c.bytes === undefined ? 'bytes not given' : `${humanBytes(c.bytes)} (${c.bytes} bytes${whole.bytes !== undefined ? `, ${share(c.bytes, whole.bytes)}` : ''})`}` +
+        (t.filtered ? "; percentages are of the report's total." : ": the rows do not add up to the report's total, so percentages are of that total."),
     );
   } else {
     lines.push(`Total ${pool} pool: ${amount(c)} over ${t.tags} tags.`);
