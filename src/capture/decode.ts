@@ -60,11 +60,8 @@ export const LAYOUTS2: Record<Bitness, PoolTagLayout> = {
     pagedAllocs: 8, pagedFrees: 16, pagedUsed: 24, nonPagedAllocs: 32, nonPagedFrees: 40, nonPagedUsed: 48,
     sessionId: 8, sessionCount: 12, sessionArray: 16,
   },
-  32: {
-    arrayOffset: 4, entrySize: 0x1c, sizeT: 4, count: 4,
-    pagedAllocs: 4, pagedFrees: 8, pagedUsed: 12, nonPagedAllocs: 16, nonPagedFrees: 20, nonPagedUsed: 24,
-    sessionId: 4, sessionCount: 8, sessionArray: 12,
-  },
+  // A 32-bit SIZE_T is a ULONG: there class 255's entries are class 22's.
+  32: LAYOUTS[32],
 };
 
 export interface PoolTagRecord {
