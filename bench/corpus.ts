@@ -346,12 +346,14 @@ export function realDrivers(root: string, shared: string | undefined): { path: s
 export function ensureRealCorpus(opts: RealCorpusOptions, groupOf: (path: string) => string = () => 'sources'): { manifest: RealCorpusManifest; reused: boolean } {
   // Identical sources (a fixture kept under two names, e.g. a KMDF driver whose tag follows its file name)
   // would give identical copies: the corpus keeps the first of each content.
+  const hashes = new Map<SourceDriver, string>();
   const seen = new Set<string>();
   const sources = readSources(opts.sources).filter((s) => {
     if (checksumOffset(s.bytes) === undefined) return false;
     const hash = createHash('sha256').update(s.bytes).digest('hex');
     if (seen.has(hash)) return false;
     seen.add(hash);
+    hashes.set(s, hash);
     return true;
   });
   if (sources.length === 0) throw new Error('no PE source drivers for the benchmark corpus');
@@ -360,7 +362,7 @@ export function ensureRealCorpus(opts: RealCorpusOptions, groupOf: (path: string
     seed: opts.seed,
     totalBytes: opts.totalBytes,
     knownTags: [...opts.knownTags].sort(),
-    sources: sources.map((s) => ({ name: s.name, sha256: createHash('sha256').update(s.bytes).digest('hex') })),
+    sources: sources.map((s) => ({ name: s.name, sha256: hashes.get(s)! })),
   };
   const old = readManifest(opts.manifestPath) as unknown as RealCorpusManifest | undefined;
   if (old && existsSync(opts.dir) && JSON.stringify(old.key) === JSON.stringify(key) &&
