@@ -7,11 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { ensureCorpus, fixtureDrivers, folderStats, plannedSizes, type CorpusOptions } from './corpus.js';
+import { createHash } from 'node:crypto';
+import { checksumOffset, distinctCopy, ensureCorpus, ensureRealCorpus, fixtureDrivers, folderStats, plannedSizes, realDrivers, type CorpusOptions } from './corpus.js';
 import { prng } from '../test/helpers/prng.js';
 import { ensureLookupDb } from './lookup-db.js';
 import { paired, peakRssAvailable, runOnce, stats, timeSeries } from './timing.js';
 import { readPe } from '../src/pe/read.js';
+import { hostFiles, makeHosts } from './fleet.js';
+import { buildDb } from '../test/db/helpers.js';
+import { mergeDatabases } from '../src/db/merge.js';
+import { mkdirSync } from 'node:fs';
 import { SCHEMA_VERSION } from '../src/db/schema.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -158,4 +163,75 @@ test('timing: baseline commands run right before each timed run, and comparisons
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('real corpus: whole images, each copy distinct by its CheckSum alone, exact tag hits, reused when unchanged', (t) => {
+  const dir = tmp(t);
+  const sources = realDrivers(ROOT, undefined);
+  assert.ok(sources.length >= 50, `${sources.length} fixture drivers`);
+  assert.ok(sources.every((s) => s.group === 'fixtures'));
+  const opts = {
+    dir: join(dir, 'real'),
+    manifestPath: join(dir, 'real.json'),
+    sources: sources.map((s) => s.path),
+    totalBytes: 12e6,
+    knownTags: ['DrA1', 'Proc'],
+    seed: 5,
+  };
+  const { manifest: m, reused } = ensureRealCorpus(opts);
+  assert.equal(reused, false);
+  assert.ok(m.totalBytes >= 12e6 && m.totalBytes < 12e6 + 2e6, `${m.totalBytes}`);
+  assert.deepEqual(filesUnder(opts.dir), m.entries.map((e) => e.path).sort());
+  const hashes = new Set<string>();
+  const dra1: string[] = [];
+  for (const e of m.entries) {
+    const buf = readFileSync(join(opts.dir, e.path));
+    hashes.add(createHash('sha256').update(buf).digest('hex'));
+    // The copy is its source byte for byte except the CheckSum field.
+    const src = readFileSync(sources.find((s) => s.path.endsWith(e.base))!.path);
+    const at = checksumOffset(src)!;
+    assert.equal(buf.length, src.length);
+    assert.ok(buf.subarray(0, at).equals(src.subarray(0, at)) && buf.subarray(at + 4).equals(src.subarray(at + 4)), e.path);
+    assert.equal(buf.readUInt32LE(at), (src.readUInt32LE(at) + e.copy + 1) >>> 0);
+    readPe(buf, e.path);
+    if (buf.includes('DrA1')) dra1.push(e.path);
+  }
+  assert.equal(hashes.size, m.entries.length, 'every file has its own SHA-256');
+  assert.deepEqual(m.hits.DrA1, dra1.sort());
+  assert.ok(m.hits.DrA1.length > 0 && m.hits.Proc.length > m.hits.DrA1.length);
+  assert.equal(ensureRealCorpus(opts).reused, true);
+  assert.throws(() => distinctCopy(Buffer.from('not a PE image'), 0), /not a PE image/);
+});
+
+test('fleet: host databases are their host\'s share of the index, valid, and merge into one fleet', async (t) => {
+  const dir = tmp(t);
+  const files: Record<string, { tags: { tag: string; tier: 'call' | 'code' | 'data' }[] }> = {};
+  for (let i = 0; i < 20; i++) files[`d${i}.sys`] = { tags: [{ tag: `T${String(i).padStart(3, '0')}`, tier: 'call' }] };
+  const index = join(dir, 'index.db');
+  (await buildDb(join(dir, 'src'), index, [{ host: 'template', files }])).close();
+  const spec = { hosts: 6, share: 0.7, seed: 3 };
+  const hostsDir = join(dir, 'hosts');
+  mkdirSync(hostsDir);
+  const written = makeHosts(index, hostsDir, spec, 0, spec.hosts);
+  const ids = Array.from({ length: 20 }, (_, i) => i + 1);
+  assert.equal(written, Array.from({ length: spec.hosts }, (_, h) => hostFiles(ids, spec, h).length).reduce((a, b) => a + b, 0));
+  for (let h = 0; h < spec.hosts; h++) {
+    const db = new Database(join(hostsDir, `host-0000${h}.db`), { readonly: true });
+    try {
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+      const hosts = db.prepare('SELECT DISTINCT host FROM files').pluck().all();
+      assert.deepEqual(hosts, [`host-0000${h}`]);
+      const n = db.prepare('SELECT COUNT(*) FROM files').pluck().get() as number;
+      assert.equal(n, hostFiles(ids, spec, h).length);
+      assert.equal(db.prepare('SELECT COUNT(*) FROM contents').pluck().get(), n);
+      assert.equal(db.prepare('SELECT COUNT(*) FROM findings').pluck().get(), n);
+      assert.equal(db.prepare('SELECT COALESCE(SUM(files), 0) FROM content_hosts').pluck().get(), n);
+      assert.equal(db.prepare('SELECT COUNT(*) FROM tag_values').pluck().get(), n);
+    } finally {
+      db.close();
+    }
+  }
+  const s = mergeDatabases([hostsDir], join(dir, 'fleet.db'));
+  assert.equal(s.hosts, spec.hosts);
+  assert.equal(s.files, written);
 });

@@ -255,7 +255,7 @@ export function folderStats(dir: string): { files: number; bytes: number } {
   return { files, bytes };
 }
 
-/** The driver files under the project's fixture folders, the default corpus's sources. */
+/** The driver files under the project's fixture folders, the padded corpus's sources. */
 export function fixtureDrivers(root: string): string[] {
   const out: string[] = [];
   for (const group of ['drivers', 'wine']) {
@@ -266,4 +266,158 @@ export function fixtureDrivers(root: string): string[] {
     }
   }
   return out.sort();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The real-code corpus (the default): whole copies of real driver images, no overlay. Each copy has its PE
+// CheckSum field changed (a field the loader ignores for drivers outside boot, and nothing we extract), so
+// every file's SHA-256 differs and the index analyses each one as a fleet's distinct builds would make it.
+
+/** Bump when the real-code generator changes, so old corpora are rebuilt. */
+export const REAL_CORPUS_FORMAT = 1;
+
+export interface RealCorpusOptions {
+  dir: string;
+  manifestPath: string;
+  /** Real PE images (any architecture); each is copied whole, again and again, until `totalBytes`. */
+  sources: string[];
+  totalBytes: number;
+  /** Tags whose exact file sets the manifest records. */
+  knownTags: string[];
+  seed: number;
+}
+
+export interface RealCorpusManifest {
+  key: RealCorpusKey;
+  entries: { path: string; size: number; base: string; copy: number }[];
+  totalBytes: number;
+  /** Bytes of each source group ("shared", "fixtures"): what the corpus is made of. */
+  groups: Record<string, { sources: number; bytes: number }>;
+  hits: Record<string, string[]>;
+}
+
+interface RealCorpusKey {
+  format: number;
+  seed: number;
+  totalBytes: number;
+  knownTags: string[];
+  sources: { name: string; sha256: string }[];
+}
+
+/** File offset of the optional header's CheckSum, or undefined when the file is not a PE image. */
+export function checksumOffset(buf: Buffer): number | undefined {
+  if (buf.length < 64 || buf.readUInt16LE(0) !== 0x5a4d) return undefined;
+  const pe = buf.readUInt32LE(0x3c);
+  if (pe + 24 + 68 > buf.length || buf.readUInt32LE(pe) !== 0x4550) return undefined;
+  return pe + 24 + 64;
+}
+
+/** Copy `copy` of `bytes`: the same image with CheckSum moved by copy + 1, so its hash is its own. */
+export function distinctCopy(bytes: Buffer, copy: number): Buffer {
+  const at = checksumOffset(bytes);
+  if (at === undefined) throw new Error('not a PE image: no CheckSum field to make the copy distinct');
+  const out = Buffer.from(bytes);
+  out.writeUInt32LE((bytes.readUInt32LE(at) + copy + 1) >>> 0, at);
+  return out;
+}
+
+/**
+ * Real driver images for the benchmark: ../shared/drivers (when present), the project's fixture drivers
+ * (mingw, ARM64, MSVC) and wine's (scripts/fetch-wine.sh). Every .sys file found, sorted, with the group
+ * it came from.
+ */
+export function realDrivers(root: string, shared: string | undefined): { path: string; group: string }[] {
+  const out: { path: string; group: string }[] = [];
+  const visit = (dir: string, group: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (e.isFile() && /\.sys$/i.test(e.name)) out.push({ path: join(e.parentPath, e.name), group });
+    }
+  };
+  if (shared) visit(join(shared, 'drivers'), 'shared');
+  visit(join(root, 'test', 'fixtures'), 'fixtures');
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * Build (or reuse) the real-code corpus: round after round, one distinct copy of every source, in a shuffled
+ * order each round, until `totalBytes`; a third of the files in subfolders, as in a drivers folder.
+ */
+export function ensureRealCorpus(opts: RealCorpusOptions, groupOf: (path: string) => string = () => 'sources'): { manifest: RealCorpusManifest; reused: boolean } {
+  // Identical sources (a fixture kept under two names, e.g. a KMDF driver whose tag follows its file name)
+  // would give identical copies: the corpus keeps the first of each content.
+  const hashes = new Map<SourceDriver, string>();
+  const seen = new Set<string>();
+  const sources = readSources(opts.sources).filter((s) => {
+    if (checksumOffset(s.bytes) === undefined) return false;
+    const hash = createHash('sha256').update(s.bytes).digest('hex');
+    if (seen.has(hash)) return false;
+    seen.add(hash);
+    hashes.set(s, hash);
+    return true;
+  });
+  if (sources.length === 0) throw new Error('no PE source drivers for the benchmark corpus');
+  const key: RealCorpusKey = {
+    format: REAL_CORPUS_FORMAT,
+    seed: opts.seed,
+    totalBytes: opts.totalBytes,
+    knownTags: [...opts.knownTags].sort(),
+    sources: sources.map((s) => ({ name: s.name, sha256: hashes.get(s)! })),
+  };
+  const old = readManifest(opts.manifestPath) as unknown as RealCorpusManifest | undefined;
+  if (old && existsSync(opts.dir) && JSON.stringify(old.key) === JSON.stringify(key) &&
+    old.entries.every((e) => {
+      try {
+        return statSync(join(opts.dir, e.path)).size === e.size;
+      } catch {
+        return false;
+      }
+    })) {
+    return { manifest: old, reused: true };
+  }
+  const common = commonDir(opts.sources);
+  const groups: RealCorpusManifest['groups'] = {};
+  for (const s of sources) {
+    const g = (groups[groupOf(join(common, s.name))] ??= { sources: 0, bytes: 0 });
+    g.sources++;
+    g.bytes += s.bytes.length;
+  }
+  const known = opts.knownTags.map((t) => [t, tagBytes(t)] as const);
+  // direct.sys is built for x64, x86 and ARM64: a name shared by several sources takes its folder's name too.
+  const stemOf = (name: string) => basename(name).replace(/\.sys$/i, '').replace(/[^A-Za-z0-9]/g, '');
+  const stems = new Map<string, number>();
+  for (const s of sources) stems.set(stemOf(s.name), (stems.get(stemOf(s.name)) ?? 0) + 1);
+  const uniqueStem = (name: string) => {
+    const stem = stemOf(name);
+    return stems.get(stem)! > 1 ? `${basename(dirname(name)).replace(/[^A-Za-z0-9]/g, '')}${stem}` : stem;
+  };
+  const rand = prng(opts.seed);
+  rmSync(opts.manifestPath, { force: true });
+  rmSync(opts.dir, { recursive: true, force: true });
+  const entries: RealCorpusManifest['entries'] = [];
+  const hits: Record<string, string[]> = Object.fromEntries(opts.knownTags.map((t) => [t, []]));
+  let total = 0;
+  let i = 0;
+  for (let copy = 0; total < opts.totalBytes; copy++) {
+    const order = sources.map((s) => ({ s, r: rand() })).sort((a, b) => a.r - b.r).map((x) => x.s);
+    for (const src of order) {
+      if (total >= opts.totalBytes) break;
+      const bytes = distinctCopy(src.bytes, copy);
+      const stem = uniqueStem(src.name);
+      const ext = rand() < 0.25 ? 'SYS' : 'sys';
+      const path = `${subfolder(stem, i, rand)}${stem}_${String(copy).padStart(3, '0')}.${ext}`;
+      const file = join(opts.dir, path);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, bytes);
+      entries.push({ path, size: bytes.length, base: src.name, copy });
+      for (const [tag, b] of known) if (bytes.indexOf(b) >= 0) hits[tag].push(path);
+      total += bytes.length;
+      i++;
+    }
+  }
+  for (const list of Object.values(hits)) list.sort();
+  const manifest: RealCorpusManifest = { key, entries, totalBytes: total, groups, hits };
+  mkdirSync(dirname(opts.manifestPath), { recursive: true });
+  writeFileSync(opts.manifestPath, JSON.stringify(manifest, null, 1));
+  return { manifest, reused: false };
 }

@@ -5,7 +5,7 @@ import type { Stats } from './timing.js';
 export type Verdict = 'PASS' | 'MISS';
 
 export interface Row {
-  group: 'node' | 'scan' | 'index' | 'lookup';
+  group: 'node' | 'scan' | 'index' | 'lookup' | 'fleet';
   measurement: string;
   /** Milliseconds, or megabytes for the memory row (see `unit`). */
   stats?: Stats;

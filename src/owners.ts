@@ -21,6 +21,8 @@ export interface Owner {
   originalName?: string;
   /** pooltag owners from a wildcard entry: its pattern (`Nt??`). */
   wildcard?: string;
+  /** db owners: the only proof is KMDF's default tag, inferred from the driver's file name. */
+  inferred?: 'kmdf-default';
 }
 
 /** Anything that can name a tag's owners. Implemented over the database and over pooltag.txt entries. */

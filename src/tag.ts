@@ -4,9 +4,17 @@
 /** Bit 31: the pre-Win8 PROTECTED_POOL flag. Same tag, flagged. */
 export const PROTECTED_BIT = 0x80000000;
 
+/**
+ * Text from the command line or a file as it may be echoed to a terminal: control characters (C0, DEL,
+ * C1) as \xNN, like the bytes of a tag, so an argument cannot move the cursor or clear the screen.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+}
+
 export class TagSyntaxError extends Error {
   constructor(input: string, why: string) {
-    super(`invalid tag ${JSON.stringify(input)}: ${why}`);
+    super(`invalid tag "${printable(input)}": ${why}`);
     this.name = 'TagSyntaxError';
   }
 }
@@ -98,14 +106,18 @@ export function parseTagQuery(input: string, opts: TagQueryOptions = {}): TagQue
   if (input.length === 0) throw new TagSyntaxError(input, 'empty tag');
   let text = input;
   const quoted = /^'(.{1,4})'$/.exec(input);
-  if (quoted) {
-    if (!opts.multichar) {
-      throw new TagSyntaxError(input, "looks like a C multichar constant; pass --multichar to read it reversed, as the compiler does");
-    }
-    text = [...quoted[1]].reverse().join('');
-    // A C constant shorter than 4 characters has its padding in the high bytes, i.e. at the end.
+  if (quoted && !opts.multichar) {
+    throw new TagSyntaxError(input, "looks like a C multichar constant; pass --multichar to read it reversed, as the compiler does");
   }
-  if (!quoted && /^0x[0-9a-fA-F]{1,8}$/.test(input)) {
+  const hex = !quoted && /^0[xX][0-9a-fA-F]{1,8}$/.test(input);
+  // With --multichar the constant may come without its quotes (a shell ate them, or none were typed):
+  // `--multichar corP` is 'corP'. Hex values and wildcard patterns are read as they are.
+  const constant = quoted ? quoted[1] : opts.multichar && !hex && !/[?*]/.test(input) ? input : undefined;
+  if (constant !== undefined) {
+    // A C constant shorter than 4 characters has its padding in the high bytes, i.e. at the end.
+    text = [...constant].reverse().join('');
+  }
+  if (hex) {
     const v = parseInt(input.slice(2), 16) >>> 0;
     return exactQuery(input, v);
   }

@@ -5,6 +5,7 @@ export const STATUS_SUCCESS = 0;
 export const STATUS_INFO_LENGTH_MISMATCH = 0xc0000004;
 export const STATUS_BUFFER_TOO_SMALL = 0xc0000023;
 export const STATUS_INVALID_INFO_CLASS = 0xc0000003;
+export const STATUS_NOT_IMPLEMENTED = 0xc0000002;
 
 export interface Attempt {
   /** NTSTATUS as an unsigned 32-bit value. */

@@ -1,14 +1,15 @@
 // Live pool counters on Windows: NtQuerySystemInformation through koffi. koffi is imported here only,
 // and the CLI imports this module only on win32, so other platforms never load a native addon.
 import { hostname, release } from 'node:os';
-import { decodePoolTagInformation, decodeSessionPoolTagInformation, mergeSessions, type Bitness } from './decode.js';
-import { NtQueryError, STATUS_INVALID_INFO_CLASS, queryGrowing, type Attempt } from './query.js';
+import { decodePoolTagInformation, decodePoolTagInformation2, decodeSessionPoolTagInformation, mergeSessions, type Bitness, type PoolTagRecord } from './decode.js';
+import { NtQueryError, STATUS_INVALID_INFO_CLASS, STATUS_NOT_IMPLEMENTED, queryGrowing, type Attempt } from './query.js';
 import { snapshotFromRecords } from './snapshot.js';
 import type { SnapshotInput } from '../reports/snapshot.js';
 
-// Class 255 (SystemPoolTagInformation2, 64-bit counters, since 26H1) is not queried: no public header
-// gives its structure, and guessing a layout would produce plausible wrong numbers.
+// Class 255 (SystemPoolTagInformation2, since 26H1) has 64-bit counters that do not wrap: asked first.
+// Older Windows answers STATUS_INVALID_INFO_CLASS, and class 22 (32-bit counts) answers instead.
 export const SYSTEM_POOLTAG_INFORMATION = 22;
+export const SYSTEM_POOLTAG_INFORMATION2 = 255;
 export const SYSTEM_SESSION_POOLTAG_INFORMATION = 67;
 /** SYSTEM_SESSION_PROCESS_INFORMATION.SessionId meaning "every session". */
 const ALL_SESSIONS = 0xffffffff;
@@ -51,13 +52,28 @@ async function loadNative(library: string): Promise<Native> {
   };
 }
 
-function systemAttempt(native: Native): (size: number) => Attempt {
+function systemAttempt(native: Native, infoClass: number): (size: number) => Attempt {
   return (size) => {
     const data = Buffer.alloc(size);
     const ret = [0];
-    const status = native.query(SYSTEM_POOLTAG_INFORMATION, data, size, ret);
+    const status = native.query(infoClass, data, size, ret);
     return { status, returnLength: ret[0], data };
   };
+}
+
+/** What a Windows without a class answers: the class is unknown to it. */
+const NOT_THIS_WINDOWS = new Set([STATUS_INVALID_INFO_CLASS, STATUS_NOT_IMPLEMENTED]);
+
+/** The system pool table: class 255 where Windows has it, else class 22; says which answered. */
+function queryPoolTags(native: Native, bitness: Bitness): { records: PoolTagRecord[]; source: string } {
+  try {
+    const buf = queryGrowing('SystemPoolTagInformation2 (class 255)', systemAttempt(native, SYSTEM_POOLTAG_INFORMATION2));
+    return { records: decodePoolTagInformation2(buf, bitness), source: 'SystemPoolTagInformation2' };
+  } catch (e) {
+    if (!(e instanceof NtQueryError && e.status !== undefined && NOT_THIS_WINDOWS.has(e.status >>> 0))) throw e;
+  }
+  const buf = queryGrowing('SystemPoolTagInformation (class 22)', systemAttempt(native, SYSTEM_POOLTAG_INFORMATION));
+  return { records: decodePoolTagInformation(buf, bitness), source: 'SystemPoolTagInformation' };
 }
 
 /**
@@ -91,8 +107,8 @@ export async function captureLive(opts: CaptureOptions, library = 'ntdll.dll'): 
   const native = await loadNative(library);
   const bitness = processBitness();
   const time = new Date().toISOString();
-  const system = decodePoolTagInformation(queryGrowing('SystemPoolTagInformation (class 22)', systemAttempt(native)), bitness);
-  const meta = { host: hostname(), osBuild: release(), time, source: 'SystemPoolTagInformation' };
+  const { records: system, source } = queryPoolTags(native, bitness);
+  const meta = { host: hostname(), osBuild: release(), time, source };
   if (!opts.session) return snapshotFromRecords(system, meta);
   let sessionBuf: Buffer;
   try {
@@ -104,5 +120,5 @@ export async function captureLive(opts: CaptureOptions, library = 'ntdll.dll'): 
     throw e;
   }
   const sessions = mergeSessions(decodeSessionPoolTagInformation(sessionBuf, bitness));
-  return snapshotFromRecords(system, { ...meta, source: 'SystemPoolTagInformation+SystemSessionPoolTagInformation' }, sessions);
+  return snapshotFromRecords(system, { ...meta, source: `${source}+SystemSessionPoolTagInformation` }, sessions);
 }

@@ -3,6 +3,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT, UserError } from './common.js';
 import { checkWholeNumber, dbOption, pooltagOption } from './options.js';
+import { printable } from '../tag.js';
 
 interface CaptureArgv {
   out?: string;
@@ -80,7 +81,7 @@ export const captureCommand: CommandModule<object, CaptureArgv> = {
           stopped: () => interrupted,
         },
       );
-      if (argv.out) process.stderr.write(`whose-tag: wrote ${taken} snapshot${taken === 1 ? '' : 's'} to ${argv.out}\n`);
+      if (argv.out) process.stderr.write(`whose-tag: wrote ${taken} snapshot${taken === 1 ? '' : 's'} to ${printable(argv.out)}\n`);
     } catch (e) {
       if (e instanceof CaptureDecodeError || e instanceof NtQueryError) throw new UserError(e.message);
       throw e;
@@ -100,7 +101,7 @@ async function liveRanking(argv: CaptureArgv) {
     import('../render/grid.js'),
   ]);
   const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag });
-  for (const note of owners.notes) process.stderr.write(`whose-tag: ${note}\n`);
+  for (const note of owners.notes) process.stderr.write(`whose-tag: ${printable(note)}\n`);
   const n = argv.top ?? 0;
   const opts = { pool: 'all' as const, sort: 'bytes' as const };
   return {

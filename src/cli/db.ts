@@ -88,21 +88,28 @@ const exportCmd: CommandModule<DbArgv, ExportArgv> = {
   },
 };
 
-const mergeCmd: CommandModule<DbArgv, { inputs: string[]; out: string; json?: boolean }> = {
+const mergeCmd: CommandModule<DbArgv, { inputs: string[]; out?: string; into?: string; json?: boolean }> = {
   command: 'merge <inputs..>',
-  describe: 'merge per-host databases into one fleet database (deduplicated by content hash)',
+  describe: 'merge per-host databases (files, or folders of *.db) into one fleet database (deduplicated by content hash)',
   builder: (y) =>
     y
       .positional('inputs', { type: 'string', array: true, demandOption: true })
-      .option('out', { type: 'string', demandOption: true, describe: 'fleet database to write (replaced atomically)' })
+      .option('out', { type: 'string', describe: 'fleet database to write (replaced atomically)' })
+      .option('into', { type: 'string', describe: 'existing fleet database to add the inputs to, in place (one transaction per input)' })
+      .conflicts('out', 'into')
+      .check((a) => {
+        if (a.out === undefined && a.into === undefined) throw new UserError('db merge needs --out FILE (a new database) or --into FILE (an existing one)');
+        return true;
+      })
       .option('json', { type: 'boolean' }) as never,
   handler: async (argv) => {
-    const { mergeDatabases } = await import('../db/merge.js');
-    const s = mergeDatabases(argv.inputs, argv.out);
+    const { mergeDatabases, mergeInto } = await import('../db/merge.js');
+    const target = (argv.into ?? argv.out)!;
+    const s = argv.into !== undefined ? mergeInto(argv.inputs, argv.into) : mergeDatabases(argv.inputs, target);
     process.stdout.write(
       argv.json
-        ? JSON.stringify({ out: argv.out, ...s }, null, 2) + '\n'
-        : `merged ${s.inputs} databases into ${argv.out}: ${s.hosts} hosts, ${s.files} files, ${s.contents} distinct contents, ${s.findings} findings\n`,
+        ? JSON.stringify({ out: target, ...s }, null, 2) + '\n'
+        : `merged ${s.inputs} database${s.inputs === 1 ? '' : 's'} into ${target}: ${s.hosts} hosts, ${s.files} files, ${s.contents} distinct contents, ${s.findings} findings\n`,
     );
   },
 };

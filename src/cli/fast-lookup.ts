@@ -24,14 +24,17 @@ export function parseFastLookup(argv: string[]): LookupOptions | undefined {
         tier: { type: 'string' },
         json: { type: 'boolean' },
         format: { type: 'string' },
+        hosts: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
       },
     });
   } catch {
     return undefined;
   }
-  const { values, positionals } = parsed;
-  if (positionals.length === 0 || (COMMAND_NAMES as readonly string[]).includes(positionals[0])) return undefined;
+  const { values } = parsed;
+  // `whose-tag lookup TAG…` is plainly a lookup too (and `lookup -- -UMD` the way to give a tag starting with -).
+  const positionals = parsed.positionals[0] === 'lookup' ? parsed.positionals.slice(1) : parsed.positionals;
+  if (positionals.length === 0 || (parsed.positionals[0] !== 'lookup' && (COMMAND_NAMES as readonly string[]).includes(positionals[0]))) return undefined;
   for (const key of ['kind', 'tier', 'format'] as const) {
     const v = values[key];
     if (v !== undefined && !(LOOKUP_CHOICES[key] as readonly string[]).includes(v)) return undefined;
@@ -45,6 +48,7 @@ export function parseFastLookup(argv: string[]): LookupOptions | undefined {
     tier: values.tier as LookupOptions['tier'],
     json: values.json,
     format: values.format ?? 'table',
+    hosts: values.hosts,
     ...(values.quiet ? { quiet: true } : {}),
   };
 }

@@ -3,7 +3,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { hostname } from 'node:os';
 import { EXIT, UserError, defaultDbPath, progressEnabled } from './common.js';
-import { dbOption } from './options.js';
+import { checkWholeNumber, dbOption } from './options.js';
+import { printable } from '../tag.js';
 import type { IndexSummary } from '../index/pipeline.js';
 
 interface IndexArgv {
@@ -29,7 +30,9 @@ export function summaryText(s: IndexSummary, dbPath: string): string {
   if (s.failed.length) {
     lines.push('failed:');
     for (const f of s.failed.slice(0, MAX_FAILURES_SHOWN)) {
-      lines.push(`  ${f.path}: ${f.message}${f.known ? ' (unchanged since it last failed)' : ''}`);
+      // The reader's message names the file already: the path is shown once.
+      const reason = f.message.startsWith(`${f.path}: `) ? f.message.slice(f.path.length + 2) : f.message;
+      lines.push(`  ${printable(f.path)}: ${printable(reason)}${f.known ? ' (unchanged since it last failed)' : ''}`);
     }
     const more = s.failed.length - MAX_FAILURES_SHOWN;
     if (more > 0) lines.push(`  … and ${more} more (--json lists them all)`);
@@ -45,7 +48,7 @@ export const indexCommand: CommandModule<object, IndexArgv> = {
       .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'folders, files or globs' })
       .options(dbOption)
       .option('host', { type: 'string', describe: 'host the files belong to', default: hostname(), defaultDescription: 'this machine' })
-      .option('jobs', { type: 'number', describe: 'extraction worker threads', defaultDescription: 'CPU count - 1' })
+      .option('jobs', { type: 'number', describe: 'extraction worker threads', defaultDescription: 'CPU count' })
       .option('include', { type: 'string', array: true, describe: 'patterns instead of *.sys and kernel images' })
       .option('exclude', { type: 'string', array: true, describe: 'patterns to skip' })
       .option('json', { type: 'boolean', describe: 'print the summary as JSON' }) as unknown as Argv<IndexArgv>,
@@ -53,8 +56,11 @@ export const indexCommand: CommandModule<object, IndexArgv> = {
     const { openDb } = await import('../db/schema.js');
     const { indexPaths } = await import('../index/pipeline.js');
     const { progressBar } = await import('../render/progress.js');
-    if (argv.jobs !== undefined && (!Number.isInteger(argv.jobs) || argv.jobs < 1)) {
-      throw new UserError(`--jobs must be a positive whole number, got ${argv.jobs}`);
+    if (argv.jobs !== undefined) checkWholeNumber('--jobs', argv.jobs, '', 1);
+    const { missingPaths, DRIVER_PATTERNS } = await import('../walk/walk.js');
+    const missing = await missingPaths(argv.paths.map(String));
+    if (missing.length) {
+      throw new UserError(`${missing[0]}: no such file or folder${missing.length > 1 ? ` (nor ${missing.slice(1).join(', ')})` : ''}`);
     }
     const dbPath = argv.db ?? defaultDbPath();
     const db = openDb(dbPath);
@@ -73,6 +79,10 @@ export const indexCommand: CommandModule<object, IndexArgv> = {
       db.close();
     }
     process.stdout.write(argv.json ? JSON.stringify({ db: dbPath, ...summary }, null, 2) + '\n' : summaryText(summary, dbPath));
+    if (summary.files === 0 && summary.failed.length === 0) {
+      const patterns = argv.include?.join(', ') ?? DRIVER_PATTERNS.join(', ');
+      process.stderr.write(`whose-tag: warning: no driver files under ${printable(argv.paths.join(', '))} (looked for ${patterns}; --include changes that)\n`);
+    }
     if (summary.failed.length) process.exitCode = EXIT.partial;
   },
 };

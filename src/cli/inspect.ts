@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { readFile } from 'node:fs/promises';
 import { UserError, outputFormat } from './common.js';
 import { type FormatArgv, formatOptions } from './options.js';
-import { allocationsFirst, evidenceJson, kindText, moreText } from '../render/evidence.js';
+import { allocationsFirst, evidenceApi, evidenceJson, kindText, moreText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
 import { formatTag, tagHex } from '../tag.js';
 import type { DriverReport, ExportedWrapper } from '../extract/types.js';
@@ -32,7 +32,7 @@ export function inspectGrid(r: DriverReport): Grid {
         seen: e.tier,
         section: e.section,
         rva: hex(e.rva),
-        api: e.api ?? '',
+        api: evidenceApi(e),
         via: [hex(e.via), e.viaExport ?? ''].filter(Boolean).join(', '),
         from: e.heldIn ?? '',
         instruction: e.instruction ?? '',
@@ -112,7 +112,9 @@ export const inspectCommand: CommandModule<object, InspectArgv> = {
     try {
       buf = await readFile(argv.file);
     } catch (e) {
-      throw new UserError(`cannot read ${argv.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR') throw new UserError(`${argv.file}: is a folder; inspect reads one driver file (whose-tag index ${argv.file} reads a folder)`);
+      throw new UserError(`${argv.file}: cannot read: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
     let exportedWrappers: ExportedWrapper[] | undefined;
     if (argv.db !== undefined) {

@@ -7,9 +7,9 @@ import { dbOption, noteWriter, pooltagOption, quietOption } from './options.js';
 import { POOLTAG_NOTE } from '../pooltag/locate.js';
 import { allocationsFirst, evidenceJson, evidenceText, kindText, moreText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
-import { formatTag, parseTagQuery, tagHex } from '../tag.js';
+import { formatTag, printable, parseTagQuery, tagHex } from '../tag.js';
 import type { TagKind, Tier } from '../extract/types.js';
-import type { DbOwnerHit, LookupResult } from '../db/lookup.js';
+import { type DbOwnerHit, type LookupResult, FEW_HOSTS } from '../db/lookup.js';
 
 export interface LookupOptions {
   tags: string[];
@@ -21,10 +21,11 @@ export interface LookupOptions {
   tier?: Tier;
   json?: boolean;
   format?: string;
+  /** List every host (and path) of each owner instead of counting them. */
+  hosts?: boolean;
   quiet?: boolean;
 }
 
-const MAX_HOSTS_SHOWN = 3;
 const MAX_EVIDENCE_SHOWN = 2;
 
 function evidenceCell(h: DbOwnerHit): string {
@@ -34,21 +35,22 @@ function evidenceCell(h: DbOwnerHit): string {
   return shown.join('; ') + (more ? ` ${more}` : '');
 }
 
-function hostsCell(hosts: string[]): string {
-  const shown = hosts.slice(0, MAX_HOSTS_SHOWN).join(', ');
-  return hosts.length > MAX_HOSTS_SHOWN ? `${shown} (+${hosts.length - MAX_HOSTS_SHOWN})` : shown;
+/** A few hosts by name; a fleet's thousands as a count ("7,012 hosts"), all of them with --hosts. */
+function hostsCell(h: DbOwnerHit): string {
+  if (h.hosts && (h.hosts.length <= FEW_HOSTS || h.paths)) return h.hosts.join(', ');
+  return `${h.hostCount.toLocaleString('en-US')} hosts`;
 }
 
 function ownerRow(h: DbOwnerHit) {
   return {
     tag: formatTag(h.tag),
-    tier: h.tier,
+    tier: h.inferred ? `${h.tier} (inferred)` : h.tier,
     kind: kindText(h),
     driver: h.name,
     arch: h.machine,
     sites: h.sites,
     evidence: evidenceCell(h),
-    hosts: hostsCell(h.hosts),
+    hosts: hostsCell(h),
     company: h.version.CompanyName ?? '',
     version: h.version.FileVersion ?? '',
   };
@@ -67,18 +69,26 @@ const OWNER_COLUMNS = [
   { key: 'version', title: 'FILE VERSION' },
 ];
 
-function nothingKnown(input: string): string {
-  return `${input}: nothing known about this tag. Index the drivers (whose-tag index DIR) or search files directly: whose-tag scan ${input} DIR`;
+/**
+ * Why a query found nothing. `objectRefDrivers`: how many drivers use it as an object-reference tag, which
+ * `--kind pool` leaves out: then the tag is known, just not as a pool tag.
+ */
+function nothingKnown(input: string, objectRefDrivers = 0): string {
+  const shown = printable(input);
+  if (objectRefDrivers > 0) {
+    return `${shown}: no driver uses this as a pool tag; ${objectRefDrivers} driver${objectRefDrivers === 1 ? ' uses' : 's use'} it as an object-reference tag (ObReferenceObjectByHandleWithTag and friends): --kind object-ref or --kind all lists them`;
+  }
+  return `${shown}: nothing known about this tag. Index the drivers (whose-tag index DIR) or search files directly: whose-tag scan ${shown} DIR`;
 }
 
 /** Table: a section per query with its owners, then its pooltag.txt entries. */
-export function renderLookupTable(results: LookupResult[]): string {
+export function renderLookupTable(results: LookupResult[], objectRefDrivers: number[] = []): string {
   const out: string[] = [];
-  for (const r of results) {
-    const head = r.query.exact !== undefined ? `${formatTag(r.query.exact)} (${tagHex(r.query.exact)})` : r.query.pattern;
+  for (const [i, r] of results.entries()) {
+    const head = r.query.exact !== undefined ? `${formatTag(r.query.exact)} (${tagHex(r.query.exact)})` : printable(r.query.pattern);
     out.push(`${head}`);
     if (r.owners.length === 0 && r.pooltag.length === 0) {
-      out.push(`  ${nothingKnown(r.query.input)}`, '');
+      out.push(`  ${nothingKnown(r.query.input, objectRefDrivers[i])}`, '');
       continue;
     }
     if (r.owners.length) {
@@ -113,7 +123,7 @@ function indent(text: string): string {
 export function lookupGrid(results: LookupResult[]): Grid {
   const rows: Grid['rows'] = [];
   for (const r of results) {
-    for (const h of r.owners) rows.push({ query: r.query.input, source: 'db', tagHex: tagHex(h.tag), ...ownerRow(h), hosts: h.hosts.join(' '), description: h.version.FileDescription ?? '' });
+    for (const h of r.owners) rows.push({ query: r.query.input, source: 'db', tagHex: tagHex(h.tag), ...ownerRow(h), hosts: h.paths ? h.hosts!.join(' ') : String(h.hostCount), description: h.version.FileDescription ?? '' });
     for (const p of r.pooltag) {
       rows.push({ query: r.query.input, source: 'pooltag', tag: p.tag, driver: p.binary, description: p.description, evidence: `${p.origin}:${p.line}` });
     }
@@ -131,17 +141,19 @@ export function lookupGrid(results: LookupResult[]): Grid {
   };
 }
 
-export function lookupJson(results: LookupResult[]): unknown {
+/** `hosts` and `paths` are listed with --hosts (`listHosts`) only; `hostCount` and `path` always. */
+export function lookupJson(results: LookupResult[], listHosts = false): unknown {
   return results.map((r) => ({
     query: r.query.input,
     pattern: r.query.pattern,
     ...(r.query.exact !== undefined ? { tag: formatTag(r.query.exact), tagHex: tagHex(r.query.exact) } : {}),
-    owners: r.owners.map((h) => ({
+    owners: r.owners.map(({ hosts, paths, ...h }) => ({
       ...h,
       tag: formatTag(h.tag),
       tagHex: tagHex(h.tag),
       evidence: allocationsFirst(h.evidence).map(evidenceJson),
       moreSites: Math.max(0, h.sites - h.evidence.length),
+      ...(listHosts ? { hosts, paths } : {}),
     })),
     pooltag: r.pooltag,
   }));
@@ -155,19 +167,24 @@ export const LOOKUP_CHOICES = {
 } as const;
 
 export const lookupCommand: CommandModule<object, LookupOptions> = {
-  command: 'lookup <tags..>',
+  // Optional here so that tags after `--` (`whose-tag lookup -- -UMD`, a tag that starts with a dash) count.
+  command: 'lookup [tags..]',
   describe: 'which drivers use a tag: the database (ranked by evidence) and pooltag.txt',
   builder: (y: Argv<object>) =>
     y
-      .positional('tags', { type: 'string', array: true, demandOption: true, describe: "tags: Proc, 0x636f7250, Afd?, Ntf*" })
+      .positional('tags', { type: 'string', array: true, describe: "tags: Proc, 0x636f7250, Afd?, Ntf* (after --: tags that start with -)" })
       .options({ ...dbOption, ...pooltagOption })
       .option('multichar', { type: 'boolean', describe: "read 'corP' as the C constant (reversed: Proc)" })
       .option('kind', { choices: LOOKUP_CHOICES.kind, default: 'all', describe: 'kind of tag use' })
       .option('tier', { choices: LOOKUP_CHOICES.tier, describe: 'minimum tier of evidence' })
       .option('json', { type: 'boolean', describe: 'same as --format json' })
       .options(quietOption)
-      .option('format', { choices: LOOKUP_CHOICES.format, default: 'table' }) as unknown as Argv<LookupOptions>,
-  handler: (argv) => runLookup(argv),
+      .option('format', { choices: LOOKUP_CHOICES.format, default: 'table' })
+      .option('hosts', { type: 'boolean', describe: 'list every host and path of each driver (default: counts)' }) as unknown as Argv<LookupOptions>,
+  handler: (argv) => {
+    const afterDashes = ((argv as { '--'?: unknown[] })['--'] ?? []).map(String);
+    return runLookup({ ...argv, tags: [...(argv.tags ?? []).map(String), ...afterDashes] });
+  },
 };
 
 /**
@@ -175,6 +192,7 @@ export const lookupCommand: CommandModule<object, LookupOptions> = {
  * (yargs alone costs ~100 ms of start-up).
  */
 export async function runLookup(argv: LookupOptions): Promise<void> {
+  if (argv.tags.length === 0) throw new UserError('give a tag (whose-tag Proc); a tag that starts with - goes after --: whose-tag lookup -- -UMD');
   const queries = argv.tags.map((t, i) => {
     try {
       return parseTagQuery(String(t), { multichar: argv.multichar });
@@ -198,13 +216,21 @@ export async function runLookup(argv: LookupOptions): Promise<void> {
       const { hasImportedPooltag } = await import('../db/pooltag-store.js');
       if (!db || !hasImportedPooltag(db)) note(POOLTAG_NOTE);
     }
-    const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin, pooltagShownAs: path });
+    const results = lookup(db, queries, pooltag, { kind: argv.kind ?? 'all', minTier: argv.tier, pooltagOrigin: origin, pooltagShownAs: path, listHosts: Boolean(argv.hosts) });
+    // `--kind pool` on a tag the database knows only as an object-reference tag: say so, not "nothing known".
+    const objectRefDrivers = results.map((r) =>
+      argv.kind === 'pool' && db && r.owners.length === 0 && r.pooltag.length === 0
+        ? new Set(lookup(db, [r.query], undefined, { kind: 'object-ref', minTier: argv.tier })[0].owners.map((o) => o.sha256)).size
+        : 0,
+    );
     const format = outputFormat(argv);
-    if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results), null, 2) + '\n');
-    else if (format === 'table') process.stdout.write(renderLookupTable(results));
+    if (format === 'json') process.stdout.write(JSON.stringify(lookupJson(results, Boolean(argv.hosts)), null, 2) + '\n');
+    else if (format === 'table') process.stdout.write(renderLookupTable(results, objectRefDrivers));
     else process.stdout.write(renderGrid(lookupGrid(results), format));
     if (format !== 'table') {
-      for (const r of results) if (!r.owners.length && !r.pooltag.length) process.stderr.write(`whose-tag: ${nothingKnown(r.query.input)}\n`);
+      results.forEach((r, i) => {
+        if (!r.owners.length && !r.pooltag.length) process.stderr.write(`whose-tag: ${nothingKnown(r.query.input, objectRefDrivers[i])}\n`);
+      });
     }
     if (results.every((r) => r.owners.length === 0 && r.pooltag.length === 0)) process.exitCode = EXIT.notFound;
   } finally {

@@ -27,6 +27,20 @@ function ownVersion(): string {
   return pkg.version;
 }
 
+/**
+ * yargs spreads some messages over lines ("Invalid values:\n  Argument: tier, Given: …, Choices: …"); an
+ * error is one line, so a bad choice reads `--tier "bogus": expected one of call, code, data`.
+ */
+export function usageLine(msg: string): string {
+  const choices = [...msg.matchAll(/Argument: ([\w-]+), Given: ("(?:[^"\\]|\\.)*"|\S+), Choices: (.*)/g)];
+  if (choices.length) {
+    return choices
+      .map(([, name, given, list]) => `${name.length === 1 ? '-' : '--'}${name} ${given}: expected one of ${list.replace(/"/g, '')}`)
+      .join('; ');
+  }
+  return msg.replace(/\s*\n\s*/g, ' ').trim();
+}
+
 /** `whose-tag Test` is `whose-tag lookup Test`. */
 function asDefault(cmd: CommandModule<any, any>): CommandModule<any, any> {
   const own = Array.isArray(cmd.command) ? cmd.command : [cmd.command as string];
@@ -65,9 +79,13 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
         '4 unsupported on this platform, 70 internal error.',
     )
     .wrap(Math.min(110, process.stdout.columns || 100))
+    // Tags after `--` reach the lookup command in argv['--'] (yargs would otherwise drop them).
+    .parserConfiguration({ 'populate--': true })
     .fail((msg, err) => {
+      // A coerce function's error (`--db` with no value) comes wrapped in yargs' own error: bad usage.
+      if (err && err.name === 'YError') throw new UserError(usageLine(err.message), EXIT.usage);
       if (err) throw err;
-      throw new UserError(msg ?? 'bad usage', EXIT.usage);
+      throw new UserError(usageLine(msg ?? 'bad usage'), EXIT.usage);
     })
     .help()
     .alias('h', 'help')

@@ -1,5 +1,6 @@
 // Options several commands share, defined once so their names, defaults and help read the same everywhere.
 import { OUTPUT_FORMATS, UserError } from './common.js';
+import { printable } from '../tag.js';
 import type { ReportFormat } from '../reports/types.js';
 import { parseTagQuery, type TagQuery } from '../tag.js';
 
@@ -24,12 +25,21 @@ export const INPUT_FORMATS = [
   'windbg-vm',
 ] as const satisfies readonly (ReportFormat | 'auto')[];
 
+/** `--db` given with no value reaches yargs as '': a usage error, not "use the default database". */
+export function pathValue(flag: string): (value: string) => string {
+  return (value) => {
+    if (value === '' || value === undefined) throw new UserError(`${flag} needs a value (a file path)`);
+    // Given twice, yargs makes an array; the last one wins, as for other options.
+    return Array.isArray(value) ? pathValue(flag)(value[value.length - 1]) : value;
+  };
+}
+
 export const dbOption = {
-  db: { type: 'string', describe: 'tag database (default: WHOSE_TAG_DB, then the user data directory)' },
+  db: { type: 'string', describe: 'tag database (default: WHOSE_TAG_DB, then the user data directory)', coerce: pathValue('--db') },
 } as const;
 
 export const pooltagOption = {
-  pooltag: { type: 'string', describe: 'pooltag.txt (default: WHOSE_TAG_POOLTAG, then the Debugging Tools triage folder)' },
+  pooltag: { type: 'string', describe: 'pooltag.txt (default: WHOSE_TAG_POOLTAG, then the Debugging Tools triage folder)', coerce: pathValue('--pooltag') },
 } as const;
 
 /** --format and its --json shorthand. */
@@ -110,11 +120,15 @@ export function tagFilters(argv: RankArgv): TagQuery[] | undefined {
 /** Notes go to stderr unless --quiet. */
 export function noteWriter(argv: { quiet?: boolean }): (note: string) => void {
   return (note) => {
-    if (!argv.quiet) process.stderr.write(`whose-tag: ${note}\n`);
+    if (!argv.quiet) process.stderr.write(`whose-tag: ${printable(note)}\n`);
   };
 }
 
-/** A count option (`-n`, `--processes`, …) must be a whole number >= 0; `note` says what 0 means where it matters. */
-export function checkWholeNumber(flag: string, value: number, note = ''): void {
-  if (!Number.isInteger(value) || value < 0) throw new UserError(`${flag} ${value}: expected a whole number >= 0${note}`);
+/**
+ * A count option (`-n`, `--processes`, `--jobs`, …) must be a whole number >= min; `note` says what 0 means
+ * where it matters. yargs turns `-n abc` into NaN: that is "not a number", not "NaN".
+ */
+export function checkWholeNumber(flag: string, value: number, note = '', min = 0): void {
+  if (Number.isNaN(value)) throw new UserError(`${flag}: not a number (expected a whole number >= ${min}${note})`);
+  if (!Number.isInteger(value) || value < min) throw new UserError(`${flag} ${value}: expected a whole number >= ${min}${note}`);
 }

@@ -14,6 +14,7 @@ export interface ScanArgv {
   raw?: boolean;
   json?: boolean;
   multichar?: boolean;
+  db?: string;
 }
 
 /** The options of the yargs builder, for parseArgs; test/cli/scan-args.test.ts keeps the two in step. */
@@ -23,6 +24,7 @@ export const FAST_SCAN_OPTIONS = {
   raw: { type: 'boolean' },
   json: { type: 'boolean' },
   multichar: { type: 'boolean' },
+  db: { type: 'string' },
 } as const;
 
 /** yargs' (or parseArgs') view of the arguments as runScan takes them. */
@@ -35,6 +37,7 @@ export function toScanOptions(a: ScanArgv): ScanOptions {
     raw: Boolean(a.raw),
     json: Boolean(a.json),
     multichar: Boolean(a.multichar),
+    db: a.db,
   };
 }
 
@@ -64,6 +67,7 @@ export function parseFastScan(argv: string[]): ScanOptions | undefined {
     raw: values.raw,
     json: values.json,
     multichar: values.multichar,
+    db: values.db,
   });
 }
 
@@ -78,7 +82,8 @@ export const scanCommand: CommandModule<object, ScanArgv> = {
       .option('exclude', { type: 'string', array: true, describe: 'patterns to skip' })
       .option('raw', { type: 'boolean', describe: 'print only the paths, exactly as grep -rlF -a does' })
       .option('json', { type: 'boolean', describe: 'one JSON object per matching file (NDJSON)' })
-      .option('multichar', { type: 'boolean', describe: "read 'corP' as the C constant, reversed" }) as unknown as Argv<ScanArgv>,
+      .option('multichar', { type: 'boolean', describe: "read 'corP' as the C constant, reversed" })
+      .option('db', { type: 'string', describe: 'tag database whose analyses of indexed, unchanged files spare decoding (default: as for lookups; never changes the output)' }) as unknown as Argv<ScanArgv>,
   handler: async (argv) => {
     const { runScan } = await import('../scan/run.js');
     await runScan(toScanOptions(argv));

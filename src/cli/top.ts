@@ -81,7 +81,7 @@ export const topCommand: CommandModule<object, TopArgv> = {
       const style = byteStyle(argv, format);
       const reported = byReportedDriver ? await import('../rank/drivers.js') : undefined;
       const drivers = reported ? reported.rankReportedDrivers(snapshot.drivers!, tags, opts) : argv.by === 'driver' ? top.rankDrivers(tags, opts) : undefined;
-      const totals = reported ? reported.reportedDriverTotals(drivers!) : top.totals(tags, snapshot, opts.pool);
+      const totals = reported ? reported.reportedDriverTotals(drivers!) : top.totals(tags, snapshot, opts.pool, Boolean(tagQueries || argv.driver));
       if (format === 'json') {
         const ctx = { format: report.format, kind: report.kind ?? 'usage', pool: opts.pool, totals, ...(findings ? { warnings: findings } : {}) };
         const body = drivers ? views.driverJson(ctx, views.firstRows(drivers, argv.n)) : views.tagJson(ctx, views.firstRows(tags, argv.n));

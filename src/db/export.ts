@@ -1,11 +1,12 @@
 // The database out again: pooltag.txt / localtag.txt for poolmon and WinDbg, NDJSON and CSV for people's
 // own tools. Rows are produced one at a time so a fleet database is never held in memory as text.
 import type { Db } from './schema.js';
-import type { TagKind, Tier } from '../extract/types.js';
+import type { EvidenceSource, TagKind, Tier } from '../extract/types.js';
 import { TIER_RANK } from '../extract/types.js';
 import { formatTag, tagHex } from '../tag.js';
 import { exportLocaltag, exportPooltag, type ExportEntry } from '../pooltag/export.js';
-import { evidencePlace } from '../render/evidence.js';
+import { evidenceApi, evidencePlace } from '../render/evidence.js';
+import { serviceNameOf } from '../extract/frameworks/kmdf.js';
 import { writeAtomically } from '../util/atomic-write.js';
 import { FILES_OF_CONTENT, FINDING_COLUMNS, type FindingRow, driverName } from './findings.js';
 
@@ -42,10 +43,20 @@ export function defaultMinTier(format: ExportFormat): Tier {
   return format === 'pooltag' || format === 'localtag' ? 'code' : 'data';
 }
 
-function evidenceText(e: { tier: string; section: string; rva: number; api: string | null } | undefined): string {
+interface BestEvidence {
+  tier: string;
+  section: string;
+  rva: number;
+  api: string | null;
+  source: EvidenceSource | null;
+  field: string | null;
+}
+
+function evidenceText(e: BestEvidence | undefined): string {
   if (!e) return '';
   const where = evidencePlace(e);
-  return e.api ? `${e.tier} ${e.api} ${where}` : `${e.tier} ${where}`;
+  const api = evidenceApi({ api: e.api ?? undefined, source: e.source ?? undefined, field: e.field ?? undefined });
+  return api ? `${e.tier} ${api} ${where}` : `${e.tier} ${where}`;
 }
 
 /** Rows ordered by path then tag; one query per content for its files, one per finding for its best evidence. */
@@ -61,8 +72,8 @@ export function* exportRows(db: Db, opts: { minTier?: Tier; includeMicrosoft?: b
     `SELECT ${FINDING_COLUMNS} FROM findings f JOIN contents c ON c.sha256 = f.sha256
      WHERE f.sha256 = ? AND f.tier IN (${tiers.map(() => '?').join(', ')}) ORDER BY f.tag, f.kind`,
   );
-  const best = db.prepare<[string, number, string], { tier: string; section: string; rva: number; api: string | null }>(
-    'SELECT tier, section, rva, api FROM evidence WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq LIMIT 1',
+  const best = db.prepare<[string, number, string], BestEvidence>(
+    'SELECT tier, section, rva, api, source, field FROM evidence WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq LIMIT 1',
   );
   // Group by path first so the output reads like a directory listing.
   const groups: { path: string; sha256: string; hosts: string[] }[] = [];
@@ -78,6 +89,9 @@ export function* exportRows(db: Db, opts: { minTier?: Tier; includeMicrosoft?: b
   groups.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.sha256 < b.sha256 ? -1 : 1));
   for (const g of groups) {
     for (const r of findings.all(g.sha256, ...tiers)) {
+      const ev = best.get(g.sha256, r.tag, r.kind);
+      // KMDF's default tag follows the file name: the same content under another name has another tag.
+      if (ev?.source === 'kmdf-default' && ev.field !== serviceNameOf(g.path)) continue;
       yield {
         path: g.path,
         sha256: g.sha256,
@@ -92,7 +106,7 @@ export function* exportRows(db: Db, opts: { minTier?: Tier; includeMicrosoft?: b
         hosts: g.hosts,
         companyName: r.company_name,
         fileVersion: r.file_version,
-        evidence: evidenceText(best.get(g.sha256, r.tag, r.kind)),
+        evidence: evidenceText(ev),
       };
     }
   }

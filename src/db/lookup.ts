@@ -2,7 +2,7 @@
 // with their evidence, hosts and version info; plus the pooltag.txt entries (file or imported) that name it.
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './schema.js';
-import type { Evidence, TagKind, Tier } from '../extract/types.js';
+import type { Evidence, EvidenceSource, TagKind, Tier } from '../extract/types.js';
 import { TIER_RANK } from '../extract/types.js';
 import type { Owner, OwnerSource } from '../owners.js';
 import { bigEndianToTag, literalPrefix, tagMatches, withoutProtectedBit, type TagQuery } from '../tag.js';
@@ -10,6 +10,8 @@ import type { PooltagIndex } from '../pooltag/lookup.js';
 import type { PooltagEntry } from '../pooltag/parse.js';
 import { storedPooltagIndex } from './pooltag-store.js';
 import { FILES_OF_CONTENT, FINDING_COLUMNS, type FindingRow, driverName } from './findings.js';
+import { inferredOnly } from '../render/evidence.js';
+import { serviceNameOf } from '../extract/frameworks/kmdf.js';
 
 export interface VersionSummary {
   CompanyName?: string;
@@ -31,12 +33,26 @@ export interface DbOwnerHit {
   sites: number;
   apis: string[];
   evidence: Evidence[];
-  /** Hosts that have a file with this content, sorted. */
-  hosts: string[];
-  /** Distinct paths of files with this content, sorted. */
-  paths: string[];
+  /** How many hosts have a file with this content. */
+  hostCount: number;
+  /** How many files (host, path) have this content. */
+  fileCount: number;
+  /** The first path (in sorted order) of a file with this content: `name` is its file name. */
+  path: string;
+  /**
+   * Hosts that have a file with this content, sorted: every one with `listHosts`, else only when there are
+   * at most FEW_HOSTS of them (a fleet database has thousands per driver).
+   */
+  hosts?: string[];
+  /** Distinct paths of files with this content, sorted; only with `listHosts`. */
+  paths?: string[];
   version: VersionSummary;
+  /** Set when the only proof is KMDF's default tag, inferred from the file name. */
+  inferred?: 'kmdf-default';
 }
+
+/** Owners on this many hosts or fewer have their hosts named even without `listHosts`. */
+export const FEW_HOSTS = 3;
 
 export interface PooltagHit {
   tag: string;
@@ -63,6 +79,8 @@ export interface LookupOptions {
   host?: string;
   /** Where `pooltag` was read from (absolute): entries imported into the database from it are not listed twice. */
   pooltagOrigin?: string;
+  /** Every host and path of each owner (`--hosts`), not just their counts. */
+  listHosts?: boolean;
   /** The path shown with its entries, as the user gave it (default: the origin). */
   pooltagShownAs?: string;
 }
@@ -76,6 +94,8 @@ interface EvidenceRow {
   instruction: string | null;
   protected: number;
   via_export: string | null;
+  source: EvidenceSource | null;
+  field: string | null;
   held_in: string | null;
 }
 
@@ -84,14 +104,18 @@ class OwnerQueries {
   private readonly byTag;
   private readonly evidence;
   private readonly files;
+  private readonly fewHosts;
   private readonly tagRange: Statement<[number, number], number>;
 
   constructor(db: Db) {
-    this.byTag = db.prepare<[number], FindingRow>(
-      `SELECT ${FINDING_COLUMNS} FROM findings f JOIN contents c ON c.sha256 = f.sha256 WHERE f.tag = ?`,
+    this.byTag = db.prepare<[number], FindingRow & { host_count: number | null; file_count: number; first_path: string }>(
+      `SELECT ${FINDING_COLUMNS}, h.hosts AS host_count, h.files AS file_count, h.first_path
+       FROM findings f JOIN contents c ON c.sha256 = f.sha256 LEFT JOIN content_hosts h ON h.sha256 = f.sha256
+       WHERE f.tag = ?`,
     );
+    this.fewHosts = db.prepare<[string, number], string>('SELECT DISTINCT host FROM files WHERE sha256 = ? ORDER BY host LIMIT ?').pluck();
     this.evidence = db.prepare<[string, number, string], EvidenceRow>(
-      `SELECT tier, section, rva, api, via, instruction, protected, via_export, held_in FROM evidence
+      `SELECT tier, section, rva, api, via, instruction, protected, via_export, source, field, held_in FROM evidence
        WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq`,
     );
     this.tagRange = db.prepare<[number, number], number>('SELECT be FROM tag_values WHERE be BETWEEN ? AND ?').pluck();
@@ -118,14 +142,29 @@ class OwnerQueries {
     for (const r of this.byTag.all(tag)) {
       if (kind !== 'all' && r.kind !== kind) continue;
       if (TIER_RANK[r.tier] > maxRank) continue;
-      const all = this.files.all(r.sha256);
-      // With a host, that host's own files name the driver.
-      const files = opts.host === undefined ? all : all.filter((f) => f.host.toLowerCase() === opts.host);
-      if (files.length === 0) continue; // content whose last file is being pruned, or not on the host
-      const paths = [...new Set(files.map((f) => f.path))].sort();
-      hits.push({
+      if (!r.host_count) continue; // content whose last file is being pruned
+      const evidence = this.evidence.all(r.sha256, r.tag, r.kind).map(toEvidence);
+      const inferred = inferredOnly(evidence);
+      let path = r.first_path;
+      let listed: { hosts: string[]; paths: string[] } | undefined;
+      if (opts.host !== undefined || opts.listHosts || inferred) {
+        const all = this.files.all(r.sha256);
+        // With a host, that host's own files name the driver.
+        let files = opts.host === undefined ? all : all.filter((f) => f.host.toLowerCase() === opts.host);
+        if (files.length === 0) continue; // not on the host
+        if (inferred) {
+          // KMDF's default tag follows the file name: only the files whose name gives this tag own it.
+          const services = new Set(evidence.map((e) => e.field));
+          const named = files.filter((f) => services.has(serviceNameOf(f.path)));
+          if (named.length > 0) files = named;
+        }
+        const paths = [...new Set(files.map((f) => f.path))].sort();
+        path = paths[0];
+        if (opts.host !== undefined || opts.listHosts) listed = { hosts: [...new Set(all.map((f) => f.host))].sort(), paths };
+      }
+      const hit: DbOwnerHit = {
         tag: r.tag,
-        name: driverName(paths[0]),
+        name: driverName(path),
         sha256: r.sha256,
         machine: r.machine,
         kind: r.kind,
@@ -133,11 +172,20 @@ class OwnerQueries {
         protected: r.protected !== 0,
         sites: r.sites,
         apis: JSON.parse(r.apis) as string[],
-        evidence: this.evidence.all(r.sha256, r.tag, r.kind).map(toEvidence),
-        hosts: [...new Set(all.map((f) => f.host))].sort(),
-        paths,
+        evidence,
+        hostCount: r.host_count,
+        fileCount: r.file_count,
+        path,
         version: versionOf(r),
-      });
+      };
+      if (inferred) hit.inferred = 'kmdf-default';
+      if (listed) {
+        hit.hosts = listed.hosts;
+        hit.paths = listed.paths;
+      } else if (r.host_count <= FEW_HOSTS) {
+        hit.hosts = this.fewHosts.all(r.sha256, FEW_HOSTS);
+      }
+      hits.push(hit);
     }
     return hits;
   }
@@ -151,6 +199,8 @@ function toEvidence(r: EvidenceRow): Evidence {
   if (r.held_in !== null) e.heldIn = r.held_in;
   if (r.instruction !== null) e.instruction = r.instruction;
   if (r.protected) e.protected = true;
+  if (r.source !== null) e.source = r.source;
+  if (r.field !== null) e.field = r.field;
   return e;
 }
 
@@ -227,11 +277,12 @@ export function dbOwners(db: Db, opts: { host?: string } = {}): OwnerSource {
       let owners = cache.get(t);
       if (!owners) {
         owners = queries
-          .owners(t, host === undefined ? {} : { host })
+          .owners(t, host === undefined ? { listHosts: true } : { host, listHosts: true })
           .sort(rankOwners)
           .map((h) => {
-            const o: Owner = { name: h.name, source: 'db', tier: h.tier, kind: h.kind, hosts: h.hosts, path: h.paths[0], sha256: h.sha256, machine: h.machine };
+            const o: Owner = { name: h.name, source: 'db', tier: h.tier, kind: h.kind, hosts: h.hosts, path: h.path, sha256: h.sha256, machine: h.machine };
             if (h.version.OriginalFilename) o.originalName = h.version.OriginalFilename;
+            if (h.inferred) o.inferred = h.inferred;
             const description = h.version.FileDescription ?? h.version.CompanyName;
             if (description) o.description = description;
             return o;

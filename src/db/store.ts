@@ -2,6 +2,7 @@
 // leaves a database where each file row points at a complete analysis.
 import type { Db } from './schema.js';
 import type { DriverReport, ExportedWrapper, ImportRef, TagKind } from '../extract/types.js';
+import { kmdfDefaultTag, serviceNameOf } from '../extract/frameworks/kmdf.js';
 
 export interface FileStat {
   host: string;
@@ -50,8 +51,8 @@ export class IndexStore {
         'INSERT INTO findings (sha256, tag, kind, tier, protected, sites, apis) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       insertEvidence: db.prepare(`
-        INSERT INTO evidence (sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, held_in)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        INSERT INTO evidence (sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, source, field, held_in)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       deleteWrappers: db.prepare('DELETE FROM exported_wrappers WHERE sha256 = ?'),
       insertWrapper: db.prepare(
         'INSERT OR IGNORE INTO exported_wrappers (sha256, module, name, ordinal, param, api, kind) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -71,6 +72,18 @@ export class IndexStore {
         INSERT OR REPLACE INTO failures (host, path, size, mtime_ms, message, extractor_version, failed_at)
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
       deleteOrphans: db.prepare('DELETE FROM contents WHERE sha256 NOT IN (SELECT sha256 FROM files)'),
+      kmdfDefault: db.prepare<[string], { tier: string; section: string; rva: number; instruction: string | null }>(
+        `SELECT tier, section, rva, instruction FROM evidence WHERE sha256 = ? AND source = 'kmdf-default' LIMIT 1`,
+      ),
+      hasEvidenceFor: db.prepare<[string, number, string], { n: number }>(
+        `SELECT COUNT(*) AS n FROM evidence WHERE sha256 = ? AND tag = ? AND source = 'kmdf-default' AND field = ?`,
+      ),
+      nextSeq: db.prepare<[string, number], { seq: number }>(
+        `SELECT COALESCE(MAX(seq) + 1, 0) AS seq FROM evidence WHERE sha256 = ? AND tag = ? AND kind = 'pool'`,
+      ),
+      insertFindingIfNew: db.prepare(
+        `INSERT OR IGNORE INTO findings (sha256, tag, kind, tier, protected, sites, apis) VALUES (?, ?, 'pool', ?, 0, 1, '["WdfDriverCreate"]')`,
+      ),
     };
   }
 
@@ -180,7 +193,8 @@ export class IndexStore {
         f.evidence.forEach((e, seq) =>
           s.insertEvidence.run(
             sha256, tag, f.kind, seq, e.tier, e.section, e.rva, e.api ?? null, e.via ?? null,
-            e.instruction ?? null, e.protected ? 1 : 0, e.viaExport ?? null, e.heldIn ?? null,
+            e.instruction ?? null, e.protected ? 1 : 0, e.viaExport ?? null, e.source ?? null, e.field ?? null,
+            e.heldIn ?? null,
           ),
         );
       }
@@ -188,9 +202,29 @@ export class IndexStore {
     })();
   }
 
-  /** A file whose content some earlier analysis already covers. */
+  /**
+   * A file whose content some earlier analysis already covers. KMDF's default tag depends on the service
+   * name, which is inferred from the file name: the same KMDF driver under another name adds that name's tag.
+   */
   saveReused(file: FileStat, sha256: string): void {
-    this.db.transaction(() => this.putFile(file, sha256))();
+    this.db.transaction(() => {
+      this.putFile(file, sha256);
+      this.addKmdfDefault(file.path, sha256);
+    })();
+  }
+
+  private addKmdfDefault(path: string, sha256: string): void {
+    const s = this.stmt;
+    const known = s.kmdfDefault.get(sha256);
+    if (!known) return;
+    const service = serviceNameOf(path);
+    const tag = kmdfDefaultTag(service);
+    if (s.hasEvidenceFor.get(sha256, tag, service)!.n > 0) return;
+    s.insertFindingIfNew.run(sha256, tag, known.tier);
+    s.insertEvidence.run(
+      sha256, tag, 'pool', s.nextSeq.get(sha256, tag)!.seq, known.tier, known.section, known.rva, 'WdfDriverCreate', null,
+      known.instruction, 0, null, 'kmdf-default', service, null,
+    );
   }
 
   saveFailure(file: FileStat, message: string, extractorVersion: string): void {

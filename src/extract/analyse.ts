@@ -9,7 +9,7 @@ import { type RuntimeTag, resolveCalls } from './resolve.js';
 import type { HeldValues } from './globals.js';
 import { callTargets } from './starts.js';
 import { sweep } from './sweep.js';
-import type { Branches, CallEvidence, CallSite, CodeInput, ImmediateSite, Wrapper } from './types.js';
+import type { Branches, CallEvidence, CallSite, CodeInput, GlobalStore, ImmediateSite, Wrapper } from './types.js';
 
 export interface CodeAnalysis {
   calls: CallEvidence[];
@@ -17,6 +17,9 @@ export interface CodeAnalysis {
   wrappers: Wrapper[];
   /** Tag arguments read from globals that code writes (tags chosen at run time). */
   runtime: RuntimeTag[];
+  /** Calls to the structure APIs of CodeInput.frameworks (empty without it). */
+  structSites: CallSite[];
+  globalStores: GlobalStore[];
 }
 
 /** Bytes decoded at most, as a multiple of the code size, before tail-jump targets stop splitting functions. */
@@ -86,8 +89,11 @@ export function analyseCode(code: CodeInput, held?: HeldValues): CodeAnalysis {
   const seenWrappers = new Set<number>();
   // The image's own exported tag APIs: their callers, and code that takes their address (lea / mov offset).
   const ownRvas = [...(code.ownApis?.keys() ?? [])];
-  let callWanted = slotReferences(code, [...tagSlots, ...ownRvas]);
+  let callWanted = slotReferences(code, [...tagSlots, ...ownRvas, ...(code.frameworks?.slots ?? [])]);
   for (const rva of ownRvas) callWanted.push(...into(rva, rva + 1));
+  for (const thunk of code.frameworks?.thunks.keys() ?? []) callWanted.push(...into(thunk, thunk + 1));
+  const structSites: CallSite[] = [];
+  const globalStores: GlobalStore[] = [];
 
   while (callWanted.length > 0) {
     const batch: Planned[] = [];
@@ -114,6 +120,8 @@ export function analyseCode(code: CodeInput, held?: HeldValues): CodeAnalysis {
     budget -= ranges.reduce((n, r) => n + r.end - r.begin, 0);
     sites.push(...found.sites);
     immediates.push(...found.immediates);
+    structSites.push(...found.structSites);
+    globalStores.push(...found.globalStores);
 
     // A tail-jump target starts a function: the decoded regions holding one are decoded again, split.
     const tails = budget > 0 ? found.tailTargets.filter((t) => !starts.has(t)) : [];
@@ -124,6 +132,9 @@ export function analyseCode(code: CodeInput, held?: HeldValues): CodeAnalysis {
       const redone = normalise(split);
       sites = sites.filter((s) => rangeIndexAt(redone, s.at) < 0);
       immediates = immediates.filter((im) => rangeIndexAt(redone, im.at) < 0);
+      const kept = (x: { at: number }) => rangeIndexAt(redone, x.at) < 0;
+      structSites.splice(0, structSites.length, ...structSites.filter(kept));
+      globalStores.splice(0, globalStores.length, ...globalStores.filter(kept));
     }
 
     // Callers of a newly found wrapper carry its tag: decode them.
@@ -149,5 +160,7 @@ export function analyseCode(code: CodeInput, held?: HeldValues): CodeAnalysis {
     immediates: immediates.filter((im, i) => i === 0 || immediates[i - 1].at !== im.at),
     wrappers: resolved.wrappers,
     runtime: resolved.runtime,
+    structSites: structSites.sort((a, b) => a.at - b.at),
+    globalStores: globalStores.sort((a, b) => a.at - b.at),
   };
 }

@@ -11,6 +11,7 @@ import { locateOffset } from '../pe/locate.js';
 import { analyseCode } from './analyse.js';
 import { ImageData } from './globals.js';
 import { analyseArm64 } from './arm64/analyse.js';
+import { ImageView, arm64FrameworkCalls, arm64Frameworks, frameworkCalls, planFrameworks } from './frameworks/index.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
 import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, freeRank, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit, type ExportedWrapper } from './types.js';
@@ -91,38 +92,51 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
     dataRanges: pe.sections
       .filter((s) => !s.executable && (s.virtualSize || s.rawSize) > 0)
       .map((s) => ({ begin: s.rva, end: s.rva + (s.virtualSize || s.rawSize) })),
+    ...(pe.guard?.dispatchSlot !== undefined ? { guardDispatch: pe.guard.dispatchSlot } : {}),
     ...(own.size > 0 ? { ownApis: own } : {}),
   };
 }
 
 export { type CodeAnalysis, analyseCode } from './analyse.js';
 
-function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonly ExportedWrapper[] = []): Analysis {
+function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonly ExportedWrapper[] = [], path?: string): Analysis {
   const apis = externalApis(tagApis(), pe, external);
   const warnings = [...pe.warnings];
   const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && tagApis().has(n)))].sort();
   if (pe.machine === 'arm64') {
-    const { calls, immediates, wrappers, instructions } = analyseArm64(buf, pe, apis, meta.rvas);
-    return { pe, calls, immediates, wrappers, instructions, tagApis: imported, apis, warnings };
+    const fwPlan = arm64Frameworks(pe);
+    const { calls, immediates, wrappers, instructions, structSites } = analyseArm64(buf, pe, apis, meta.rvas, fwPlan.names);
+    const fw = arm64FrameworkCalls(new ImageView(buf, pe), fwPlan, structSites, path);
+    warnings.push(...fw.warnings);
+    return { pe, calls: [...calls, ...fw.calls], immediates, wrappers, instructions, tagApis: imported, apis, warnings };
   }
   const code = codeInput(buf, pe, apis, meta);
   if (!code) {
     warnings.push(`${pe.machine} code is not decoded: only data-tier evidence`);
     return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, apis, warnings };
   }
-  const { calls, immediates, wrappers, runtime } = analyseCode(code, new ImageData(buf, pe, code));
+  const image = new ImageView(buf, pe);
+  const plan = planFrameworks(code, image, apis);
+  if (plan) {
+    code.frameworks = plan.hooks;
+    code.apis = plan.apis;
+  }
+  const { calls, immediates, wrappers, runtime, structSites, globalStores } = analyseCode(code, new ImageData(buf, pe, code));
   for (const r of runtime) {
     const w = `tag chosen at run time: the tag argument of ${r.api} at ${sectionName(pe, r.site)}+0x${r.site.toString(16)} is read from ${r.global.replace(/^global /, '')}, which code writes`;
     if (!warnings.includes(w)) warnings.push(w);
   }
+  const fw = frameworkCalls(image, plan, structSites, globalStores, path);
+  warnings.push(...fw.warnings);
   return {
     pe,
     code,
-    calls,
+    calls: [...calls, ...fw.calls],
     immediates,
     wrappers,
     tagApis: imported,
-    apis,
+    // With KMDF's table functions when the driver binds to KMDF (a wrapper of WdfMemoryCreate is one too).
+    apis: code.apis,
     warnings,
   };
 }
@@ -152,11 +166,16 @@ interface Pending {
 }
 
 /** The evidence for `value` seen at `rva`: the tag drops the protected bit, the evidence remembers it. */
-function evidenceOf(tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via' | 'viaExport' | 'heldIn'>): Evidence {
+function evidenceOf(
+  tier: Tier, section: string, rva: number, value: number,
+  call?: Pick<CallEvidence, 'api' | 'via' | 'viaExport' | 'source' | 'field' | 'heldIn'>,
+): Evidence {
   const ev: Evidence = { tier, section, rva };
   if (call) ev.api = call.api;
   if (call?.via !== undefined) ev.via = call.via;
   if (call?.viaExport !== undefined) ev.viaExport = call.viaExport;
+  if (call?.source !== undefined) ev.source = call.source;
+  if (call?.field !== undefined) ev.field = call.field;
   if (call?.heldIn !== undefined) ev.heldIn = call.heldIn;
   if (isProtected(value)) ev.protected = true;
   return ev;
@@ -181,7 +200,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     proven.add(c.at);
     if (!callKinds.has(tag)) callKinds.set(tag, new Set());
     callKinds.get(tag)!.add(c.kind);
-    all.push({ tag, kind: c.kind, ev: evidenceOf('call', sectionName(pe, c.at), c.at, c.value, c) });
+    all.push({ tag, kind: c.kind, ev: evidenceOf(c.weak ? 'code' : 'call', sectionName(pe, c.at), c.at, c.value, c) });
   }
   // Unproven evidence belongs with the tag's proven kind when it only has object-reference uses.
   const kindOf = (tag: number): TagKind => {
@@ -205,7 +224,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     if (!g) byKey.set(key, (g = { tag: p.tag, kind: p.kind, evs: [], seen: new Set() }));
     // Only call evidence can repeat (one constant reaching an API along two paths); code and data RVAs are unique.
     if (p.ev.tier === 'call') {
-      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.viaExport ?? ''}:${p.ev.heldIn ?? ''}`;
+      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.viaExport ?? ''}:${p.ev.source ?? ''}:${p.ev.heldIn ?? ''}`;
       if (g.seen.has(id)) continue;
       g.seen.add(id);
     }
@@ -251,7 +270,7 @@ function compareTags(a: number, b: number): number {
 export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverReport {
   const pe = readPe(buf, opts.path);
   const meta = metadataRanges(buf, pe);
-  const a = analyse(buf, pe, meta, opts.exportedWrappers);
+  const a = analyse(buf, pe, meta, opts.exportedWrappers, opts.path);
   const report: DriverReport = {
     size: buf.byteLength,
     sha256: opts.sha256 ?? createHash('sha256').update(buf).digest('hex'),

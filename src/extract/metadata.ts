@@ -120,7 +120,7 @@ function debugRanges(r: RvaReader, dirRva: number, dirSize: number, rvas: Range[
 }
 
 /** The optional header's data directories, read again here because PeImage does not carry them. */
-function dataDirectories(buf: Uint8Array): { rva: number; size: number }[] {
+export function dataDirectories(buf: Uint8Array): { rva: number; size: number }[] {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const u32 = (o: number) => (o >= 0 && o + 4 <= buf.byteLength ? view.getUint32(o, true) : undefined);
   const peAt = u32(0x3c);

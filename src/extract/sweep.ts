@@ -12,7 +12,7 @@ import type { Range } from './ranges.js';
 import { Starts } from './regions.js';
 import { callTargets, rangeEnd } from './starts.js';
 import { type Atom, type State, type Value, constant, mapConstants, mergeState, stackOffset, union } from './values.js';
-import type { TagApi, CallSite, CodeInput, CodeSection, ImmediateSite } from './types.js';
+import type { TagApi, CallSite, CodeInput, CodeSection, GlobalStore, ImmediateSite } from './types.js';
 
 // iced-x86 is CommonJS: an ESM `import` makes node scan its 924 KB for export names (~90 ms per start).
 const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
@@ -39,6 +39,10 @@ export interface SweepResult {
   immediates: ImmediateSite[];
   /** Targets of jumps out of their function that were not known function starts (tail calls). */
   tailTargets: number[];
+  /** Calls to the structure APIs of CodeInput.frameworks, with the structure's fields. */
+  structSites: CallSite[];
+  /** Values stored into the image's own data, when CodeInput.frameworks asks for them. */
+  globalStores: GlobalStore[];
 }
 
 /** Parameters tracked per call site. Lookaside initialisers need 8. */
@@ -172,6 +176,8 @@ interface Shared {
   sites: CallSite[];
   immediates: ImmediateSite[];
   tailTargets: Set<number>;
+  structSites: CallSite[];
+  globalStores: GlobalStore[];
   entryRegs: Value[];
   entrySlots: Map<number, Value>;
   /** The image's own exported tag-taking APIs by RVA (empty for most drivers). */
@@ -199,6 +205,8 @@ class SectionWalker {
   private st: State;
   private reachable = true;
   private pending = new Map<number, State>();
+  /** Widest write seen per stack slot in the current function (paths merged), for killSlots. */
+  private widths = new Map<number, number>();
   /** x86: the callee's stack cleanup is unknown; a following `sub esp,N` is the caller undoing it. */
   private undoPop = false;
   /**
@@ -303,24 +311,28 @@ class SectionWalker {
     return false;
   }
 
-  /** The absolute or rip-relative address a memory operand with no trailing immediate names, or NaN. */
-  private fixedAddress(ip: number, insEnd: number): number {
+  /** RVA addressed by a rip-relative (x64) or absolute (x86) memory operand, else NaN. */
+  private globalAddr(ip: number, insEnd: number, immSize = 0): number {
     const b = this.ins.memoryBase;
-    // Absolute and rip-relative operands end in their disp32 when no immediate follows.
-    if (b === R.RIP) return (ip + (insEnd - this.pos) + this.view.getInt32(insEnd - 4, true)) >>> 0;
-    if (b === R.None && !this.sh.is64 && this.ins.memoryIndex === R.None) return ((this.view.getUint32(insEnd - 4, true) - this.sh.base32) | 0) >>> 0;
+    // Absolute and rip-relative operands end in their disp32, before any immediate.
+    if (b === R.RIP) return (ip + (insEnd - this.pos) + this.view.getInt32(insEnd - immSize - 4, true)) >>> 0;
+    if (b === R.None && !this.sh.is64 && this.ins.memoryIndex === R.None) return ((this.view.getUint32(insEnd - immSize - 4, true) - this.sh.base32) | 0) >>> 0;
     return NaN;
   }
 
   /**
-   * Value read by a memory operand with no trailing immediate: an IAT slot, a global of the image's data, an
-   * entry of a data table (x86 `[T+reg*4]`, or a base register holding a data address), a stack slot, or unknown.
+   * Value read by a memory operand with no trailing immediate: an IAT slot (or a KMDF function table entry),
+   * a global of the image's data, an entry of a data table (x86 `[T+reg*4]`, or a base register holding a
+   * data address), a stack slot, or unknown.
    */
   private readMem(ip: number, insEnd: number): Value {
-    const g = this.fixedAddress(ip, insEnd);
+    const g = this.globalAddr(ip, insEnd);
     if (!Number.isNaN(g)) {
       const name = this.sh.input.imports.get(g);
       if (name) return [{ k: 'imp', name }];
+      const wdf = this.sh.input.frameworks?.wdf;
+      const entry = wdf ? wdfEntry(wdf, g, this.sh.w) : null;
+      if (entry) return entry;
       return this.inData(g) ? [{ k: 'g', rva: g, at: ip }] : null;
     }
     const ins = this.ins;
@@ -329,24 +341,49 @@ class SectionWalker {
       const t = ((this.view.getUint32(insEnd - 4, true) - this.sh.base32) | 0) >>> 0;
       return ins.memoryDisplSize === 4 && this.inData(t) ? [this.tableEntry(t, ins.memoryIndexScale, ip)] : null;
     }
+    const sa = this.stackAddr(insEnd);
+    if (!Number.isNaN(sa)) return this.st.slots.get(sa) ?? null;
     const r = regIndex[b];
     const base = r >= 0 && r !== RSP ? this.st.regs[r] : null;
-    if (base && base.length === 1 && (base[0].k === 'ga' || base[0].k === 'ta')) {
-      const a = base[0];
-      const first = (a.rva + this.displacement(insEnd, 0)) >>> 0;
-      if (!this.inData(first)) return null;
-      if (ins.memoryIndex !== R.None) return [this.tableEntry(first, ins.memoryIndexScale, ip)];
-      if (a.k === 'ta') return [{ k: 't', rva: first, at: ip, stride: a.stride }];
-      const atom: Atom = { k: 'g', rva: first, at: ip };
-      this.dataLoads.push({ reg: r, rva: a.rva, atom });
-      return [atom];
+    if (!base || base.length !== 1) return null;
+    const a = base[0];
+    // [reg+disp] where reg holds the pointer to KMDF's function table: one of its functions.
+    if (a.k === 'tbl') {
+      const name = ins.memoryIndex === R.None ? this.sh.input.frameworks?.wdf?.names.get(this.displacement(insEnd, 0) / this.sh.w) : undefined;
+      return name ? [{ k: 'imp', name }] : null;
     }
-    const sa = this.stackAddr(insEnd);
-    return Number.isNaN(sa) ? null : (this.st.slots.get(sa) ?? null);
+    if (a.k !== 'ga' && a.k !== 'ta') return null;
+    const first = (a.rva + this.displacement(insEnd, 0)) >>> 0;
+    if (!this.inData(first)) return null;
+    if (ins.memoryIndex !== R.None) return [this.tableEntry(first, ins.memoryIndexScale, ip)];
+    if (a.k === 'ta') return [{ k: 't', rva: first, at: ip, stride: a.stride }];
+    const atom: Atom = { k: 'g', rva: first, at: ip };
+    this.dataLoads.push({ reg: r, rva: a.rva, atom });
+    return [atom];
+  }
+
+  /** A store into the image's own data, kept when the framework pass asks for them. */
+  private noteGlobalStore(ip: number, insEnd: number, immSize: number, size: number, value: Value): void {
+    if (!this.sh.input.frameworks || !value) return;
+    const rva = this.globalAddr(ip, insEnd, immSize);
+    if (!Number.isNaN(rva)) this.sh.globalStores.push({ rva, size, value, at: ip });
   }
 
   private killSlots(from: number, to: number): void {
-    this.deleteSlots((k) => k > from - 8 && k < to);
+    // A slot below `from` dies only when the widest write it ever had reaches into [from, to): a 4-byte
+    // structure field next to an 8-byte one (NDIS_TIMER_CHARACTERISTICS.AllocationTag) survives.
+    const hit = (k: number) => k < to && k > from - 8 && (k >= from || k + (this.widths.get(k) ?? 8) > from);
+    let any = false;
+    for (const k of this.st.slots.keys()) if (hit(k)) any = true;
+    if (!any) return;
+    const slots = this.ownSlots();
+    for (const [k, v] of slots) {
+      if (!hit(k)) continue;
+      // Only the low 32 bits of a value are tracked: a constant whose low four bytes stay keeps them
+      // (MSVC's `mov qword [rbp+64h], 'WDiv'` then `mov [rbp+68h], esi`).
+      if (k < from && k + 4 <= from && v?.every((a) => a.k === 'c')) this.widths.set(k, from - k);
+      else slots.delete(k);
+    }
   }
 
   private deleteSlots(doomed: (k: number) => boolean): void {
@@ -360,6 +397,7 @@ class SectionWalker {
   private writeSlot(a: number, size: number, v: Value): void {
     if (Number.isNaN(a)) return;
     this.killSlots(a, a + size);
+    this.widths.set(a, Math.max(this.widths.get(a) ?? 0, size));
     if (size >= 4 && v) this.ownSlots().set(a, v);
   }
 
@@ -407,6 +445,13 @@ class SectionWalker {
   private record(at: number, targets: (string | number)[], tail: boolean): number | undefined {
     let popped: number | undefined;
     for (const t of targets) {
+      const hook = typeof t === 'string' ? this.sh.input.frameworks?.structs.get(t) : undefined;
+      if (hook) {
+        popped = 4 * hook.params;
+        const a = this.callArgs(tail ? this.sh.w : 0);
+        this.sh.structSites.push({ at, fn: this.fn, target: t, ...a, fields: this.fieldsAt(a.args[hook.param], hook.offsets) });
+        continue;
+      }
       if (typeof t === 'string') {
         const api = this.sh.input.apis.get(t);
         if (!api) continue;
@@ -422,13 +467,25 @@ class SectionWalker {
     return popped;
   }
 
+  /** Fields of the stack structure that `ptr` points at, when it does. */
+  private fieldsAt(ptr: Value, offsets: readonly number[]): [number, Value][] | undefined {
+    const off = stackOffset(ptr);
+    if (off === undefined) return undefined;
+    return offsets.map((o) => [o, this.st.slots.get(off + o) ?? null]);
+  }
+
   /** Imports (by name) and own exported APIs (by RVA) a call/jmp through a register or memory operand may reach. */
   private indirectTargets(k0: number, ip: number, insEnd: number): (string | number)[] {
     let v: Value = null;
     if (k0 === OpKind.Register) {
       const r = regIndex[this.ins.op0Register];
       v = r >= 0 ? this.st.regs[r] : null;
-    } else if (k0 === OpKind.Memory) v = this.readMem(ip, insEnd);
+    } else if (k0 === OpKind.Memory) {
+      v = this.readMem(ip, insEnd);
+      // x64 CFG: `call [__guard_dispatch_icall_fptr]` calls the target held in rax.
+      const dispatch = this.sh.input.guardDispatch;
+      if (!v && dispatch !== undefined && this.sh.is64 && this.globalAddr(ip, insEnd) === dispatch) v = this.st.regs[RAX];
+    }
     if (!v) return [];
     const out: (string | number)[] = [];
     for (const a of v) if (a.k === 'imp') out.push(a.name);
@@ -558,6 +615,7 @@ class SectionWalker {
     this.adopt(this.entryState(), true);
     this.reachable = true;
     this.pending = new Map();
+    this.widths = new Map();
     this.undoPop = false;
     while (this.pos < limit) {
       const ip = sec.rva + this.pos;
@@ -594,6 +652,7 @@ class SectionWalker {
       this.adopt(this.entryState(), true);
       this.reachable = true;
       this.pending = new Map();
+      this.widths = new Map();
       this.undoPop = false;
       this.dataLoads = [];
     } else if (this.pending.size > 0) {
@@ -649,18 +708,16 @@ class SectionWalker {
           if (isImmediate(k1)) {
             this.noteImmediate(ip, k1, insEnd);
             const a = this.stackAddr(insEnd, immBytes(k1));
-            if (!Number.isNaN(a)) {
-              const size = k1 === OpKind.Immediate32to64 ? 8 : k1 === OpKind.Immediate32 ? 4 : k1 === OpKind.Immediate16 ? 2 : 1;
-              const v = this.imm32(k1, insEnd);
-              this.writeSlot(a, size, v === undefined ? null : constant(v, ip));
-            }
+            const size = k1 === OpKind.Immediate32to64 ? 8 : k1 === OpKind.Immediate32 ? 4 : k1 === OpKind.Immediate16 ? 2 : 1;
+            const v = this.imm32(k1, insEnd);
+            if (!Number.isNaN(a)) this.writeSlot(a, size, v === undefined ? null : constant(v, ip));
+            else if (v !== undefined && size >= 4) this.noteGlobalStore(ip, insEnd, immBytes(k1), size, constant(v, ip));
           } else if (k1 === OpKind.Register) {
             const a = this.stackAddr(insEnd);
-            if (!Number.isNaN(a)) {
-              const src = ins.op1Register;
-              const r1 = regIndex[src];
-              this.writeSlot(a, r1 < 0 ? 2 : regSize[src], r1 < 0 ? null : this.regValue(r1));
-            }
+            const src = ins.op1Register;
+            const r1 = regIndex[src];
+            if (!Number.isNaN(a)) this.writeSlot(a, r1 < 0 ? 2 : regSize[src], r1 < 0 ? null : this.regValue(r1));
+            else if (r1 >= 0 && regSize[src] >= 4) this.noteGlobalStore(ip, insEnd, 0, regSize[src], this.regValue(r1));
           }
         }
         return;
@@ -670,12 +727,14 @@ class SectionWalker {
         const r = regIndex[reg];
         if (r < 0) return;
         const a = regSize[reg] >= 4 ? this.stackAddr(insEnd) : NaN;
-        if (Number.isNaN(a) && ins.memoryBase === R.RIP) {
-          const t = (ip + (insEnd - this.pos) + this.view.getInt32(insEnd - 4, true)) >>> 0;
+        if (!Number.isNaN(a)) return this.setReg(r, [{ k: 'sp', off: a }]);
+        if (ins.memoryBase === R.RIP && regSize[reg] === 8) {
+          const t = this.globalAddr(ip, insEnd);
+          // An own exported API's address is a call target; an address in the image's data is `ga`.
           this.setReg(r, sh.ownApis.has(t) ? [{ k: 'fn', rva: t }] : this.inData(t) ? [{ k: 'ga', rva: t }] : null);
           return;
         }
-        this.setReg(r, Number.isNaN(a) ? null : [{ k: 'sp', off: a }]);
+        this.setReg(r, null);
         return;
       }
       case Cat.Xor:
@@ -792,7 +851,8 @@ class SectionWalker {
         const k0 = ins.op0Kind;
         // Decoder IPs are RVAs (< 2^32), so the low 32 bits of a 64-bit branch target are the whole target.
         const direct = k0 === OpKind.NearBranch32 || k0 === OpKind.NearBranch64;
-        const popped = this.record(ip, direct ? [ins.nearBranch32] : this.indirectTargets(k0, ip, insEnd), false);
+        const thunk = direct ? sh.input.frameworks?.thunks.get(ins.nearBranch32) : undefined;
+        const popped = this.record(ip, direct ? [thunk ?? ins.nearBranch32] : this.indirectTargets(k0, ip, insEnd), false);
         for (const r of sh.is64 ? VOLATILE_64 : VOLATILE_32) st.regs[r] = null;
         // The callee owns its argument area and home space.
         this.deleteSlots((k) => k >= st.sp && k < st.sp + 0x80 && k <= 0);
@@ -836,6 +896,15 @@ class SectionWalker {
   }
 }
 
+/** What a load from `rva` gives when it lies in KMDF's function table: a function, or the table's pointer. */
+function wdfEntry(wdf: NonNullable<NonNullable<CodeInput['frameworks']>['wdf']>, rva: number, w: number): Value {
+  if (wdf.form === 'pointer') return rva === wdf.rva ? [{ k: 'tbl', rva }] : null;
+  const d = rva - wdf.rva;
+  if (d < 0 || d % w !== 0 || d / w >= wdf.count) return null;
+  const name = wdf.names.get(d / w);
+  return name ? [{ k: 'imp', name }] : null;
+}
+
 /** Every code section, whole, with call targets as soft starts. */
 export function fullPlan(input: CodeInput): SweepPlan {
   const starts = new Starts(input.sections, callTargets(input, scanBranches(input)), input.functionStarts);
@@ -864,6 +933,8 @@ export function sweep(input: CodeInput, plan: SweepPlan = fullPlan(input)): Swee
     sites: [],
     immediates: [],
     tailTargets: new Set(),
+    structSites: [],
+    globalStores: [],
     entryRegs,
     entrySlots,
     ownApis: input.ownApis ?? new Map(),
@@ -891,5 +962,5 @@ export function sweep(input: CodeInput, plan: SweepPlan = fullPlan(input)): Swee
   } finally {
     ins.free();
   }
-  return { sites: sh.sites, immediates: sh.immediates, tailTargets: [...sh.tailTargets] };
+  return { sites: sh.sites, immediates: sh.immediates, tailTargets: [...sh.tailTargets], structSites: sh.structSites, globalStores: sh.globalStores };
 }

@@ -29,7 +29,16 @@ export interface Evidence {
   instruction?: string;
   /** Set when the value carried bit 31 (PROTECTED_POOL). */
   protected?: boolean;
+  /**
+   * Where a framework takes the tag from, when not an argument: `framework` = a structure field or a
+   * registration the framework reads (`field` names it); `kmdf-default` = KMDF's default tag, inferred from
+   * the file name (`field` is the service name assumed).
+   */
+  source?: EvidenceSource;
+  field?: string;
 }
+
+export type EvidenceSource = 'framework' | 'kmdf-default';
 
 export interface TagFinding {
   /** Tag value without the protected bit. */
@@ -147,6 +156,49 @@ export interface CodeInput {
    * direct call, or a call through a register holding the address, is a call to that API.
    */
   ownApis?: Map<number, TagApi>;
+  /** x64 CFG: RVA of __guard_dispatch_icall_fptr (load configuration); a call through it calls rax. */
+  guardDispatch?: number;
+  /** What the framework pass (frameworks/) asks the sweep to watch, when the image uses a framework. */
+  frameworks?: FrameworkHooks;
+}
+
+/** An API taking a pointer to a structure that holds a tag: the sweep captures the structure's fields at the call. */
+export interface StructHook {
+  /** Index of the pointer parameter. */
+  param: number;
+  params: number;
+  /** Field offsets to capture when the structure is on the stack. */
+  offsets: number[];
+}
+
+/** KMDF's function table as the driver holds it (see frameworks/kmdf.ts). */
+export interface WdfTableHook {
+  /** RVA of the WdfFunctions global: an array of pointers (KMDF < 1.15) or a pointer to the framework's array. */
+  rva: number;
+  form: 'array' | 'pointer';
+  /** Entries in the table (array form: the extent of the global). */
+  count: number;
+  /** Table index → function name, for the functions the project knows. */
+  names: Map<number, string>;
+}
+
+export interface FrameworkHooks {
+  /** Imports (and framework-table functions) by name whose structure argument is captured. */
+  structs: Map<string, StructHook>;
+  /** Extra RVAs whose references make a function worth decoding (IAT slots, the WDF table). */
+  slots: number[];
+  /** Linker import thunks (`jmp [IAT]`) to the structure APIs: a call to the thunk is a call to the import. */
+  thunks: Map<number, string>;
+  wdf?: WdfTableHook;
+}
+
+/** A constant (or known value) stored by code into the image's own data (`mov [rip+X], imm`). */
+export interface GlobalStore {
+  rva: number;
+  size: number;
+  value: Value;
+  /** RVA of the storing instruction. */
+  at: number;
 }
 
 /** A call (or tail jump) that may carry a tag. */
@@ -161,6 +213,8 @@ export interface CallSite {
   args: Value[];
   /** x86 only: ecx and edx, for fastcall imports. */
   regArgs?: Value[];
+  /** Structure APIs: the stack structure's fields at the call, as (offset in the structure, value) pairs. */
+  fields?: [number, Value][];
 }
 
 export interface ImmediateSite {
@@ -201,6 +255,11 @@ export interface CallEvidence {
   kind: TagKind;
   /** The driver's own function called at `site` that forwards the tag, when not the API itself. */
   via?: number;
+  /** Framework evidence (frameworks/): see Evidence.source and Evidence.field. */
+  source?: EvidenceSource;
+  field?: string;
+  /** Evidence that only suggests the tag (KMDF default without a WdfDriverCreate call found): code tier. */
+  weak?: boolean;
   /** Another image's exported wrapper the tag went through ("module!name"), when `api` is reached that way. */
   viaExport?: string;
   /** When the value was read from the image's data: "global .data+0x3020" or "table .rdata+0x4000". */

@@ -10,6 +10,8 @@ export type Atom =
   | { k: 'imp'; name: string }
   /** A stack address: the function's entry stack pointer plus `off`. */
   | { k: 'sp'; off: number }
+  /** The pointer a framework writes into the image at run time, loaded from `rva` (KMDF's WdfFunctions). */
+  | { k: 'tbl'; rva: number }
   /** The address of the image's own function at `rva` (an exported tag-taking API). */
   | { k: 'fn'; rva: number }
   /** The value the instruction at `at` loaded from the image's data at `rva` (a global). */
@@ -21,7 +23,10 @@ export type Atom =
   | { k: 't'; rva: number; at: number; stride: number; count?: number }
   /** An index known to be at most `max` (`and reg, max`). */
   | { k: 'ix'; max: number }
-  /** The address of the image's data at `rva` (`lea reg,[rip+T]`, x86 `mov reg,offset T`). */
+  /**
+   * The address of the image's data at `rva` (`lea reg,[rip+T]`, x86 `mov reg,offset T`; an x86 `push offset T`
+   * stays a constant).
+   */
   | { k: 'ga'; rva: number }
   /** A pointer into the data at `rva`, moved `stride` bytes at a time (a walk over a table). */
   | { k: 'ta'; rva: number; stride: number };
@@ -42,6 +47,8 @@ function same(a: Atom, b: Atom): boolean {
       return b.k === 'imp' && a.name === b.name;
     case 'sp':
       return b.k === 'sp' && a.off === b.off;
+    case 'tbl':
+      return b.k === 'tbl' && a.rva === b.rva;
     case 'fn':
       return b.k === 'fn' && a.rva === b.rva;
     case 'g':

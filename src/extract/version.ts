@@ -7,6 +7,9 @@
  * 3: ARM64 code analysed (call and code tiers), no longer data tier only.
  * 4: debug and unwind sections (DWARF, stabs, .pdata/.xdata/.eh_frame) left out of the data tier.
  * 5: calls to the image's own exported tag APIs; exported wrappers; other images' exported wrappers (from a database).
- * 6: tags held in the image's data (globals no code writes, tables indexed or walked) reach call tier.
+ * 6: framework evidence (KMDF WdfFunctions table calls and DriverPoolTag or its default, Filter Manager
+ *    context registrations, NDIS pool and timer parameter structures); 4-byte stack fields survive an
+ *    8-byte store beside them.
+ * 7: tags held in the image's data (globals no code writes, tables indexed or walked) reach call tier.
  */
-export const EXTRACTOR_VERSION = '6';
+export const EXTRACTOR_VERSION = '7';

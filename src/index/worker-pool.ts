@@ -22,7 +22,15 @@ export interface WorkerPoolOptions {
   module?: URL;
   /** Heap limit of each worker; a worker that reaches it dies and its file fails. Default: V8's. */
   maxHeapMb?: number;
+  /** Young-generation size of each worker, MB (default YOUNG_GENERATION_MB). */
+  youngGenerationMb?: number;
 }
+
+/**
+ * V8 sizes a worker's young generation like a whole process's. On the real-code corpus with two workers a
+ * 16 MB one kept the index's peak RSS at ~226 MB instead of 257–305 MB, for the same CPU time.
+ */
+const YOUNG_GENERATION_MB = 16;
 
 /** Files given to one worker at once: one being worked on, one read ahead while the main thread decides. */
 const DEPTH = 2;
@@ -92,7 +100,12 @@ export class ExtractWorkerPool {
 
   constructor(opts: WorkerPoolOptions) {
     this.module = opts.module ?? defaultModule();
-    this.options = opts.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: opts.maxHeapMb } } : {};
+    this.options = {
+      resourceLimits: {
+        maxYoungGenerationSizeMb: opts.youngGenerationMb ?? YOUNG_GENERATION_MB,
+        ...(opts.maxHeapMb ? { maxOldGenerationSizeMb: opts.maxHeapMb } : {}),
+      },
+    };
     this.started = new Promise((resolve, reject) => (this.onStarted = { resolve, reject }));
     this.started.catch(() => undefined); // also surfaced through open()
     for (let i = 0; i < Math.max(1, opts.size); i++) this.slots.push(this.spawn());

@@ -78,9 +78,9 @@ export interface NtLayout {
 }
 
 export function ntLayout(b: Bytes): NtLayout {
-  if (b.length < 64 || b.u16(0, 'DOS header') !== 0x5a4d) {
-    throw b.error('not a PE image: no MZ signature', 0);
-  }
+  if (b.length === 0) throw b.error('not a PE image: empty file');
+  if (b.length < 64) throw b.error(`not a PE image: too short (${b.length} bytes; the DOS header alone is 64)`);
+  if (b.u16(0, 'DOS header') !== 0x5a4d) throw b.error('not a PE image: no MZ signature', 0);
   const peOffset = b.u32(0x3c, 'DOS header e_lfanew');
   if (!b.has(peOffset, 4) || b.u32(peOffset, 'PE signature') !== 0x4550) {
     throw b.error('not a PE image: e_lfanew does not point at "PE\\0\\0"', peOffset);

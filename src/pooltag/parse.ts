@@ -1,6 +1,7 @@
 // pooltag.txt as Microsoft ships it: `TAG - binary - description`, with a decade of hand edits.
 // Lines that fit no rule become line-numbered warnings; nothing is dropped silently and nothing is fatal.
 import { readFile, stat } from 'node:fs/promises';
+import { devNull } from 'node:os';
 import { formatTag, parseTagQuery, tagFromText, tagHex, type TagQuery } from '../tag.js';
 
 export interface PooltagEntry {
@@ -201,17 +202,31 @@ export function decodePooltagBytes(bytes: Uint8Array): string {
   }
 }
 
+/** A pooltag.txt the user named: a file with at least one entry (anything else is the wrong file). */
 export async function readPooltagFile(path: string): Promise<PooltagFile> {
-  let size: number;
+  let info;
   try {
-    size = (await stat(path)).size;
+    info = await stat(path);
   } catch (e) {
-    throw new Error(`${path}: cannot read pooltag file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: cannot read pooltag file: ${code === 'ENOENT' ? 'no such file' : (code ?? (e as Error).message)}`);
   }
-  if (size > MAX_FILE_BYTES) {
-    throw new Error(`${path}: ${size} bytes is too large for a pooltag file (limit ${MAX_FILE_BYTES})`);
+  if (info.isDirectory()) throw new Error(`${path}: is a folder, not a pooltag.txt file`);
+  // `--pooltag /dev/null` is the Unix way to say "none": not the wrong file.
+  if (path === devNull) return { origin: path, entries: [], warnings: [] };
+  if (info.size > MAX_FILE_BYTES) {
+    throw new Error(`${path}: ${info.size} bytes is too large for a pooltag file (limit ${MAX_FILE_BYTES})`);
   }
-  return parsePooltag(decodePooltagBytes(await readFile(path)), path);
+  if (info.size === 0) throw new Error(`${path}: empty file, no pooltag entries in it`);
+  const file = parsePooltag(decodePooltagBytes(await readFile(path)), path);
+  if (file.entries.length === 0) {
+    const first = file.warnings[0];
+    throw new Error(
+      `${path}: no pooltag entries in it (expected lines like "Proc - nt!ps - Process objects")` +
+        (first ? `; line ${first.line}: ${first.message}` : ''),
+    );
+  }
+  return file;
 }
 
 // `<unknown>` and `<multiple>` name no driver.

@@ -27,6 +27,8 @@ export interface Attribution {
   /** Every pool owner the sources know (db, pooltag.txt, the report), for JSON and the description column. */
   owners: Owner[];
   description?: string;
+  /** Set when the claimants own the tag only as KMDF's default tag, inferred from their file names. */
+  inferred?: 'kmdf-default';
 }
 
 /** What attribution reads from a report row: its own description and the owners it names. */
@@ -117,7 +119,12 @@ export function attribute(tag: number, source: OwnerSource, row?: RowOwnerText |
   // Driver Verifier charged these allocations to a driver: that is who made them, whatever the tag.
   if (rowText?.driver && reported.length) return pick(reported.map((o) => o.name), 'report-allocated', 'verifier');
   const code = db.filter((o) => o.tier === 'call' || o.tier === 'code');
-  if (code.length) return pick(driverNames(code), 'db-code', code.some((o) => o.tier === 'call') ? 'call' : 'code');
+  if (code.length) {
+    const a = pick(driverNames(code), 'db-code', code.some((o) => o.tier === 'call') ? 'call' : 'code');
+    // Every owner holds the tag only as KMDF's default tag, inferred from its file name.
+    if (code.every((o) => o.inferred === 'kmdf-default')) a.inferred = 'kmdf-default';
+    return a;
+  }
   const exact = pooltag.filter((o) => o.wildcard === undefined).flatMap((o) => binaryNames(o.name));
   if (exact.length) return pick(exact, 'pooltag', 'pooltag');
   if (reported.length) return pick(reported.map((o) => o.name), 'report', 'report');
@@ -140,6 +147,9 @@ export function claimKey(claimants: readonly string[]): string {
 
 /** A tag found as bytes in 300 files would make an unreadable label: name a few, count the rest. */
 const MAX_NAMED_CLAIMANTS = 4;
+
+/** What `top` adds to a driver charged with a tag only as KMDF's default tag (inferred from its file name). */
+export const KMDF_DEFAULT_NOTE = ' (KMDF default tag)';
 
 export function driverLabel(claimants: readonly string[]): string {
   if (claimants.length === 0) return UNKNOWN_DRIVER;

@@ -60,6 +60,8 @@ export interface Totals {
    * what percentages are of. A counter the line does not give is undefined.
    */
   reported?: PoolCounters;
+  /** `--tag`/`--driver` kept only some tags: the rows are a chosen part of the report by design. */
+  filtered?: boolean;
 }
 
 export function metric(c: PoolCounters, sort: SortKey): number | undefined {
@@ -164,7 +166,7 @@ function reportedTotal(snapshot: Pick<Snapshot, 'totals'> | undefined, pool: Poo
   return pool === 'all' ? (t.nonpaged && t.paged ? addCounters(t.nonpaged, t.paged) : undefined) : t[pool];
 }
 
-export function totals(tags: readonly TagRank[], snapshot?: Pick<Snapshot, 'totals'>, pool: PoolChoice = 'all'): Totals {
+export function totals(tags: readonly TagRank[], snapshot?: Pick<Snapshot, 'totals'>, pool: PoolChoice = 'all', filtered = false): Totals {
   let counters: PoolCounters = {};
   let attributed: PoolCounters = {};
   let attributedTags = 0;
@@ -181,6 +183,7 @@ export function totals(tags: readonly TagRank[], snapshot?: Pick<Snapshot, 'tota
   const out: Totals = { tags: tags.length, counters, attributed, attributedTags, missing };
   const reported = reportedTotal(snapshot, pool);
   if (reported) out.reported = reported;
+  if (filtered) out.filtered = true;
   return out;
 }
 

@@ -3,7 +3,7 @@ import type { Owner } from '../owners.js';
 import type { PoolCounters } from '../reports/types.js';
 import type { Cell, Grid } from '../render/grid.js';
 import { formatTag, tagHex } from '../tag.js';
-import { driverLabel } from './attribution.js';
+import { KMDF_DEFAULT_NOTE, driverLabel } from './attribution.js';
 import type { DriverGrowth, GrowthReport, TagGrowth } from './growth.js';
 import { isSuspect } from './growth.js';
 import type { PoolChoice } from './pool.js';
@@ -80,8 +80,8 @@ export function tagGrid(ranks: readonly TagRank[], pool: PoolChoice, style: Styl
     ...sizeCells(t.counters, t.row.nonpaged, t.row.paged, style),
     allocs: countCell(t.counters, 'allocs'),
     frees: countCell(t.counters, 'frees'),
-    owner: driverLabel(t.attribution.claimants),
-    basis: t.attribution.evidence,
+    owner: driverLabel(t.attribution.claimants) + (t.attribution.inferred ? KMDF_DEFAULT_NOTE : ''),
+    basis: t.attribution.evidence + (t.attribution.inferred ? ' (KMDF default)' : ''),
     description: t.attribution.description ?? '',
   }));
   return { columns, rows };
@@ -109,7 +109,8 @@ export function driverGrid(ranks: readonly DriverRank[], pool: PoolChoice, style
     { key: 'madeOf', title: style === 'csv' ? 'MADE OF (tag:bytes)' : 'MADE OF (largest tags)' },
   ];
   const rows = ranks.map((d) => ({
-    driver: d.driver,
+    // The biggest tag of the row is only KMDF's default tag: say the driver is named by inference.
+    driver: d.driver + (d.tags[0]?.attribution.inferred ? KMDF_DEFAULT_NOTE : ''),
     best: d.best,
     tags: d.tags.length,
     ...sizeCells(d.counters, d.nonpaged, d.paged, style),
@@ -152,8 +153,9 @@ export function totalsLines(t: Totals, pool: PoolChoice, shown: { rows: number; 
   if (whole) {
     lines.push(`Total ${pool} pool by the report's own total: ${amount(whole)}.`);
     lines.push(
-      `The ${t.tags} tags listed hold ${c.bytes === undefined ? 'bytes not given' : `${humanBytes(c.bytes)} (${c.bytes} bytes${whole.bytes !== undefined ? `, ${share(c.bytes, whole.bytes)}` : ''})`}: ` +
-        "the rows do not add up to the report's total, so percentages are of that total.",
+      `The ${t.tags} tags ${t.filtered ? 'kept by --tag/--driver' : 'listed'} hold ` +
+        `${c.bytes === undefined ? 'bytes not given' : `${humanBytes(c.bytes)} (${c.bytes} bytes${whole.bytes !== undefined ? `, ${share(c.bytes, whole.bytes)}` : ''})`}` +
+        (t.filtered ? "; percentages are of the report's total." : ": the rows do not add up to the report's total, so percentages are of that total."),
     );
   } else {
     lines.push(`Total ${pool} pool: ${amount(c)} over ${t.tags} tags.`);
@@ -234,7 +236,13 @@ export function driverJson(ctx: TopJsonContext, ranks: readonly DriverRank[]) {
     rows: ranks.map((d) => ({
       driver: d.driver,
       by: d.best,
-      tags: d.tags.map((t) => ({ tag: formatTag(t.tag), by: t.attribution.evidence, outstanding: t.counters.outstanding ?? null, bytes: t.counters.bytes ?? null })),
+      tags: d.tags.map((t) => ({
+        tag: formatTag(t.tag),
+        by: t.attribution.evidence,
+        ...(t.attribution.inferred ? { inferred: t.attribution.inferred } : {}),
+        outstanding: t.counters.outstanding ?? null,
+        bytes: t.counters.bytes ?? null,
+      })),
       nonpaged: countersJson(d.nonpaged),
       paged: countersJson(d.paged),
       owners: d.claimants,

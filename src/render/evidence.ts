@@ -12,17 +12,36 @@ export function evidencePlace(e: Pick<Evidence, 'section' | 'rva'>): string {
 }
 
 /**
- * `.text+0x1a2b ExAllocatePoolWithTag via 0x1400`: the place, the API reached, and the wrappers it went
- * through (the driver's own function, then another driver's export: `via ndis.sys!NdisAllocate…`); a tag
- * read from the image's data says where: `from table .rdata+0x4000`.
+ * What proves the tag, after the place: the API, or for framework evidence its own label,
+ * `framework: WdfDriverCreate DriverPoolTag` or `KMDF default, from the file name (service amdacpbus2)`.
  */
-export function evidenceText(e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via' | 'viaExport' | 'heldIn'>): string {
+export function evidenceApi(e: Pick<Evidence, 'api' | 'source' | 'field'>): string {
+  if (e.source === 'framework') return `framework: ${e.api ?? ''} ${e.field ?? ''}`.trimEnd();
+  if (e.source === 'kmdf-default') return `KMDF default, from the file name (service ${e.field ?? '?'})`;
+  return e.api ?? '';
+}
+
+/**
+ * `.text+0x1a2b ExAllocatePoolWithTag via 0x1400`: the place, the API reached (or the framework label), and
+ * the wrappers it went through (the driver's own function, then another driver's export: `via ndis.sys!NdisAllocate…`);
+ * a tag read from the image's data says where: `from table .rdata+0x4000`.
+ */
+export function evidenceText(
+  e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via' | 'viaExport' | 'source' | 'field' | 'heldIn'>,
+): string {
   let s = evidencePlace(e);
-  if (e.api) s += ` ${e.api}`;
+  const api = evidenceApi(e);
+  if (api) s += ` ${api}`;
   if (e.heldIn) s += ` from ${e.heldIn}`;
   const via = [e.via !== undefined ? `0x${e.via.toString(16)}` : undefined, e.viaExport].filter(Boolean);
   if (via.length) s += ` via ${via.join(', ')}`;
   return s;
+}
+
+/** True when every call-tier piece of evidence is KMDF's default tag: inferred from a file name, not seen. */
+export function inferredOnly(evidence: readonly Pick<Evidence, 'tier' | 'source'>[]): boolean {
+  const strong = evidence.filter((e) => e.tier !== 'data');
+  return strong.length > 0 && strong.every((e) => e.source === 'kmdf-default');
 }
 
 /** `0x2952`: RVAs and wrapper addresses as the tables print them, for JSON too. */

@@ -8,7 +8,9 @@ import { Bytes } from '../pe/bytes.js';
 import { coffStringTableOffset, ntLayout, readHeaders } from '../pe/headers.js';
 import { dataHitAt, findBytes } from '../extract/data.js';
 import { locateOffset } from '../pe/locate.js';
-import type { Section } from '../pe/types.js';
+import type { FileLocation } from '../pe/locate.js';
+import type { PeImage } from '../pe/types.js';
+import { withoutProtectedBit } from '../tag.js';
 import type { ByteSearcher, Occurrences } from './search.js';
 import { evidenceText } from '../render/evidence.js';
 
@@ -35,32 +37,75 @@ const HEAD_BYTES = 64 * 1024;
 /** Bytes of the COFF string table read on their own: mingw's long section names (".debug_str") live there. */
 const STRING_TABLE_BYTES = 64 * 1024;
 
+/** Where each hit lies, from the file's first bytes; `machineCode` from the file header. */
+interface Placed {
+  machineCode: number;
+  locs: FileLocation[];
+}
+
 /**
- * Data hits placed in their sections from the file's first bytes (and, for long section names, the COFF
- * string table read through `readAt`); undefined when that is not enough: a hit in code, headers that do
- * not parse from the head alone, or a section name that stays unresolved.
+ * The hits placed in their sections from the file's first bytes (and, for long section names, the COFF
+ * string table read through `readAt`); 'bytes' for a file no reader takes for a PE image; undefined when
+ * the headers do not parse from the head alone or a section name stays unresolved.
  */
-export function dataHitsFromHead(head: Buffer, offsets: number[], readAt: (offset: number, length: number) => Buffer): ScanHit[] | undefined {
+function placeFromHead(head: Buffer, offsets: number[], readAt: (offset: number, length: number) => Buffer): Placed | 'bytes' | undefined {
   // Without "MZ" no reader takes the file for a PE image: its hits are bytes, as the full path says too.
-  if (head.length < 2 || head[0] !== 0x4d || head[1] !== 0x5a) return offsets.map(dataHit);
-  let sections: Section[];
+  if (head.length < 2 || head[0] !== 0x4d || head[1] !== 0x5a) return 'bytes';
+  let headers;
   try {
     const b = new Bytes(head);
     const table = coffStringTableOffset(ntLayout(b));
     const strings = table === undefined || table < head.length ? undefined : new Bytes(readAt(table, STRING_TABLE_BYTES));
-    sections = readHeaders(b, strings).sections;
+    headers = readHeaders(b, strings);
   } catch {
     return undefined;
   }
-  const hits: ScanHit[] = [];
+  const locs: FileLocation[] = [];
   for (const offset of offsets) {
-    const loc = locateOffset({ sections }, offset);
-    // In code only the decoder can tell the tier; a name still "/N" would print unlike the full path's.
-    if (loc.executable || loc.section?.startsWith('/')) return undefined;
-    hits.push(dataHitAt(loc));
+    const loc = locateOffset(headers, offset);
+    // A name still "/N" would print unlike the full path's.
+    if (loc.section?.startsWith('/')) return undefined;
+    locs.push(loc);
   }
-  return hits;
+  return { machineCode: headers.machineCode, locs };
 }
+
+/**
+ * Data hits placed in their sections from the file's first bytes; undefined when that is not enough: a hit
+ * in code, headers that do not parse from the head alone, or a section name that stays unresolved.
+ */
+export function dataHitsFromHead(head: Buffer, offsets: number[], readAt: (offset: number, length: number) => Buffer): ScanHit[] | undefined {
+  const placed = placeFromHead(head, offsets, readAt);
+  if (placed === 'bytes') return offsets.map(dataHit);
+  // In code only the decoder can tell the tier.
+  if (!placed || placed.locs.some((l) => l.executable)) return undefined;
+  return placed.locs.map(dataHitAt);
+}
+
+const X86_MACHINES = new Set([0x14c, 0x8664]);
+const ARM64 = 0xaa64;
+
+/** Bytes before a hit that the immediate test looks at: the longest `C7 ModRM SIB disp32` before an imm32. */
+const BEFORE_IMMEDIATE = 7;
+
+/**
+ * Could the four bytes at a hit be the immediate of an instruction the x86/x64 decoder notes as a tag
+ * (`push imm32`, `mov reg, imm32/imm64`, `mov r/m, imm32`: see SectionWalker.noteImmediate)? Those
+ * immediates directly follow their opcode (68, B8–BF) or a C7 opcode's ModRM, SIB and displacement, so a
+ * hit with no such byte in the seven before it is never one. `before` ends at the hit. A superset: true
+ * means "decode to know".
+ */
+export function mayBeImmediate(before: Uint8Array): boolean {
+  const n = before.length;
+  if (n === 0) return false;
+  const op = before[n - 1];
+  if (op === 0x68 || (op >= 0xb8 && op <= 0xbf)) return true;
+  for (let k = 2; k <= BEFORE_IMMEDIATE && k <= n; k++) if (before[n - k] === 0xc7) return true;
+  return false;
+}
+
+/** What the tag database knows about a file's code, when it can say (see IndexedTags.codeHasTag). */
+export type CodeKnowledge = (path: string, tag: number) => Promise<boolean | undefined>;
 
 /** The one pass over a file that classifyFile() starts from: every occurrence (up to MAX_OFFSETS kept). */
 export function survey(searcher: ByteSearcher, path: string): Occurrences {
@@ -69,20 +114,62 @@ export function survey(searcher: ByteSearcher, path: string): Occurrences {
 
 /**
  * Every hit of `tag` in the file at `path`, each with its tier, from `found` = survey(path) (count > 0);
- * `shown` is the path as printed. Only a file with a hit in code is read whole a second time.
+ * `shown` is the path as printed. Hits outside code are placed from the headers; hits in code are data too
+ * when no byte before them can start an immediate (x86/x64) or when the tag database says the file's code
+ * holds no such immediate (`known`). Only what is left is decoded, from the whole file.
  */
-export async function classifyFile(searcher: ByteSearcher, path: string, shown: string, tag: number, found: Occurrences): Promise<FileResult> {
+export async function classifyFile(
+  searcher: ByteSearcher, path: string, shown: string, tag: number, found: Occurrences, known?: CodeKnowledge,
+): Promise<FileResult> {
   const bytesOnly = (): FileResult => ({ path: shown, tier: 'data', count: found.count, hits: found.offsets.map(dataHit) });
+  let placed: Placed | undefined;
   if (found.count <= MAX_OFFSETS) {
-    const hits = dataHitsFromHead(searcher.readHead(path, HEAD_BYTES), found.offsets, (at, n) => searcher.readAt(path, at, n));
-    if (hits) return { path: shown, tier: 'data', count: hits.length, hits };
+    const p = placeFromHead(searcher.readHead(path, HEAD_BYTES), found.offsets, (at, n) => searcher.readAt(path, at, n));
+    if (p === 'bytes') return { path: shown, tier: 'data', count: found.offsets.length, hits: found.offsets.map(dataHit) };
+    placed = p;
+  }
+  let code: FileLocation[] = [];
+  const dataOnly = (p: Placed): FileResult => {
+    const hits = p.locs.map(dataHitAt);
+    return { path: shown, tier: 'data', count: hits.length, hits };
+  };
+  // A file the full path would not read (too large) reports bare bytes: keep to that.
+  if (placed && found.bytes <= MAX_ANALYSED_BYTES) {
+    const machine = placed.machineCode;
+    code = placed.locs.filter((l) => l.executable);
+    if (X86_MACHINES.has(machine)) {
+      code = code.filter((l) => {
+        const from = Math.max(0, l.offset - BEFORE_IMMEDIATE);
+        return mayBeImmediate(searcher.readAt(path, from, l.offset - from));
+      });
+    } else if (machine === ARM64) {
+      // An A64 constant is noted at the address of an instruction that builds it: a word boundary.
+      code = code.filter((l) => (l.rva! & 3) === 0);
+    }
+    if (code.length === 0) return dataOnly(placed);
+    if ((await known?.(path, withoutProtectedBit(tag))) === false) return dataOnly(placed);
   }
   const whole = searcher.readWhole(path, MAX_ANALYSED_BYTES);
   if (!whole) return bytesOnly();
+  let pe: PeImage | undefined;
+  if (placed && code.length > 0) {
+    // The decoders never look inside PE metadata (MSVC keeps the import names in the executable INIT
+    // section): hits there are data, and a file whose every code hit is there needs no decoding.
+    const [{ readPe }, { metadataRanges }, { rangeIndexAt }] = await Promise.all([
+      import('../pe/read.js'), import('../extract/metadata.js'), import('../extract/ranges.js'),
+    ]);
+    try {
+      pe = readPe(whole);
+      const meta = metadataRanges(whole, pe).rvas;
+      if (code.every((l) => rangeIndexAt(meta, l.rva!) >= 0)) return dataOnly(placed);
+    } catch {
+      pe = undefined; // the full analysis decides, as before
+    }
+  }
   const { scanTagInFile } = await import('../extract/extract.js');
   let hits: ScanHit[];
   try {
-    hits = scanTagInFile(whole, tag);
+    hits = scanTagInFile(whole, tag, pe);
   } catch {
     // A damaged image the decoder cannot walk still contains the bytes: report them as data.
     hits = findBytes(whole, searcher.needle).map(dataHit);

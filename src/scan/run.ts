@@ -1,12 +1,16 @@
 // `whose-tag scan`, shared by the yargs command and the fast path that skips yargs. Files are searched
 // one at a time with synchronous reads into one reused buffer (see search.ts: on a warm page cache the
 // search is bound by memory copies, which parallel reads on a shared 2-core machine do not speed up).
+import { existsSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
+import { defaultDbPath } from '../db/location.js';
+import { EXTRACTOR_VERSION } from '../extract/version.js';
 import { EXIT, UserError } from '../errors.js';
 import { progressBar, progressEnabled, type ProgressBar } from '../render/progress.js';
-import { formatTag, parseTagQuery, tagBytes, tagHex } from '../tag.js';
-import { ALL_FILES, walkPaths } from '../walk/walk.js';
-import { classifyFile, resultLine, survey } from './classify.js';
+import { formatTag, parseTagQuery, printable, tagBytes, tagHex } from '../tag.js';
+import { ALL_FILES, missingPaths, walkPaths } from '../walk/walk.js';
+import { type CodeKnowledge, classifyFile, resultLine, survey } from './classify.js';
 import { ByteSearcher } from './search.js';
 
 export interface ScanOptions {
@@ -17,6 +21,10 @@ export interface ScanOptions {
   raw: boolean;
   json: boolean;
   multichar: boolean;
+  /** Tag database to answer from for indexed, unchanged files (default: defaultDbPath(), when it exists). */
+  db?: string;
+  /** Where result lines go instead of stdout (tests). */
+  out?: (text: string) => void;
 }
 
 interface Target {
@@ -54,6 +62,36 @@ async function targets(opts: ScanOptions, problem: (path: string, message: strin
   return out;
 }
 
+/**
+ * The tag database as classifyFile's `known`: opened read-only on the first question (most scans never ask
+ * one), and only when it exists. It only ever spares decoding, never changes an answer, so a database that
+ * cannot be opened is passed over without a word.
+ */
+function indexedKnowledge(dbPath: string | undefined): CodeKnowledge {
+  let ask: ((path: string, tag: number) => boolean | undefined) | undefined;
+  return async (path, tag) => {
+    if (!ask) {
+      ask = () => undefined;
+      try {
+        const path = dbPath ?? defaultDbPath();
+        if (existsSync(path)) {
+          // SQLite is loaded only here, so a scan that never asks starts as fast as before.
+          const [{ openDb }, { IndexedTags }] = await Promise.all([import('../db/schema.js'), import('../db/indexed-tags.js')]);
+          const db = openDb(path, { readonly: true });
+          const indexed = new IndexedTags(db, hostname(), EXTRACTOR_VERSION);
+          ask = (file, t) => {
+            const st = statSync(file);
+            return indexed.codeHasTag(file, st.size, st.mtimeMs, t);
+          };
+        }
+      } catch {
+        // No database to help: every file is classified from its own bytes.
+      }
+    }
+    return ask(path, tag);
+  };
+}
+
 /** Prints one line per matching file, in walk order (sorted paths); sets process.exitCode. */
 export async function runScan(opts: ScanOptions): Promise<void> {
   const q = parseTagQuery(opts.tag, { multichar: opts.multichar });
@@ -65,16 +103,20 @@ export async function runScan(opts: ScanOptions): Promise<void> {
   const problem = (path: string, message: string) => {
     problems++;
     bar?.clear();
-    process.stderr.write(`whose-tag: ${path}: ${message}\n`);
+    process.stderr.write(`whose-tag: ${printable(`${path}: ${message}`)}\n`);
   };
+  const missing = await missingPaths(opts.paths);
   const files = await targets(opts, problem);
+  if (files.length === 0 && problems === 0) process.stderr.write(`whose-tag: warning: no files to search under ${printable(opts.paths.join(', '))}\n`);
   bar = progressEnabled() ? progressBar() : undefined;
   // Results and the bar share the terminal when stdout is one: the bar is erased before each result.
   const write = (text: string) => {
+    if (opts.out) return opts.out(text);
     if (process.stdout.isTTY) bar?.clear();
     process.stdout.write(text);
   };
   const searcher = new ByteSearcher(Buffer.from(tagBytes(tag)));
+  const known = indexedKnowledge(opts.db);
   const flushAt = process.stdout.isTTY ? 0 : FLUSH_AT;
   let pending = '';
   let matched = 0;
@@ -90,7 +132,7 @@ export async function runScan(opts: ScanOptions): Promise<void> {
         // Labelled: every match counts, so the file is read to its end; classifying re-reads only what it needs.
         const found = survey(searcher, f.path);
         if (found.count === 0) continue;
-        const r = await classifyFile(searcher, f.path, f.shown, tag, found);
+        const r = await classifyFile(searcher, f.path, f.shown, tag, found, known);
         line = opts.json ? JSON.stringify({ tag: formatTag(tag), value: tagHex(tag), ...r }) : resultLine(r);
       }
     } catch (e) {
@@ -106,5 +148,6 @@ export async function runScan(opts: ScanOptions): Promise<void> {
   }
   bar?.done();
   if (pending) write(pending);
-  process.exitCode = problems > 0 ? EXIT.partial : matched > 0 ? EXIT.ok : EXIT.notFound;
+  // A path that does not exist is bad input (grep says 2 too); an unreadable file is a partial result.
+  process.exitCode = missing.length > 0 ? EXIT.usage : problems > 0 ? EXIT.partial : matched > 0 ? EXIT.ok : EXIT.notFound;
 }

@@ -12,6 +12,8 @@ export interface Occurrences {
   count: number;
   /** The first offsets, at most the `maxOffsets` asked for. */
   offsets: number[];
+  /** Bytes read: the file's size as this read found it. */
+  bytes: number;
 }
 
 export class ByteSearcher {
@@ -27,20 +29,21 @@ export class ByteSearcher {
 
   /**
    * Calls `onHit` with the file offset of each occurrence, in order, until it returns false or the file
-   * ends. Reads from the descriptor's current position, which must be the start of the file.
+   * ends. Reads from the descriptor's current position, which must be the start of the file. Returns the
+   * bytes read: the file's size when no `onHit` stopped it.
    */
-  private each(fd: number, onHit: (offset: number) => boolean): void {
+  private each(fd: number, onHit: (offset: number) => boolean): number {
     const { chunk, needle } = this;
     const keep = needle.length - 1;
     let base = 0;
     let carry = 0;
     for (;;) {
       const n = readSync(fd, chunk, carry, READ_CHUNK, null);
-      if (n === 0) return;
+      if (n === 0) return base + carry;
       const len = carry + n;
       const window = len === chunk.length ? chunk : chunk.subarray(0, len);
       for (let i = window.indexOf(needle); i >= 0; i = window.indexOf(needle, i + 1)) {
-        if (!onHit(base + i)) return;
+        if (!onHit(base + i)) return base + len;
       }
       carry = Math.min(keep, len);
       chunk.copy(chunk, 0, len - carry, len);
@@ -66,11 +69,11 @@ export class ByteSearcher {
     try {
       const offsets: number[] = [];
       let count = 0;
-      this.each(fd, (offset) => {
+      const bytes = this.each(fd, (offset) => {
         if (count++ < maxOffsets) offsets.push(offset);
         return true;
       });
-      return { count, offsets };
+      return { count, offsets, bytes };
     } finally {
       closeSync(fd);
     }

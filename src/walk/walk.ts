@@ -1,7 +1,7 @@
 // Turns the user's PATH arguments (folders, files, globs) into a deduplicated list of files.
 // Shared by `index` and `scan`; knows nothing about PE files or tags.
 import type FastGlob from 'fast-glob';
-import { realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 
 /** Driver and kernel-image patterns `index` uses by default (matched case-insensitively: .SYS exists). */
@@ -44,6 +44,13 @@ const GLOB_CHARS = /[*?[\]{}()!+@]/;
 
 async function isGlob(arg: string): Promise<boolean> {
   return GLOB_CHARS.test(arg) && (await loadFastGlob()).isDynamicPattern(arg.replace(/\\/g, '/'));
+}
+
+/** The arguments that name no file, folder or glob: a typo, said before any work (exit 2). */
+export async function missingPaths(args: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const arg of args) if (!existsSync(arg) && !(await isGlob(arg))) out.push(arg);
+  return out;
 }
 
 interface TreeEntry {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CaptureDecodeError, decodePoolTagInformation, decodeSessionPoolTagInformation, mergeSessions } from '../../src/capture/decode.js';
+import { CaptureDecodeError, decodePoolTagInformation, decodePoolTagInformation2, decodeSessionPoolTagInformation, mergeSessions } from '../../src/capture/decode.js';
 import { formatTag } from '../../src/tag.js';
-import { entry, poolTagInformation, sessionPoolTagInformation } from './buffers.js';
+import { entry, poolTagInformation, poolTagInformation2, sessionPoolTagInformation } from './buffers.js';
 
 /** 64-bit SIZE_T byte counts can pass 4 GB; 32-bit ones cannot. */
 const entries = (bits: 64 | 32) => [
@@ -80,4 +80,34 @@ test('class 67: an empty answer is no session; a chain that loops or leaves the 
   outside.writeBigUInt64LE(4096n, 0);
   assert.throws(() => decodeSessionPoolTagInformation(outside, 64), /NextEntryOffset 4096/);
   assert.throws(() => decodeSessionPoolTagInformation(buf.subarray(0, 60), 64), /at offset 0x38: expected a 16-byte session header, the buffer has 4 bytes left/);
+});
+
+for (const bits of [64, 32] as const) {
+  test(`class 255, ${bits}-bit layout: SIZE_T counters land where they belong`, () => {
+    // 1.6 × 10^9 allocations is a real 2026 count; on x64 counts go past 2^32 without wrapping.
+    const big = bits === 64 ? 6_000_000_000n : 1_600_000_000;
+    const buf = poolTagInformation2(
+      [entry('NtFC', [0, 0, 0], [big, 1_599_999_000, bits === 64 ? 2n ** 34n + 7n : 7]), entry('Io  ', [3, 1, 96], [7, 0, 4096])],
+      bits,
+    );
+    assert.equal(buf.length, bits === 64 ? 8 + 2 * 0x38 : 4 + 2 * 0x1c);
+    const recs = decodePoolTagInformation2(buf, bits);
+    assert.deepEqual(recs.map((r) => formatTag(r.tag)), ['NtFC', 'Io  ']);
+    assert.deepEqual(recs[0].nonpaged, bits === 64
+      ? { allocs: 6_000_000_000, frees: 1_599_999_000, outstanding: 4_400_001_000, bytes: 2 ** 34 + 7 }
+      : { allocs: 1_600_000_000, frees: 1_599_999_000, outstanding: 1000, bytes: 7 });
+    assert.deepEqual(recs[0].paged, { allocs: 0, frees: 0, outstanding: 0, bytes: 0 });
+    assert.deepEqual(recs[1].paged, { allocs: 3, frees: 1, outstanding: 2, bytes: 96 });
+    assert.deepEqual(recs[1].nonpaged, { allocs: 7, frees: 0, outstanding: 7, bytes: 4096 });
+  });
+}
+
+test('class 255: a class-22 buffer is not read as one; counts past 2^53 and torn Frees > Allocs', () => {
+  // The same entries in class 22's 0x28-byte layout are too short for 0x38-byte entries.
+  assert.throws(() => decodePoolTagInformation2(poolTagInformation(ENTRIES, 64), 64), /SystemPoolTagInformation2: at offset 0x8: Count 3 needs 168 bytes of 56-byte entries, the buffer has 120/);
+  assert.throws(() => decodePoolTagInformation2(poolTagInformation2([entry('Huge', [2n ** 60n, 0, 0], [0, 0, 0])], 64), 64), /at offset 0x10: PagedAllocs 1152921504606846976 is beyond 2\^53/);
+  // The CPUs are summed one after another: Frees may pass Allocs by a few, which is none outstanding.
+  const [torn] = decodePoolTagInformation2(poolTagInformation2([entry('Torn', [10, 12, 0], [0, 0, 0])], 64), 64);
+  assert.deepEqual(torn.paged, { allocs: 10, frees: 12, outstanding: 0, bytes: 0 });
+  assert.deepEqual(decodePoolTagInformation2(poolTagInformation2([], 64), 64), []);
 });

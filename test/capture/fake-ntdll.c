@@ -11,6 +11,7 @@
 #define STATUS_INFO_LENGTH_MISMATCH 0xC0000004u
 
 #define SYSTEM_POOLTAG_INFORMATION 22u
+#define SYSTEM_POOLTAG_INFORMATION2 255u
 #define SYSTEM_SESSION_POOLTAG_INFORMATION 67u
 #define ALL_SESSIONS 0xFFFFFFFFu
 
@@ -32,6 +33,22 @@ typedef struct {
   SYSTEM_POOLTAG TagInfo[];
 } SYSTEM_POOLTAG_INFORMATION_T;
 
+// Class 255 (SystemPoolTagInformation2): every counter SIZE_T.
+typedef struct {
+  uint32_t Tag;
+  size_t PagedAllocs;
+  size_t PagedFrees;
+  size_t PagedUsed;
+  size_t NonPagedAllocs;
+  size_t NonPagedFrees;
+  size_t NonPagedUsed;
+} SYSTEM_POOLTAG2;
+
+typedef struct {
+  uint32_t Count;
+  SYSTEM_POOLTAG2 TagInfo[];
+} SYSTEM_POOLTAG_INFORMATION2_T;
+
 typedef struct {
   size_t NextEntryOffset;
   uint32_t SessionId;
@@ -50,6 +67,10 @@ _Static_assert(offsetof(SYSTEM_POOLTAG, PagedUsed) == 16, "PagedUsed after 4 byt
 _Static_assert(offsetof(SYSTEM_POOLTAG, NonPagedAllocs) == 24, "NonPagedAllocs");
 _Static_assert(offsetof(SYSTEM_POOLTAG, NonPagedUsed) == 32, "NonPagedUsed");
 _Static_assert(offsetof(SYSTEM_POOLTAG_INFORMATION_T, TagInfo) == 8, "class 22 array at +8");
+_Static_assert(sizeof(SYSTEM_POOLTAG2) == 0x38, "SYSTEM_POOLTAG2 is 0x38 bytes on 64-bit");
+_Static_assert(offsetof(SYSTEM_POOLTAG2, PagedAllocs) == 8, "class 255 counters after 4 bytes of padding");
+_Static_assert(offsetof(SYSTEM_POOLTAG2, NonPagedUsed) == 48, "NonPagedUsed");
+_Static_assert(offsetof(SYSTEM_POOLTAG_INFORMATION2_T, TagInfo) == 8, "class 255 array at +8");
 _Static_assert(offsetof(SYSTEM_SESSION_POOLTAG_INFORMATION_T, TagInfo) == 16, "class 67 array at +16");
 _Static_assert(sizeof(SYSTEM_SESSION_PROCESS_INFORMATION) == 16, "class 67 header is 16 bytes");
 
@@ -72,11 +93,18 @@ static const SYSTEM_POOLTAG session1_tags[] = {
   {TAG('U', 's', 't', 'i'), 0xFFFFFFFEu, 0xFFFFFFFAu, 4 * 96, 0, 0, 0},
 };
 
+// Class 255's table: counts past 2^32 that class 22 could only show wrapped.
+static const SYSTEM_POOLTAG2 system_tags2[] = {
+  {TAG('P', 'r', 'o', 'c'), 12, 4, 8 * 4096, (size_t)6 << 30, ((size_t)6 << 30) - 1000, 5 * GIB + 12345},
+  {TAG('W', 'r', 'a', 'p'), ((size_t)1 << 32) + 0x10, 0xFFFFFFF0u, 32 * 64, 0, 0, 0},
+};
+
 #define COUNT(a) (uint32_t)(sizeof(a) / sizeof((a)[0]))
 
 // Filler tags 'z' + three letters make the tables outgrow the caller's first buffer, as a real table of a
 // few thousand tags does, so the grow-and-retry loop has to go through the FFI call twice.
 static int session_supported = 1;
+static int pooltag2_supported = 0;
 static uint32_t filler_tags = 0;
 
 static SYSTEM_POOLTAG filler(uint32_t i, int session) {
@@ -106,6 +134,9 @@ void FakeNtConfigure(int sessionSupported, uint32_t fillerTags) {
   call_count = 0;
 }
 
+/** Whether class 255 answers (Windows 26H1+) or is an unknown class (older Windows). */
+void FakeNtConfigurePooltag2(int supported) { pooltag2_supported = supported; }
+
 uint32_t FakeNtCallCount(void) { return call_count; }
 uint32_t FakeNtCallClass(uint32_t i) { return i < call_count ? call_class[i] : 0; }
 uint32_t FakeNtCallSize(uint32_t i) { return i < call_count ? call_size[i] : 0; }
@@ -129,6 +160,18 @@ static uint32_t query_pooltags(uint8_t *buf, uint32_t len, uint32_t *retlen) {
   info->Count = count;
   memcpy(info->TagInfo, system_tags, sizeof(system_tags));
   for (uint32_t i = 0; i < filler_tags; i++) info->TagInfo[COUNT(system_tags) + i] = filler(i, 0);
+  return STATUS_SUCCESS;
+}
+
+static uint32_t query_pooltags2(uint8_t *buf, uint32_t len, uint32_t *retlen) {
+  if (!pooltag2_supported) return STATUS_INVALID_INFO_CLASS;
+  size_t need = offsetof(SYSTEM_POOLTAG_INFORMATION2_T, TagInfo) + sizeof(system_tags2);
+  if (retlen) *retlen = (uint32_t)need;
+  if (len < need) return STATUS_INFO_LENGTH_MISMATCH;
+  memset(buf, 0xCC, need);
+  SYSTEM_POOLTAG_INFORMATION2_T *info = (SYSTEM_POOLTAG_INFORMATION2_T *)buf;
+  info->Count = COUNT(system_tags2);
+  memcpy(info->TagInfo, system_tags2, sizeof(system_tags2));
   return STATUS_SUCCESS;
 }
 
@@ -179,6 +222,9 @@ uint32_t NtQuerySystemInformation(uint32_t cls, void *buf, uint32_t len, uint32_
     case SYSTEM_POOLTAG_INFORMATION:
       log_call(cls, len);
       return query_pooltags(buf, len, retlen);
+    case SYSTEM_POOLTAG_INFORMATION2:
+      log_call(cls, len);
+      return query_pooltags2(buf, len, retlen);
     case SYSTEM_SESSION_POOLTAG_INFORMATION:
       return query_session_pooltags(buf, len, retlen);
     default:

@@ -27,7 +27,8 @@ const GROWN_SESSION = Math.ceil((16 + 2 * 0x28 + 16 + (2 + FILLER_TAGS) * 0x28) 
 
 interface Fake {
   library: string;
-  configure(sessionSupported: boolean, fillerTags: number): void;
+  /** `pooltag2`: whether class 255 answers (off: an older Windows, class 22 answers). */
+  configure(sessionSupported: boolean, fillerTags: number, pooltag2?: boolean): void;
   /** [class, buffer size offered] of every call since configure. */
   calls(): [number, number][];
 }
@@ -91,12 +92,16 @@ describe('capture through koffi against a fake ntdll', { skip }, () => {
     // The same path dlopens to the same handle captureLive gets, so these share the fake's state.
     const lib = koffi.load(library);
     const configure = lib.func('void FakeNtConfigure(int, uint32_t)');
+    const configure2 = lib.func('void FakeNtConfigurePooltag2(int)');
     const callCount = lib.func('uint32_t FakeNtCallCount(void)');
     const callClass = lib.func('uint32_t FakeNtCallClass(uint32_t)');
     const callSize = lib.func('uint32_t FakeNtCallSize(uint32_t)');
     return {
       library,
-      configure: (sessionSupported, fillerTags) => configure(sessionSupported ? 1 : 0, fillerTags),
+      configure: (sessionSupported, fillerTags, pooltag2 = false) => {
+        configure(sessionSupported ? 1 : 0, fillerTags);
+        configure2(pooltag2 ? 1 : 0);
+      },
       calls: () => Array.from({ length: callCount() as number }, (_, i) => [callClass(i) as number, callSize(i) as number]),
     };
   }
@@ -115,7 +120,7 @@ describe('capture through koffi against a fake ntdll', { skip }, () => {
     assert.equal(snap.host, hostname());
     assert.equal(snap.osBuild, release());
     assert.equal(new Date(snap.time!).toISOString(), snap.time);
-    assert.deepEqual(fake.calls(), [[22, FIRST_BUFFER]]);
+    assert.deepEqual(fake.calls(), [[255, FIRST_BUFFER], [22, FIRST_BUFFER]], 'class 255 asked first, class 22 after INVALID_INFO_CLASS');
   });
 
   test('--session: class 67 fills the native buffer its header points to; two sessions merge per tag', async () => {
@@ -124,14 +129,14 @@ describe('capture through koffi against a fake ntdll', { skip }, () => {
     const snap = await captureLive({ session: true }, fake.library);
     assert.deepEqual(snap.rows, [...systemRows(true), ...sessionOnlyRows(5)]);
     assert.equal(snap.source, 'SystemPoolTagInformation+SystemSessionPoolTagInformation');
-    assert.deepEqual(fake.calls(), [[22, FIRST_BUFFER], [67, FIRST_BUFFER]]);
+    assert.deepEqual(fake.calls(), [[255, FIRST_BUFFER], [22, FIRST_BUFFER], [67, FIRST_BUFFER]]);
   });
 
   test('tables larger than the first buffer: both queries get INFO_LENGTH_MISMATCH and retry through FFI', async () => {
     const fake = await fakeNtdll();
     fake.configure(true, FILLER_TAGS);
     const snap = await captureLive({ session: true }, fake.library);
-    assert.deepEqual(fake.calls(), [[22, FIRST_BUFFER], [22, GROWN_SYSTEM], [67, FIRST_BUFFER], [67, GROWN_SESSION]]);
+    assert.deepEqual(fake.calls(), [[255, FIRST_BUFFER], [22, FIRST_BUFFER], [22, GROWN_SYSTEM], [67, FIRST_BUFFER], [67, GROWN_SESSION]]);
     assert.equal(snap.rows.length, 4 + FILLER_TAGS + 2);
     assert.deepEqual(snap.rows, [...systemRows(true), ...fillerRows(), ...sessionOnlyRows(5 + FILLER_TAGS)]);
   });
@@ -145,7 +150,22 @@ describe('capture through koffi against a fake ntdll', { skip }, () => {
       assert.equal(e.status, STATUS_INVALID_INFO_CLASS);
       return true;
     });
-    assert.deepEqual(fake.calls(), [[22, FIRST_BUFFER], [67, FIRST_BUFFER]]);
+    assert.deepEqual(fake.calls(), [[255, FIRST_BUFFER], [22, FIRST_BUFFER], [67, FIRST_BUFFER]]);
     assert.deepEqual((await captureLive({ session: false }, fake.library)).rows, systemRows(false));
+  });
+
+  test('class 255 answers first where Windows has it: 64-bit counts past 2^32, and the snapshot says which class', async () => {
+    const fake = await fakeNtdll();
+    fake.configure(true, 0, true);
+    const snap = await captureLive({ session: false }, fake.library);
+    assert.deepEqual(fake.calls(), [[255, FIRST_BUFFER]]);
+    assert.equal(snap.source, 'SystemPoolTagInformation2');
+    assert.deepEqual(snap.rows, [
+      row('Proc', 1, counters(12, 4, 8, 8 * 4096), counters(6 * 2 ** 30, 6 * 2 ** 30 - 1000, 1000, PROC_NONPAGED_BYTES)),
+      // Class 22 could only show 0x10 allocations (wrapped); class 255 has them all.
+      row('Wrap', 2, counters(2 ** 32 + 0x10, 0xfffffff0, 32, 32 * 64), ZERO),
+    ]);
+    const withSession = await captureLive({ session: true }, fake.library);
+    assert.equal(withSession.source, 'SystemPoolTagInformation2+SystemSessionPoolTagInformation');
   });
 });

@@ -20,6 +20,7 @@ test('plain lookups take the fast path with the same defaults as yargs', () => {
     tier: undefined,
     json: true,
     format: 'table',
+    hosts: undefined,
   });
   assert.equal(parseFastLookup(['Proc', '--tier', 'call'])?.tier, 'call');
 });

@@ -61,7 +61,7 @@ test('npm pack builds dist/ from scratch and ships no source maps, no sources an
 
   assert.deepEqual(shipped.filter((f) => f.endsWith('.map') || f.endsWith('.ts') || /^(src|scripts|test|bench)\//.test(f)), []);
   assert.ok(!shipped.includes('dist/cli/stale-module.js'), 'dist/ was built from scratch');
-  for (const f of ['bin/whose-tag.cjs', 'dist/cli/main.cjs', 'dist/cli/fast-lookup.cjs', 'dist/cli/fast-scan.cjs', 'dist/index/extract-worker.cjs', 'data/tag-apis.json', 'data/examples/poolused-demo.txt', 'README.md', 'LICENSE']) {
+  for (const f of ['bin/whose-tag.cjs', 'dist/cli/main.cjs', 'dist/cli/fast-lookup.cjs', 'dist/cli/fast-scan.cjs', 'dist/index/extract-worker.cjs', 'data/tag-apis.json', 'data/tag-frameworks.json', 'data/examples/poolused-demo.txt', 'README.md', 'LICENSE']) {
     assert.ok(shipped.includes(f), f);
   }
   // Every compiled module stands for a source module (nothing stale), and no script can run on install.

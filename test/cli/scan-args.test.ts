@@ -45,6 +45,7 @@ test('plain scan arguments read the same through parseArgs and yargs', async () 
     ['scan', 'corP', 'x', '--multichar', '--json'],
     ['scan', '0x636f7250', 'x', '--include', '*.sys', '--exclude=wd', '--exclude', 'UMDF', '--raw'],
     ['scan', 'Proc', 'x', '--include', '*.sys', '--include', '*.dll'],
+    ['scan', 'Proc', 'x', '--db', 'tags.db'],
   ];
   for (const args of cases) {
     const fast = parseFastScan(args);
@@ -52,7 +53,7 @@ test('plain scan arguments read the same through parseArgs and yargs', async () 
     assert.deepEqual(fast, await viaYargs(args), args.join(' '));
   }
   assert.deepEqual(parseFastScan(['scan', 'Proc', 'dir']), {
-    tag: 'Proc', paths: ['dir'], include: undefined, exclude: undefined, raw: false, json: false, multichar: false,
+    tag: 'Proc', paths: ['dir'], include: undefined, exclude: undefined, raw: false, json: false, multichar: false, db: undefined,
   });
 });
 

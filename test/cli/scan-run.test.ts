@@ -38,11 +38,11 @@ test('labelled output counts every match, past the first read; --raw lists the s
   }
 });
 
-test('paths print under the argument as written; a missing one is reported and exits 3', () => {
+test('paths print under the argument as written; a missing one is reported and exits 2, as grep does', () => {
   const root = tree();
   try {
     const r = runCli(['scan', '--raw', 'Tg01', 'sub/', 'nope'], {}, root);
-    assert.deepEqual(r, { code: 3, stdout: 'sub/deeper/one.txt\nsub/many.bin\n', stderr: 'whose-tag: nope: no such file or folder\n' });
+    assert.deepEqual(r, { code: 2, stdout: 'sub/deeper/one.txt\nsub/many.bin\n', stderr: 'whose-tag: nope: no such file or folder\n' });
     assert.deepEqual(runCli(['scan', 'Zz99', root]), { code: 1, stdout: '', stderr: '' });
   } finally {
     rmSync(root, { recursive: true, force: true });

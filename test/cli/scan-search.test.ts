@@ -29,11 +29,11 @@ test('a match split across two reads is found, at its exact offset, and counted 
   const offsets = [0, READ_CHUNK - 3, READ_CHUNK * 2 - 2, READ_CHUNK * 3 - 1, READ_CHUNK * 4, READ_CHUNK * 5 - 4];
   withFile(bytesWith(READ_CHUNK * 5, 'DrA1', offsets), (path) => {
     assert.equal(s.contains(path), true);
-    assert.deepEqual(s.occurrences(path, 100), { count: 6, offsets });
-    assert.deepEqual(s.occurrences(path, 2), { count: 6, offsets: offsets.slice(0, 2) });
+    assert.deepEqual(s.occurrences(path, 100), { count: 6, offsets, bytes: READ_CHUNK * 5 });
+    assert.deepEqual(s.occurrences(path, 2), { count: 6, offsets: offsets.slice(0, 2), bytes: READ_CHUNK * 5 });
   });
   withFile(bytesWith(READ_CHUNK * 2, 'DrA1', [READ_CHUNK - 2]), (path) => {
-    assert.deepEqual(s.occurrences(path, 10), { count: 1, offsets: [READ_CHUNK - 2] });
+    assert.deepEqual(s.occurrences(path, 10), { count: 1, offsets: [READ_CHUNK - 2], bytes: READ_CHUNK * 2 });
   });
 });
 
@@ -49,7 +49,7 @@ test('readHead gives the file\'s first bytes, across read sizes and past the end
 
 test('overlapping matches count like findstr; absent bytes, empty and tiny files are no match', () => {
   const s = new ByteSearcher(Buffer.from('aaaa'));
-  withFile(Buffer.from('xaaaaaay'), (path) => assert.deepEqual(s.occurrences(path, 10), { count: 3, offsets: [1, 2, 3] }));
+  withFile(Buffer.from('xaaaaaay'), (path) => assert.deepEqual(s.occurrences(path, 10), { count: 3, offsets: [1, 2, 3], bytes: 8 }));
   withFile(Buffer.alloc(0), (path) => assert.equal(s.contains(path), false));
   withFile(Buffer.from('aaa'), (path) => assert.equal(s.contains(path), false));
   // A near miss straddling the boundary must not match.

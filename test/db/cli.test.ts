@@ -86,7 +86,17 @@ test('whose-tag index / lookup / db as a user runs them', { skip: !present && 'f
   const merged = run(['db', 'merge', db, other, '--out', fleet]);
   assert.equal(merged.stdout, `merged 2 databases into ${fleet}: 2 hosts, ${drivers + 1} files, ${drivers} distinct contents, ${stats.findings} findings\n`);
   const fleetHit = JSON.parse(run(['DrA1', '--db', fleet, '--json']).stdout);
-  assert.deepEqual(fleetHit[0].owners[0].hosts, ['hostA', 'hostB']);
+  assert.equal(fleetHit[0].owners[0].hostCount, 2);
+  assert.equal(fleetHit[0].owners[0].hosts, undefined, 'hosts are counted unless --hosts asks for them');
+  const listed = JSON.parse(run(['DrA1', '--db', fleet, '--json', '--hosts']).stdout);
+  assert.deepEqual(listed[0].owners[0].hosts, ['hostA', 'hostB']);
+  // One more host merged in place: its files join the fleet and the counts follow.
+  const third = join(dir, 'third.db');
+  assert.equal(run(['index', join(corpus, 'direct.sys'), '--db', third, '--host', 'hostC']).code, 0);
+  const into = run(['db', 'merge', third, '--into', fleet]);
+  assert.equal(into.stdout, `merged 1 database into ${fleet}: 3 hosts, ${drivers + 2} files, ${drivers} distinct contents, ${stats.findings} findings\n`);
+  const table = run(['DrA1', '--db', fleet]).stdout;
+  assert.match(table, /hostA, hostB, hostC/);
 
   // A database from a newer whose-tag.
   const raw = new Database(other);

@@ -36,7 +36,7 @@ async function fixture(t: { after(fn: () => void): void }) {
 
 test('exact tag: owners ranked by tier then sites, with evidence, hosts, version; then every pooltag entry', async (t) => {
   const { dir, db, pooltag } = await fixture(t);
-  const [r] = lookup(db, [parseTagQuery('Proc')], pooltag, { pooltagOrigin: 'mini.txt' });
+  const [r] = lookup(db, [parseTagQuery('Proc')], pooltag, { pooltagOrigin: 'mini.txt', listHosts: true });
   assert.deepEqual(
     r.owners.map((o) => [o.name, o.tier, o.sites, o.hosts]),
     [

@@ -22,11 +22,11 @@ test('a new database gets every migration, WAL and the schema version in meta', 
   assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
   assert.deepEqual(tables, [
-    'content_imports', 'contents', 'evidence', 'exported_wrappers', 'failures', 'files', 'findings', 'meta', 'pooltag_entries', 'tag_values',
+    'content_hosts', 'content_imports', 'contents', 'evidence', 'exported_wrappers', 'failures', 'files', 'findings', 'meta', 'pooltag_entries', 'tag_values',
   ]);
   const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
   assert.deepEqual(indexes, [
-    'content_imports_by_content', 'content_imports_by_module', 'exported_wrappers_by_module', 'files_by_content', 'findings_by_tag', 'pooltag_by_value',
+    'content_imports_by_content', 'content_imports_by_module', 'exported_wrappers_by_module', 'files_by_content_host', 'findings_by_tag', 'pooltag_by_value',
   ]);
   assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), String(SCHEMA_VERSION));
   db.close();
@@ -130,7 +130,7 @@ test('deleting a content cascades to its findings and evidence; files keep conte
   const db = openDb(join(tempDir(t), 'fk.db'));
   db.prepare(`INSERT INTO contents (sha256, size, machine, analysed_at, extractor_version) VALUES ('aa', 1, 'x64', 'now', '1')`).run();
   db.prepare(`INSERT INTO findings VALUES ('aa', 1, 'pool', 'call', 0, 1, '[]')`).run();
-  db.prepare(`INSERT INTO evidence VALUES ('aa', 1, 'pool', 0, 'call', '.text', 16, NULL, NULL, NULL, 0, NULL, NULL)`).run();
+  db.prepare(`INSERT INTO evidence VALUES ('aa', 1, 'pool', 0, 'call', '.text', 16, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL)`).run();
   db.prepare(`INSERT INTO exported_wrappers VALUES ('aa', 'a.sys', 'F', 1, 0, 'ExFreePoolWithTag', 'pool')`).run();
   db.prepare(`INSERT INTO content_imports VALUES ('aa', 'b.sys', 'G', NULL)`).run();
   db.prepare(`INSERT INTO files VALUES ('h', '/a.sys', 1, 1, 'aa', 'now')`).run();
@@ -158,5 +158,22 @@ test('version 2 keeps each distinct tag once, big-endian keyed: filled from vers
   assert.deepEqual(db.prepare('SELECT be FROM tag_values ORDER BY be').pluck().all(), [0x07000000, 0x09000000]);
   db.prepare(`INSERT INTO findings VALUES ('aa', ?, 'pool', 'data', 0, 1, '[]')`).run(tagFromText('Proc'));
   assert.deepEqual(db.prepare('SELECT be FROM tag_values ORDER BY be').pluck().all(), [0x07000000, 0x09000000, 0x50726f63]);
+  db.close();
+});
+
+test('version 4 adds the evidence source and field: older evidence rows read as ordinary evidence', (t) => {
+  const path = join(tempDir(t), 'v3.db');
+  const raw = new Database(path);
+  for (const m of MIGRATIONS.slice(0, 3)) raw.exec(m);
+  raw.pragma('user_version = 3');
+  raw.prepare(`INSERT INTO contents (sha256, size, machine, analysed_at, extractor_version) VALUES ('aa', 1, 'x64', 'now', '4')`).run();
+  raw.prepare(`INSERT INTO findings VALUES ('aa', 7, 'pool', 'call', 0, 1, '[]')`).run();
+  raw.prepare(`INSERT INTO evidence VALUES ('aa', 7, 'pool', 0, 'call', '.text', 16, 'ExAllocatePoolWithTag', NULL, NULL, 0, NULL)`).run();
+  raw.close();
+  const db = openDb(path);
+  assert.ok(SCHEMA_VERSION >= 4);
+  assert.deepEqual(db.prepare('SELECT api, source, field FROM evidence').get(), { api: 'ExAllocatePoolWithTag', source: null, field: null });
+  db.prepare(`INSERT INTO evidence VALUES ('aa', 7, 'pool', 1, 'call', '.text', 32, 'WdfDriverCreate', NULL, NULL, 0, NULL, 'kmdf-default', 'WdfTest', NULL)`).run();
+  assert.equal(db.prepare(`SELECT COUNT(*) FROM evidence WHERE source = 'kmdf-default'`).pluck().get(), 1);
   db.close();
 });

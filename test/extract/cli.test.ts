@@ -79,5 +79,5 @@ test('inspect: table, csv and json views of one driver', { skip: missing }, () =
   );
   const nope = run(['inspect', `${FIXTURES}nope.sys`]);
   assert.equal(nope.code, 2);
-  assert.equal(nope.err, `whose-tag: cannot read ${FIXTURES}nope.sys: no such file\n`);
+  assert.equal(nope.err, `whose-tag: ${FIXTURES}nope.sys: cannot read: no such file\n`);
 });

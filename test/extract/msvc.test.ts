@@ -29,18 +29,37 @@ const EXPECTED = {
 for (const [arch, want] of Object.entries(EXPECTED)) {
   const buf = readFileSync(`${MSVC}${want.file}`);
 
-  test(`${want.file}: one call-tier pool tag, WDiv, through both tag-taking imports`, () => {
+  test(`${want.file}: WDiv through both tag-taking imports and both NDIS pool parameter structures; WinD, the KMDF default`, () => {
     const r = extractTags(buf, { path: want.file });
     assert.equal(r.machine, arch);
     assert.deepEqual(r.tagApis, ['ExAllocatePoolWithTag', 'ExFreePoolWithTag']);
     const call = r.findings.filter((f) => f.tier === 'call');
-    assert.deepEqual(call.map((f) => [formatTag(f.tag), f.kind, f.apis]), [['WDiv', 'pool', ['ExAllocatePoolWithTag', 'ExFreePoolWithTag']]]);
-    assert.equal(call[0].sites, want.sites);
-    for (const e of call[0].evidence) {
+    assert.deepEqual(call.map((f) => [formatTag(f.tag), f.kind, f.apis]), [
+      ['WDiv', 'pool', ['ExAllocatePoolWithTag', 'ExFreePoolWithTag', 'NdisAllocateNetBufferListPool', 'NdisAllocateNetBufferPool']],
+      // WinDivert leaves WDF_DRIVER_CONFIG.DriverPoolTag zero: Wdf01000.sys tags its allocations "WinD"
+      // (service WinDivert, or WinDivert64/32 when installed under the file's name).
+      ['WinD', 'pool', ['WdfDriverCreate']],
+    ]);
+    const [wdiv, wind] = call;
+    // The two pool-parameter stores were code-tier sites of WDiv before; they are call-tier now.
+    assert.equal(wdiv.sites, want.sites);
+    for (const e of wdiv.evidence) {
       assert.equal(e.section, '.text');
-      assert.match(e.instruction!, /^(push |mov [a-z0-9]+,)76694457h$/);
+      assert.match(e.instruction!, /^(push |mov [a-z0-9]+,|mov (dword|qword) ptr \[[a-zA-Z0-9+-]+\],)76694457h$/);
     }
+    const ndis = wdiv.evidence.filter((e) => e.source === 'framework').map((e) => [e.api, e.field]);
+    assert.deepEqual(ndis.sort(), [
+      ['NdisAllocateNetBufferListPool', 'NET_BUFFER_LIST_POOL_PARAMETERS.PoolTag'],
+      ['NdisAllocateNetBufferPool', 'NET_BUFFER_POOL_PARAMETERS.PoolTag'],
+    ]);
+    assert.deepEqual(wind.evidence.map((e) => [e.source, e.field, e.api]), [['kmdf-default', want.file.replace('.sys', ''), 'WdfDriverCreate']]);
     assert.deepEqual(r.wrappers, []);
+  });
+
+  test(`${want.file}: without a file name the KMDF default is not guessed, and a warning says why`, () => {
+    const r = extractTags(buf);
+    assert.ok(!r.findings.some((f) => formatTag(f.tag) === 'WinD'));
+    assert.ok(r.warnings.some((w) => /KMDF/.test(w) && /service name/.test(w)));
   });
 
   test(`${want.file}: exact code and data tiers; import names, CodeView and relocations are no tags`, () => {

@@ -113,9 +113,10 @@ test('fixtures: index → unchanged re-index → lookup → export → merge', {
   const distinct = fleet.prepare('SELECT COUNT(DISTINCT sha256) FROM files').pluck().get();
   assert.equal(m.contents, distinct);
   assert.equal(fleet.prepare('SELECT COUNT(*) FROM contents').pluck().get(), distinct);
-  const [dra1] = lookup(fleet, [parseTagQuery('DrA1')]);
-  const x64 = dra1.owners.find((o) => o.paths.includes(shared))!;
+  const [dra1] = lookup(fleet, [parseTagQuery('DrA1')], undefined, { listHosts: true });
+  const x64 = dra1.owners.find((o) => o.paths!.includes(shared))!;
   assert.deepEqual(x64.hosts, ['hostA', 'hostB']);
+  assert.equal(x64.hostCount, 2);
   assert.ok(dra1.owners.some((o) => o.machine === 'x86' && o.name === 'direct.sys' && o.tier === 'call'));
   assert.equal(tagFromText('DrA1'), x64.tag);
 });

@@ -292,7 +292,8 @@ test('machine names', () => {
 test('unreadable images throw PeFormatError naming the file and offset', () => {
   const good = buildPe({ machine: 0x8664, is64: true, sections: [] });
   const cases: [string, (b: Uint8Array) => Uint8Array, RegExp][] = [
-    ['empty', () => new Uint8Array(0), /^x\.sys: not a PE image: no MZ signature \(at offset 0x0\)$/],
+    ['empty', () => new Uint8Array(0), /^x\.sys: not a PE image: empty file$/],
+    ['two bytes', () => new Uint8Array([0x4d, 0x5a]), /^x\.sys: not a PE image: too short \(2 bytes; the DOS header alone is 64\)$/],
     ['text', () => new Uint8Array(Buffer.from('hello world'.repeat(10))), /no MZ signature/],
     ['e_lfanew', (b) => { new DataView(b.buffer).setUint32(0x3c, 0xffffff00, true); return b; },
       /^x\.sys: not a PE image: e_lfanew does not point at "PE\\0\\0" \(at offset 0xffffff00\)$/],

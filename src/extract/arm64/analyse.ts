@@ -6,7 +6,7 @@ import { resolveCalls } from '../resolve.js';
 import { type Arm64Section, layout } from './starts.js';
 import { describe } from './text.js';
 import { type Const, type Literal, walkArm64 } from './walk.js';
-import type { CallEvidence, ImmediateSite, TagApi, Wrapper } from '../types.js';
+import type { CallEvidence, CallSite, ImmediateSite, TagApi, Wrapper } from '../types.js';
 
 interface Range {
   begin: number;
@@ -24,6 +24,8 @@ export interface Arm64Analysis {
   wrappers: Wrapper[];
   /** Disassembly of the instructions building each evidence constant, by CallEvidence.at / ImmediateSite.at. */
   instructions: Map<number, string>;
+  /** Calls to the `structApis` asked for (the framework pass's), arguments with their ADRP+ADD addresses. */
+  structSites: CallSite[];
 }
 
 /** [begin, end) minus the sorted or unsorted `holes`, as whole 4-byte words from `begin`. */
@@ -75,7 +77,7 @@ function readOnlyLiteral(buf: Uint8Array, pe: PeImage): Literal {
  * `exclude`: RVA ranges inside code sections that are not code (extract.ts's metadataRanges().rvas).
  */
 export function analyseArm64(
-  buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi>, exclude: readonly Range[] = [],
+  buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi>, exclude: readonly Range[] = [], structApis: ReadonlySet<string> = new Set(),
 ): Arm64Analysis {
   const sections = codeSections(buf, pe, exclude);
   // Imports by the name the API table knows them: other images' exported wrappers are "module!export".
@@ -86,7 +88,7 @@ export function analyseArm64(
   }
   // An exported function's address is a function start; a kernel-like image's own exported APIs are called directly.
   const exported = (pe.exports?.entries() ?? []).map((e) => e.rva).filter((rva) => pe.sectionAt(rva)?.executable);
-  const walked = walkArm64(layout(sections, pe.functions, [pe.entryRva, ...exported], imports), imports, apis, readOnlyLiteral(buf, pe), pe.guard);
+  const walked = walkArm64(layout(sections, pe.functions, [pe.entryRva, ...exported], imports), imports, apis, readOnlyLiteral(buf, pe), pe.guard, structApis);
   const { calls, wrappers } = resolveCalls(walked.sites, apis, 64, { ownApis: ownApis(pe, apis) });
 
   const instructions = new Map<number, string>();
@@ -116,5 +118,5 @@ export function analyseArm64(
     const a = built.get(c.at)?.find((x) => x.v === c.value);
     if (a && !instructions.has(c.at)) instructions.set(c.at, describe(a.why));
   }
-  return { calls, immediates, wrappers, instructions };
+  return { calls, immediates, wrappers, instructions, structSites: walked.structSites };
 }

@@ -66,6 +66,8 @@ export type Literal = (rva: number, size: 4 | 8) => number | undefined;
 export interface WalkResult {
   sites: CallSite[];
   candidates: Candidate[];
+  /** Calls to the framework structure APIs asked for (frameworks/), with the addresses their arguments hold. */
+  structSites: CallSite[];
 }
 
 /** The empty slot map every state starts from: shared, so never written (ownSlots copies it first). */
@@ -131,7 +133,10 @@ class Walker {
     private readonly literal: Literal,
     /** Guard pointer variable RVA → GUARD_CHECK or GUARD_DISPATCH. */
     private readonly guards: Map<number, string>,
+    private readonly structApis: ReadonlySet<string> = new Set(),
   ) {}
+
+  readonly structSites: CallSite[] = [];
 
   private static lost(): State {
     return { regs: new Array(REGS).fill(null), addr: new Array(REGS).fill(undefined), sp: undefined, slots: NO_SLOTS, escaped: Infinity };
@@ -475,6 +480,12 @@ class Walker {
   private record(at: number, targets: (string | number)[]): void {
     const args = this.st.regs.slice(0, PARAMS);
     for (const t of targets) {
+      if (typeof t === 'string' && this.structApis.has(t)) {
+        // The framework pass reads the structure an argument points to: an ADRP+ADD address is a `g` atom.
+        const addr = this.st.addr;
+        this.structSites.push({ at, fn: this.fn, target: t, args: args.map((v, r) => (addr[r] !== undefined ? [{ k: 'ga', rva: addr[r]! }] : v)) });
+        continue;
+      }
       const api = typeof t === 'string' ? this.apis.get(t) : undefined;
       if (typeof t === 'string' && !api) continue;
       if (typeof t === 'number' && !args.some((v) => v)) continue;
@@ -514,11 +525,12 @@ function merge(a: State, b: State): State {
 /** Walk every region of `layout`; `imports` maps IAT slot RVAs to imported names. */
 export function walkArm64(
   layout: Layout, imports: Map<number, string>, apis: Map<string, TagApi>, literal: Literal, guard: GuardPointers = {},
+  structApis: ReadonlySet<string> = new Set(),
 ): WalkResult {
   const guards = new Map<number, string>();
   if (guard.checkSlot !== undefined) guards.set(guard.checkSlot, GUARD_CHECK);
   if (guard.dispatchSlot !== undefined) guards.set(guard.dispatchSlot, GUARD_DISPATCH);
-  const w = new Walker(imports, layout.thunks, apis, literal, guards);
+  const w = new Walker(imports, layout.thunks, apis, literal, guards, structApis);
   for (const r of layout.regions) w.walk(r.sec, layout.insns.get(r.sec)!, r.begin, r.end, r.entry);
-  return { sites: w.sites, candidates: w.candidates };
+  return { sites: w.sites, candidates: w.candidates, structSites: w.structSites };
 }
