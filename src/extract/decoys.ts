@@ -16,9 +16,31 @@ const MAX_DEPTH = 6;
 
 const holds = (v: Value, is: (a: Atom) => boolean) => v !== null && v.some(is);
 
+/**
+ * Is the instruction `mov [mem], imm32` with a base other than the stack or frame pointer? Its immediate
+ * is stored where the model does not follow, so it cannot be a decoy: no need to decode its function.
+ */
+function storedOutsideStack(code: CodeInput, im: ImmediateSite): boolean {
+  const sec = code.sections.find((s) => im.at >= s.rva && im.at < s.rva + s.bytes.length);
+  if (!sec) return false;
+  const b = sec.bytes;
+  let i = im.at - sec.rva;
+  const end = im.immAt - sec.rva;
+  while (i < end && (b[i] === 0x66 || (code.bitness === 64 && (b[i] & 0xf0) === 0x40))) i++;
+  if (i + 1 >= end || b[i] !== 0xc7) return false;
+  const modrm = b[i + 1];
+  const mod = modrm >> 6;
+  const rm = modrm & 7;
+  if (mod === 3) return false;
+  const base = rm === 4 && i + 2 < end ? b[i + 2] & 7 : rm;
+  // rsp/esp, or rbp/ebp with a displacement (a frame pointer); mod 0 with base 5 is rip/absolute: a global.
+  return !(base === 4 || (base === 5 && mod !== 0));
+}
+
 /** RVAs of the candidate immediates that are decoys (no evidence at all). */
-export function decoyImmediates(code: CodeInput, starts: Starts, candidates: readonly ImmediateSite[], wrappers: readonly Wrapper[]): Set<number> {
+export function decoyImmediates(code: CodeInput, starts: Starts, all: readonly ImmediateSite[], wrappers: readonly Wrapper[]): Set<number> {
   const decoys = new Set<number>();
+  const candidates = all.filter((im) => !storedOutsideStack(code, im));
   if (candidates.length === 0) return decoys;
   const swept = new Map<number, Range>();
   const sites: CallSite[] = [];
