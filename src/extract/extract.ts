@@ -9,6 +9,7 @@ import { tagApis } from './apis.js';
 import { dataTags, findBytes } from './data.js';
 import { locateOffset } from '../pe/locate.js';
 import { analyseCode } from './analyse.js';
+import { decoyImmediates } from './decoys.js';
 import { ImageData } from './globals.js';
 import { analyseArm64 } from './arm64/analyse.js';
 import { ImageView, arm64FrameworkCalls, arm64Frameworks, frameworkCalls, planFrameworks } from './frameworks/index.js';
@@ -125,13 +126,17 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonl
     code.frameworks = plan.hooks;
     code.apis = plan.apis;
   }
-  const { calls, immediates, wrappers, runtime, structSites, globalStores } = analyseCode(code, new ImageData(buf, pe, code));
+  const { calls, immediates: all, wrappers, runtime, structSites, globalStores, starts } = analyseCode(code, new ImageData(buf, pe, code));
   for (const r of runtime) {
     const w = `tag chosen at run time: the tag argument of ${r.api} at ${sectionName(pe, r.site)}+0x${r.site.toString(16)} is read from ${r.global.replace(/^global /, '')}, which code writes`;
     if (!warnings.includes(w)) warnings.push(w);
   }
   const fw = frameworkCalls(image, plan, structSites, globalStores, path);
   warnings.push(...fw.warnings);
+  // Only immediates of tags no call proves can be decoys: a proven tag keeps all its evidence.
+  const provenTags = new Set([...calls, ...fw.calls].map((c) => withoutProtectedBit(c.value)));
+  const decoys = decoyImmediates(code, starts, all.filter((im) => !provenTags.has(withoutProtectedBit(im.v))), wrappers);
+  const immediates = decoys.size === 0 ? all : all.filter((im) => !decoys.has(im.at));
   return {
     pe,
     code,
