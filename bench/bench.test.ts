@@ -66,7 +66,7 @@ function filesUnder(dir: string): string[] {
 test('corpus: valid PE images, exact tag hits, reused when unchanged, rebuilt when the seed changes', (t) => {
   const dir = tmp(t);
   const opts = smallCorpus(dir);
-  assert.equal(opts.sources.length, 52);
+  assert.equal(opts.sources.length, 54);
   const first = ensureCorpus(opts);
   assert.equal(first.reused, false);
   const m = first.manifest;

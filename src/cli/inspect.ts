@@ -34,6 +34,7 @@ export function inspectGrid(r: DriverReport): Grid {
         rva: hex(e.rva),
         api: evidenceApi(e),
         via: [hex(e.via), e.viaExport ?? ''].filter(Boolean).join(', '),
+        from: e.heldIn ?? '',
         instruction: e.instruction ?? '',
       });
     }
@@ -62,6 +63,7 @@ export function inspectGrid(r: DriverReport): Grid {
       { key: 'rva', title: 'RVA', align: 'right' },
       { key: 'api', title: 'API' },
       { key: 'via', title: 'VIA', align: 'left' },
+      { key: 'from', title: 'FROM' },
       { key: 'instruction', title: 'INSTRUCTION' },
     ],
     rows,

@@ -96,6 +96,7 @@ interface EvidenceRow {
   via_export: string | null;
   source: EvidenceSource | null;
   field: string | null;
+  held_in: string | null;
 }
 
 /** Prepared statements for one database, reused across tags. */
@@ -114,7 +115,7 @@ class OwnerQueries {
     );
     this.fewHosts = db.prepare<[string, number], string>('SELECT DISTINCT host FROM files WHERE sha256 = ? ORDER BY host LIMIT ?').pluck();
     this.evidence = db.prepare<[string, number, string], EvidenceRow>(
-      `SELECT tier, section, rva, api, via, instruction, protected, via_export, source, field FROM evidence
+      `SELECT tier, section, rva, api, via, instruction, protected, via_export, source, field, held_in FROM evidence
        WHERE sha256 = ? AND tag = ? AND kind = ? ORDER BY seq`,
     );
     this.tagRange = db.prepare<[number, number], number>('SELECT be FROM tag_values WHERE be BETWEEN ? AND ?').pluck();
@@ -195,6 +196,7 @@ function toEvidence(r: EvidenceRow): Evidence {
   if (r.api !== null) e.api = r.api;
   if (r.via !== null) e.via = r.via;
   if (r.via_export !== null) e.viaExport = r.via_export;
+  if (r.held_in !== null) e.heldIn = r.held_in;
   if (r.instruction !== null) e.instruction = r.instruction;
   if (r.protected) e.protected = true;
   if (r.source !== null) e.source = r.source;

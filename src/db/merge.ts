@@ -19,7 +19,8 @@ export interface MergeSummary {
 const CONTENT_COLUMNS = `sha256, size, machine, company_name, file_version, file_description, original_filename,
   product_name, product_version, tag_apis, analysed_at, extractor_version, warnings, wrapper_state`;
 const FINDING_COLUMNS = 'sha256, tag, kind, tier, protected, sites, apis';
-const EVIDENCE_COLUMNS = 'sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, source, field';
+const EVIDENCE_COLUMNS =
+  'sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, source, field, held_in';
 const WRAPPER_COLUMNS = 'sha256, module, name, ordinal, param, api, kind';
 const IMPORT_COLUMNS = 'sha256, module, name, ordinal';
 const FILE_COLUMNS = 'host, path, size, mtime_ms, sha256, indexed_at';

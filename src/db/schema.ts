@@ -197,6 +197,10 @@ export const MIGRATIONS: readonly string[] = [
   ${CONTENT_HOSTS_FILL}
   ${CONTENT_HOSTS_TRIGGERS}
   `,
+  // Call-tier evidence for a tag read from the image's data names the global or table it came from.
+  `
+  ALTER TABLE evidence ADD COLUMN held_in TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

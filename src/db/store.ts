@@ -51,8 +51,8 @@ export class IndexStore {
         'INSERT INTO findings (sha256, tag, kind, tier, protected, sites, apis) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       insertEvidence: db.prepare(`
-        INSERT INTO evidence (sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, source, field)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        INSERT INTO evidence (sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, source, field, held_in)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       deleteWrappers: db.prepare('DELETE FROM exported_wrappers WHERE sha256 = ?'),
       insertWrapper: db.prepare(
         'INSERT OR IGNORE INTO exported_wrappers (sha256, module, name, ordinal, param, api, kind) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -194,6 +194,7 @@ export class IndexStore {
           s.insertEvidence.run(
             sha256, tag, f.kind, seq, e.tier, e.section, e.rva, e.api ?? null, e.via ?? null,
             e.instruction ?? null, e.protected ? 1 : 0, e.viaExport ?? null, e.source ?? null, e.field ?? null,
+            e.heldIn ?? null,
           ),
         );
       }
@@ -222,7 +223,7 @@ export class IndexStore {
     s.insertFindingIfNew.run(sha256, tag, known.tier);
     s.insertEvidence.run(
       sha256, tag, 'pool', s.nextSeq.get(sha256, tag)!.seq, known.tier, known.section, known.rva, 'WdfDriverCreate', null,
-      known.instruction, 0, null, 'kmdf-default', service,
+      known.instruction, 0, null, 'kmdf-default', service, null,
     );
   }
 

@@ -5,7 +5,8 @@
 import { immediateCandidates, scanBranches, slotReferences } from './prescan.js';
 import { type Range, normalise, rangeIndexAt } from './ranges.js';
 import { Starts } from './regions.js';
-import { resolveCalls } from './resolve.js';
+import { type RuntimeTag, resolveCalls } from './resolve.js';
+import type { HeldValues } from './globals.js';
 import { callTargets } from './starts.js';
 import { sweep } from './sweep.js';
 import type { Branches, CallEvidence, CallSite, CodeInput, GlobalStore, ImmediateSite, Wrapper } from './types.js';
@@ -14,6 +15,8 @@ export interface CodeAnalysis {
   calls: CallEvidence[];
   immediates: ImmediateSite[];
   wrappers: Wrapper[];
+  /** Tag arguments read from globals that code writes (tags chosen at run time). */
+  runtime: RuntimeTag[];
   /** Calls to the structure APIs of CodeInput.frameworks (empty without it). */
   structSites: CallSite[];
   globalStores: GlobalStore[];
@@ -69,9 +72,10 @@ const inside = (rva: number, r: Range) => rva >= r.begin && rva < r.end;
  * The same call sites, wrappers and immediates as decoding every function with the full model (checked
  * on every fixture by test/extract/sweep.test.ts), from a fraction of the decoding.
  */
-export function analyseCode(code: CodeInput): CodeAnalysis {
+export function analyseCode(code: CodeInput, held?: HeldValues): CodeAnalysis {
   const branches = scanBranches(code);
   const starts = new Starts(code.sections, callTargets(code, branches), code.functionStarts);
+  held?.alignWith?.((rva) => starts.regionAt(rva)?.begin);
   const tagSlots = [...code.imports].filter(([, name]) => code.apis.has(name)).map(([slot]) => slot);
   const codeBytes = code.sections.reduce((n, s) => n + s.bytes.length, 0);
   let index: BranchIndex | undefined;
@@ -134,7 +138,7 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
     }
 
     // Callers of a newly found wrapper carry its tag: decode them.
-    for (const w of resolveCalls(sites, code.apis, code.bitness, code.ownApis).wrappers) {
+    for (const w of resolveCalls(sites, code.apis, code.bitness, { ownApis: code.ownApis }).wrappers) {
       if (seenWrappers.has(w.rva)) continue;
       seenWrappers.add(w.rva);
       callWanted.push(...into(w.rva, w.rva + 1));
@@ -150,11 +154,12 @@ export function analyseCode(code: CodeInput): CodeAnalysis {
   if (skim.size > 0) immediates.push(...sweep(code, { starts, ranges: normalise([...skim.values()]), immediatesAt: candidates }).immediates);
   sites.sort((a, b) => a.at - b.at);
   immediates.sort((a, b) => a.at - b.at);
-  const resolved = resolveCalls(sites, code.apis, code.bitness, code.ownApis);
+  const resolved = resolveCalls(sites, code.apis, code.bitness, { ownApis: code.ownApis, held });
   return {
     calls: resolved.calls,
     immediates: immediates.filter((im, i) => i === 0 || immediates[i - 1].at !== im.at),
     wrappers: resolved.wrappers,
+    runtime: resolved.runtime,
     structSites: structSites.sort((a, b) => a.at - b.at),
     globalStores: globalStores.sort((a, b) => a.at - b.at),
   };

@@ -51,19 +51,19 @@ export function externalApis(builtin: Map<string, TagApi>, pe: PeImage, external
 /** The image's exports that are built-in tag APIs, by RVA. */
 export function ownApis(pe: PeImage, apis: ReadonlyMap<string, TagApi>): Map<number, TagApi> {
   const out = new Map<number, TagApi>();
-  for (const e of pe.exports?.entries ?? []) {
-    for (const n of e.names) {
-      const api = apis.get(n);
-      if (api && api.reaches === undefined) out.set(e.rva, api);
-    }
+  if (!pe.exports) return out;
+  for (const api of apis.values()) {
+    if (api.reaches !== undefined) continue;
+    const rva = pe.exports.rvaOf(api.name);
+    if (rva !== undefined) out.set(rva, api);
   }
   return out;
 }
 
 /** Wrappers that are exported (and not tag APIs by name themselves): what importers' calls to them reach. */
 export function exportedWrappers(pe: PeImage, wrappers: readonly Wrapper[], apis: ReadonlyMap<string, TagApi>, path?: string): ExportedWrapper[] {
-  const entries = pe.exports?.entries ?? [];
-  if (entries.length === 0 || wrappers.length === 0) return [];
+  if (!pe.exports || wrappers.length === 0) return [];
+  const entries = pe.exports.entries();
   const byRva = new Map<number, typeof entries>();
   for (const e of entries) {
     const list = byRva.get(e.rva);
@@ -94,17 +94,13 @@ export function exportedWrappers(pe: PeImage, wrappers: readonly Wrapper[], apis
 /** The image's imports that could be another image's exported wrapper (every import but the built-in tag APIs). */
 export function importRefs(pe: PeImage, builtin: ReadonlyMap<string, TagApi>): ImportRef[] {
   const out: ImportRef[] = [];
-  const seen = new Set<string>();
+  const lower = new Map<string, string>();
   for (const imp of pe.imports) {
     if (imp.name !== undefined && builtin.has(imp.name)) continue;
-    const ref: ImportRef = { module: imp.dll.toLowerCase() };
-    if (imp.name !== undefined) ref.name = imp.name;
-    else if (imp.ordinal !== undefined) ref.ordinal = imp.ordinal;
-    else continue;
-    const id = `${ref.module}!${ref.name ?? '#' + ref.ordinal}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    out.push(ref);
+    let module = lower.get(imp.dll);
+    if (module === undefined) lower.set(imp.dll, (module = imp.dll.toLowerCase()));
+    if (imp.name !== undefined) out.push({ module, name: imp.name });
+    else if (imp.ordinal !== undefined) out.push({ module, ordinal: imp.ordinal });
   }
   return out;
 }

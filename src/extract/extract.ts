@@ -9,6 +9,7 @@ import { tagApis } from './apis.js';
 import { dataHitAt, dataTags, findBytes } from './data.js';
 import { locateOffset } from '../pe/locate.js';
 import { analyseCode } from './analyse.js';
+import { ImageData } from './globals.js';
 import { analyseArm64 } from './arm64/analyse.js';
 import { ImageView, arm64FrameworkCalls, arm64Frameworks, frameworkCalls, planFrameworks } from './frameworks/index.js';
 import { type Metadata, metadataRanges } from './metadata.js';
@@ -69,14 +70,16 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
     // Zero bytes left between metadata ranges are alignment padding: they decode to nothing of interest.
     .filter((s) => s.bytes.some((b) => b !== 0));
   const imports = new Map<number, string>();
+  // Other images' exported wrappers, when given, are keyed "module!name": only then is the module looked at.
+  const external = apis !== tagApis();
   for (const imp of pe.imports) {
-    const key = importKey(imp, apis);
+    const key = external ? importKey(imp, apis) : imp.name;
     if (key !== undefined) imports.set(imp.iatRva, key);
   }
   const functionRanges = [...pe.functions].sort((a, b) => a.begin - b.begin);
   const own = ownApis(pe, apis);
-  // An exported function's address is a function start, as a .pdata entry's is.
-  const exported = (pe.exports?.entries ?? []).map((e) => e.rva).filter((rva) => pe.sectionAt(rva)?.executable);
+  // Without .pdata (x86), an exported function's address is a known function start; with it, .pdata has them.
+  const exported = functionRanges.length > 0 ? [] : (pe.exports?.entries() ?? []).map((e) => e.rva).filter((rva) => pe.sectionAt(rva)?.executable);
   return {
     bitness,
     imageBase: pe.imageBase,
@@ -86,6 +89,9 @@ export function codeInput(buf: Uint8Array, pe: PeImage, apis: Map<string, TagApi
     functionStarts: [...functionRanges.map((f) => f.begin), pe.entryRva, ...exported],
     functionRanges,
     apis,
+    dataRanges: pe.sections
+      .filter((s) => !s.executable && (s.virtualSize || s.rawSize) > 0)
+      .map((s) => ({ begin: s.rva, end: s.rva + (s.virtualSize || s.rawSize) })),
     ...(pe.guard?.dispatchSlot !== undefined ? { guardDispatch: pe.guard.dispatchSlot } : {}),
     ...(own.size > 0 ? { ownApis: own } : {}),
   };
@@ -115,7 +121,11 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonl
     code.frameworks = plan.hooks;
     code.apis = plan.apis;
   }
-  const { calls, immediates, wrappers, structSites, globalStores } = analyseCode(code);
+  const { calls, immediates, wrappers, runtime, structSites, globalStores } = analyseCode(code, new ImageData(buf, pe, code));
+  for (const r of runtime) {
+    const w = `tag chosen at run time: the tag argument of ${r.api} at ${sectionName(pe, r.site)}+0x${r.site.toString(16)} is read from ${r.global.replace(/^global /, '')}, which code writes`;
+    if (!warnings.includes(w)) warnings.push(w);
+  }
   const fw = frameworkCalls(image, plan, structSites, globalStores, path);
   warnings.push(...fw.warnings);
   return {
@@ -157,7 +167,8 @@ interface Pending {
 
 /** The evidence for `value` seen at `rva`: the tag drops the protected bit, the evidence remembers it. */
 function evidenceOf(
-  tier: Tier, section: string, rva: number, value: number, call?: Pick<CallEvidence, 'api' | 'via' | 'viaExport' | 'source' | 'field'>,
+  tier: Tier, section: string, rva: number, value: number,
+  call?: Pick<CallEvidence, 'api' | 'via' | 'viaExport' | 'source' | 'field' | 'heldIn'>,
 ): Evidence {
   const ev: Evidence = { tier, section, rva };
   if (call) ev.api = call.api;
@@ -165,6 +176,7 @@ function evidenceOf(
   if (call?.viaExport !== undefined) ev.viaExport = call.viaExport;
   if (call?.source !== undefined) ev.source = call.source;
   if (call?.field !== undefined) ev.field = call.field;
+  if (call?.heldIn !== undefined) ev.heldIn = call.heldIn;
   if (isProtected(value)) ev.protected = true;
   return ev;
 }
@@ -212,7 +224,7 @@ function group(a: Analysis, dataHits: { value: number; section: string; rva: num
     if (!g) byKey.set(key, (g = { tag: p.tag, kind: p.kind, evs: [], seen: new Set() }));
     // Only call evidence can repeat (one constant reaching an API along two paths); code and data RVAs are unique.
     if (p.ev.tier === 'call') {
-      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.viaExport ?? ''}:${p.ev.source ?? ''}`;
+      const id = `${p.ev.rva}:${p.ev.api}:${p.ev.via ?? ''}:${p.ev.viaExport ?? ''}:${p.ev.source ?? ''}:${p.ev.heldIn ?? ''}`;
       if (g.seen.has(id)) continue;
       g.seen.add(id);
     }

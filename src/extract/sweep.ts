@@ -182,6 +182,8 @@ interface Shared {
   entrySlots: Map<number, Value>;
   /** The image's own exported tag-taking APIs by RVA (empty for most drivers). */
   ownApis: ReadonlyMap<number, TagApi>;
+  /** Data sections (begin, end RVAs): loads from addresses inside them are globals. */
+  data: readonly { begin: number; end: number }[];
   /** Epochs keep stack slots of unrelated frames apart once the stack pointer is lost. */
   epoch: number;
 }
@@ -207,6 +209,11 @@ class SectionWalker {
   private widths = new Map<number, number>();
   /** x86: the callee's stack cleanup is unknown; a following `sub esp,N` is the caller undoing it. */
   private undoPop = false;
+  /**
+   * Loads through a register holding a data address, in this function: when a backward branch shows the
+   * register moving along the data (a loop walking a table), the load read an entry of a table, not one global.
+   */
+  private dataLoads: { reg: number; rva: number; atom: Atom }[] = [];
   /**
    * Copy-on-write stack slots: states saved for branch targets (and the entry state) share the live map
    * until the live state writes a slot, which most instructions never do.
@@ -291,6 +298,19 @@ class SectionWalker {
     return base + Number(BigInt.asIntN(this.sh.is64 ? 64 : 32, this.ins.memoryDisplacement));
   }
 
+  /** An entry of the table whose first entry is at `first`, indexed by the operand's index register. */
+  private tableEntry(first: number, scale: number, ip: number): Atom {
+    const ix = this.st.regs[regIndex[this.ins.memoryIndex]];
+    const max = ix && ix.length === 1 && ix[0].k === 'ix' ? ix[0].max : undefined;
+    return max === undefined ? { k: 't', rva: first, at: ip, stride: scale } : { k: 't', rva: first, at: ip, stride: scale, count: max + 1 };
+  }
+
+  /** Is `rva` inside one of the image's data sections? */
+  private inData(rva: number): boolean {
+    for (const d of this.sh.data) if (rva >= d.begin && rva < d.end) return true;
+    return false;
+  }
+
   /** RVA addressed by a rip-relative (x64) or absolute (x86) memory operand, else NaN. */
   private globalAddr(ip: number, insEnd: number, immSize = 0): number {
     const b = this.ins.memoryBase;
@@ -300,25 +320,46 @@ class SectionWalker {
     return NaN;
   }
 
-  /** Value read by a memory operand with no trailing immediate: an IAT slot, a stack slot, or unknown. */
+  /**
+   * Value read by a memory operand with no trailing immediate: an IAT slot (or a KMDF function table entry),
+   * a global of the image's data, an entry of a data table (x86 `[T+reg*4]`, or a base register holding a
+   * data address), a stack slot, or unknown.
+   */
   private readMem(ip: number, insEnd: number): Value {
     const g = this.globalAddr(ip, insEnd);
     if (!Number.isNaN(g)) {
       const name = this.sh.input.imports.get(g);
       if (name) return [{ k: 'imp', name }];
       const wdf = this.sh.input.frameworks?.wdf;
-      return wdf ? wdfEntry(wdf, g, this.sh.w) : null;
+      const entry = wdf ? wdfEntry(wdf, g, this.sh.w) : null;
+      if (entry) return entry;
+      return this.inData(g) ? [{ k: 'g', rva: g, at: ip }] : null;
     }
-    const a = this.stackAddr(insEnd);
-    if (!Number.isNaN(a)) return this.st.slots.get(a) ?? null;
+    const ins = this.ins;
+    const b = ins.memoryBase;
+    if (b === R.None && !this.sh.is64 && ins.memoryIndex !== R.None) {
+      const t = ((this.view.getUint32(insEnd - 4, true) - this.sh.base32) | 0) >>> 0;
+      return ins.memoryDisplSize === 4 && this.inData(t) ? [this.tableEntry(t, ins.memoryIndexScale, ip)] : null;
+    }
+    const sa = this.stackAddr(insEnd);
+    if (!Number.isNaN(sa)) return this.st.slots.get(sa) ?? null;
+    const r = regIndex[b];
+    const base = r >= 0 && r !== RSP ? this.st.regs[r] : null;
+    if (!base || base.length !== 1) return null;
+    const a = base[0];
     // [reg+disp] where reg holds the pointer to KMDF's function table: one of its functions.
-    const base = regIndex[this.ins.memoryBase];
-    const v = base >= 0 ? this.st.regs[base] : null;
-    if (v?.length === 1 && v[0].k === 'tbl' && this.ins.memoryIndex === R.None) {
-      const name = this.sh.input.frameworks?.wdf?.names.get(this.displacement(insEnd, 0) / this.sh.w);
+    if (a.k === 'tbl') {
+      const name = ins.memoryIndex === R.None ? this.sh.input.frameworks?.wdf?.names.get(this.displacement(insEnd, 0) / this.sh.w) : undefined;
       return name ? [{ k: 'imp', name }] : null;
     }
-    return null;
+    if (a.k !== 'ga' && a.k !== 'ta') return null;
+    const first = (a.rva + this.displacement(insEnd, 0)) >>> 0;
+    if (!this.inData(first)) return null;
+    if (ins.memoryIndex !== R.None) return [this.tableEntry(first, ins.memoryIndexScale, ip)];
+    if (a.k === 'ta') return [{ k: 't', rva: first, at: ip, stride: a.stride }];
+    const atom: Atom = { k: 'g', rva: first, at: ip };
+    this.dataLoads.push({ reg: r, rva: a.rva, atom });
+    return [atom];
   }
 
   /** A store into the image's own data, kept when the framework pass asks for them. */
@@ -455,6 +496,18 @@ class SectionWalker {
   /** The address of an own exported API, as a value, when `rva` is one (else a plain constant). */
   private addressOrConstant(v: number, ip: number, rva: number): Value {
     return this.sh.ownApis.has(rva) ? [{ k: 'fn', rva }] : constant(v, ip);
+  }
+
+  /** A backward branch to `t`: loads in the loop body through a register now walking the same data read a table. */
+  private loopBack(t: number): void {
+    for (const l of this.dataLoads) {
+      const a = l.atom as { k: string; at: number; stride?: number };
+      const now = this.st.regs[l.reg];
+      if (a.k !== 'g' || a.at < t || !now || now.length !== 1 || now[0].k !== 'ta' || now[0].rva !== l.rva) continue;
+      // The atom may already sit in recorded call arguments: they see the table from now on.
+      a.k = 't';
+      a.stride = now[0].stride;
+    }
   }
 
   /** Remember the state for a forward branch target inside the function, to join it there. */
@@ -599,8 +652,9 @@ class SectionWalker {
       this.adopt(this.entryState(), true);
       this.reachable = true;
       this.pending = new Map();
-    this.widths = new Map();
+      this.widths = new Map();
       this.undoPop = false;
+      this.dataLoads = [];
     } else if (this.pending.size > 0) {
       const snap = this.pending.get(ip);
       if (snap) {
@@ -639,6 +693,7 @@ class SectionWalker {
             this.noteImmediate(ip, k1, insEnd);
             const v = this.imm32(k1, insEnd);
             if (v === undefined) this.setReg(r, null);
+            else if (!sh.is64 && this.inData((v - sh.base32) >>> 0)) this.setReg(r, [{ k: 'ga', rva: (v - sh.base32) >>> 0 }]);
             else if (sh.ownApis.size === 0) this.setReg(r, constant(v, ip));
             // `mov eax, offset ExAllocatePoolWithTag` (x86) or `mov rax, imm64` (x64): an own API's address.
             else if (!sh.is64) this.setReg(r, this.addressOrConstant(v, ip, (v - sh.base32) >>> 0));
@@ -675,8 +730,8 @@ class SectionWalker {
         if (!Number.isNaN(a)) return this.setReg(r, [{ k: 'sp', off: a }]);
         if (ins.memoryBase === R.RIP && regSize[reg] === 8) {
           const t = this.globalAddr(ip, insEnd);
-          // An own exported API's address is a call target; any other image address is data (a `g` atom).
-          this.setReg(r, sh.ownApis.has(t) ? [{ k: 'fn', rva: t }] : [{ k: 'g', rva: t }]);
+          // An own exported API's address is a call target; an address in the image's data is `ga`.
+          this.setReg(r, sh.ownApis.has(t) ? [{ k: 'fn', rva: t }] : this.inData(t) ? [{ k: 'ga', rva: t }] : null);
           return;
         }
         this.setReg(r, null);
@@ -702,6 +757,14 @@ class SectionWalker {
           const d = this.imm32(k1, insEnd)! | 0;
           // gcc re-reserves what an x86 stdcall callee popped: `call f; sub esp,N` leaves esp unchanged.
           if (!(wasUndoPop && mn === M.Sub)) st.sp += mn === M.Add ? d : -d;
+        } else if (cat === Cat.AddSub && isImmediate(k1) && st.regs[r]?.length === 1 && (st.regs[r]![0].k === 'ga' || st.regs[r]![0].k === 'ta')) {
+          // A pointer moved along the data it points into: a walk over a table, one entry per step.
+          const step = Math.abs(this.imm32(k1, insEnd)! | 0);
+          this.setReg(r, step > 0 && step <= 4096 ? [{ k: 'ta', rva: (st.regs[r]![0] as { rva: number }).rva, stride: step }] : null);
+        } else if (cat === Cat.And && isImmediate(k1) && !st.regs[r]?.every((x) => x.k === 'c')) {
+          // `and ecx,3` before `[table+rcx*4]`: the index is at most 3.
+          const imm = this.imm32(k1, insEnd)!;
+          this.setReg(r, imm < 4096 ? [{ k: 'ix', max: imm }] : null);
         } else if (isImmediate(k1)) {
           const imm = this.imm32(k1, insEnd)!;
           const f = cat === Cat.Or ? (x: number) => x | imm : cat === Cat.And ? (x: number) => x & imm : cat === Cat.Bts ? (x: number) => x | (2 ** (imm & 31)) : null;
@@ -804,6 +867,7 @@ class SectionWalker {
         if (k0 === OpKind.NearBranch32 || k0 === OpKind.NearBranch64 || k0 === OpKind.NearBranch16) {
           const t = ins.nearBranch32;
           const known = sh.starts.has(t);
+          if (t <= ip && t > this.fn && this.dataLoads.length > 0) this.loopBack(t);
           if (t > ip && t < this.regionEnd && !known) this.branchTo(t);
           else if (t < this.fn || t >= this.regionEnd || t === this.fn) {
             if (!known && t >= this.sec.rva && t < this.secEnd) sh.tailTargets.add(t);
@@ -816,6 +880,7 @@ class SectionWalker {
       case Cat.Jcc: {
         const t = ins.nearBranch32;
         if (t > ip && t < this.regionEnd) this.branchTo(t);
+        else if (t <= ip && t >= this.fn) this.loopBack(t);
         return;
       }
       case Cat.Stop:
@@ -873,6 +938,7 @@ export function sweep(input: CodeInput, plan: SweepPlan = fullPlan(input)): Swee
     entryRegs,
     entrySlots,
     ownApis: input.ownApis ?? new Map(),
+    data: input.dataRanges ?? [],
     epoch: 0,
   };
   const ins = new Instruction();

@@ -23,6 +23,8 @@ export interface Evidence {
   via?: number;
   /** For call tier through another image's exported wrapper: "module!name" or "module!#ordinal". */
   viaExport?: string;
+  /** For call tier when the tag was read from the image's data: "global .data+0x3020", "table .rdata+0x4000". */
+  heldIn?: string;
   /** Disassembly of the instruction that supplies the value, e.g. "mov r8d,6B636F4Ch". */
   instruction?: string;
   /** Set when the value carried bit 31 (PROTECTED_POOL). */
@@ -151,6 +153,8 @@ export interface CodeInput {
   /** Known function extents (x64 .pdata), to tell a leaf function's start from a point inside a function. */
   functionRanges?: { begin: number; end: number }[];
   apis: Map<string, TagApi>;
+  /** Data (non-executable, mapped) sections as RVA ranges: loads from them are globals and tables. */
+  dataRanges?: { begin: number; end: number }[];
   /**
    * The image's own exports that are tag-taking APIs (ntoskrnl.exe's ExAllocatePoolWithTag), by RVA: a
    * direct call, or a call through a register holding the address, is a call to that API.
@@ -262,6 +266,8 @@ export interface CallEvidence {
   weak?: boolean;
   /** Another image's exported wrapper the tag went through ("module!name"), when `api` is reached that way. */
   viaExport?: string;
+  /** When the value was read from the image's data: "global .data+0x3020" or "table .rdata+0x4000". */
+  heldIn?: string;
 }
 
 export interface Wrapper {

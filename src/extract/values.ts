@@ -10,12 +10,26 @@ export type Atom =
   | { k: 'imp'; name: string }
   /** A stack address: the function's entry stack pointer plus `off`. */
   | { k: 'sp'; off: number }
-  /** The address of the image's own data at `rva` (x64 `lea reg,[rip+X]`; x86 addresses stay constants). */
-  | { k: 'g'; rva: number }
   /** The pointer a framework writes into the image at run time, loaded from `rva` (KMDF's WdfFunctions). */
   | { k: 'tbl'; rva: number }
   /** The address of the image's own function at `rva` (an exported tag-taking API). */
-  | { k: 'fn'; rva: number };
+  | { k: 'fn'; rva: number }
+  /** The value the instruction at `at` loaded from the image's data at `rva` (a global). */
+  | { k: 'g'; rva: number; at: number }
+  /**
+   * An entry the instruction at `at` loaded from a table (indexed by a register, or walked by a pointer): the
+   * first entry at `rva`, the next ones `stride` bytes apart, `count` of them when the index is bounded.
+   */
+  | { k: 't'; rva: number; at: number; stride: number; count?: number }
+  /** An index known to be at most `max` (`and reg, max`). */
+  | { k: 'ix'; max: number }
+  /**
+   * The address of the image's data at `rva` (`lea reg,[rip+T]`, x86 `mov reg,offset T`; an x86 `push offset T`
+   * stays a constant).
+   */
+  | { k: 'ga'; rva: number }
+  /** A pointer into the data at `rva`, moved `stride` bytes at a time (a walk over a table). */
+  | { k: 'ta'; rva: number; stride: number };
 
 /** The value may be any of the atoms (a may-set: unknown paths add nothing); null = nothing known. */
 export type Value = readonly Atom[] | null;
@@ -33,11 +47,20 @@ function same(a: Atom, b: Atom): boolean {
       return b.k === 'imp' && a.name === b.name;
     case 'sp':
       return b.k === 'sp' && a.off === b.off;
-    case 'g':
     case 'tbl':
-      return b.k === a.k && a.rva === b.rva;
+      return b.k === 'tbl' && a.rva === b.rva;
     case 'fn':
       return b.k === 'fn' && a.rva === b.rva;
+    case 'g':
+      return b.k === 'g' && a.rva === b.rva && a.at === b.at;
+    case 't':
+      return b.k === 't' && a.rva === b.rva && a.at === b.at && a.stride === b.stride && a.count === b.count;
+    case 'ga':
+      return b.k === 'ga' && a.rva === b.rva;
+    case 'ta':
+      return b.k === 'ta' && a.rva === b.rva && a.stride === b.stride;
+    case 'ix':
+      return b.k === 'ix' && a.max === b.max;
   }
 }
 

@@ -10,5 +10,6 @@
  * 6: framework evidence (KMDF WdfFunctions table calls and DriverPoolTag or its default, Filter Manager
  *    context registrations, NDIS pool and timer parameter structures); 4-byte stack fields survive an
  *    8-byte store beside them.
+ * 7: tags held in the image's data (globals no code writes, tables indexed or walked) reach call tier.
  */
-export const EXTRACTOR_VERSION = '6';
+export const EXTRACTOR_VERSION = '7';

@@ -44,7 +44,10 @@ export interface ExportEntry {
 export interface Exports {
   /** The image's own name as its export directory gives it (e.g. "ndis.sys"), or '' when absent. */
   module: string;
-  entries: ExportEntry[];
+  /** Every exported function (decoded on first call; a damaged table gives those read before the damage). */
+  entries(): ExportEntry[];
+  /** RVA of the function exported under `name` (binary search of the sorted name table), if any. */
+  rvaOf(name: string): number | undefined;
 }
 
 /** One x64 .pdata RUNTIME_FUNCTION: a function's extent. */

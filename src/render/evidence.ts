@@ -23,12 +23,16 @@ export function evidenceApi(e: Pick<Evidence, 'api' | 'source' | 'field'>): stri
 
 /**
  * `.text+0x1a2b ExAllocatePoolWithTag via 0x1400`: the place, the API reached (or the framework label), and
- * the wrappers it went through (the driver's own function, then another driver's export: `via ndis.sys!NdisAllocate…`).
+ * the wrappers it went through (the driver's own function, then another driver's export: `via ndis.sys!NdisAllocate…`);
+ * a tag read from the image's data says where: `from table .rdata+0x4000`.
  */
-export function evidenceText(e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via' | 'viaExport' | 'source' | 'field'>): string {
+export function evidenceText(
+  e: Pick<Evidence, 'section' | 'rva' | 'api' | 'via' | 'viaExport' | 'source' | 'field' | 'heldIn'>,
+): string {
   let s = evidencePlace(e);
   const api = evidenceApi(e);
   if (api) s += ` ${api}`;
+  if (e.heldIn) s += ` from ${e.heldIn}`;
   const via = [e.via !== undefined ? `0x${e.via.toString(16)}` : undefined, e.viaExport].filter(Boolean);
   if (via.length) s += ` via ${via.join(', ')}`;
   return s;

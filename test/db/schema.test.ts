@@ -130,7 +130,7 @@ test('deleting a content cascades to its findings and evidence; files keep conte
   const db = openDb(join(tempDir(t), 'fk.db'));
   db.prepare(`INSERT INTO contents (sha256, size, machine, analysed_at, extractor_version) VALUES ('aa', 1, 'x64', 'now', '1')`).run();
   db.prepare(`INSERT INTO findings VALUES ('aa', 1, 'pool', 'call', 0, 1, '[]')`).run();
-  db.prepare(`INSERT INTO evidence VALUES ('aa', 1, 'pool', 0, 'call', '.text', 16, NULL, NULL, NULL, 0, NULL, NULL, NULL)`).run();
+  db.prepare(`INSERT INTO evidence VALUES ('aa', 1, 'pool', 0, 'call', '.text', 16, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL)`).run();
   db.prepare(`INSERT INTO exported_wrappers VALUES ('aa', 'a.sys', 'F', 1, 0, 'ExFreePoolWithTag', 'pool')`).run();
   db.prepare(`INSERT INTO content_imports VALUES ('aa', 'b.sys', 'G', NULL)`).run();
   db.prepare(`INSERT INTO files VALUES ('h', '/a.sys', 1, 1, 'aa', 'now')`).run();
@@ -173,7 +173,7 @@ test('version 4 adds the evidence source and field: older evidence rows read as 
   const db = openDb(path);
   assert.ok(SCHEMA_VERSION >= 4);
   assert.deepEqual(db.prepare('SELECT api, source, field FROM evidence').get(), { api: 'ExAllocatePoolWithTag', source: null, field: null });
-  db.prepare(`INSERT INTO evidence VALUES ('aa', 7, 'pool', 1, 'call', '.text', 32, 'WdfDriverCreate', NULL, NULL, 0, NULL, 'kmdf-default', 'WdfTest')`).run();
+  db.prepare(`INSERT INTO evidence VALUES ('aa', 7, 'pool', 1, 'call', '.text', 32, 'WdfDriverCreate', NULL, NULL, 0, NULL, 'kmdf-default', 'WdfTest', NULL)`).run();
   assert.equal(db.prepare(`SELECT COUNT(*) FROM evidence WHERE source = 'kmdf-default'`).pluck().get(), 1);
   db.close();
 });

@@ -64,10 +64,13 @@ test('inspect: table, csv and json views of one driver', { skip: missing }, () =
   assert.match(table, /call +WrC1 +0x31437257 +pool .* ExAllocatePool2 +0x10b0 +mov ecx,31437257h/);
   assert.match(table, /8 tags \(8 call, 0 code, 0 data\), \d+ wrapper functions/);
   const csv = run(['inspect', `${FIXTURES}x64/direct.sys`, '--format', 'csv']).out.split('\r\n');
-  assert.equal(csv[0], 'tier,tag,value,kind,sites,seen,section,rva,api,via,instruction');
+  assert.equal(csv[0], 'tier,tag,value,kind,sites,seen,section,rva,api,via,from,instruction');
   const free = csv.filter((l) => l.startsWith('call,DrF1,'));
   assert.equal(free.length, 1);
-  assert.match(free[0], /^call,DrF1,0x31467244,pool,1,call,PAGE,0x[0-9a-f]+,ExFreePoolWithTag,,"mov edx,31467244h"$/);
+  assert.match(free[0], /^call,DrF1,0x31467244,pool,1,call,PAGE,0x[0-9a-f]+,ExFreePoolWithTag,,,"mov edx,31467244h"$/);
+  // A tag read from a table in .rdata names it.
+  const held = run(['inspect', `${FIXTURES}x64/tables.sys`, '--format', 'csv']).out.split('\r\n');
+  assert.ok(held.some((l) => /^call,TbT1,.*,ExAllocatePoolWithTag,,table \.rdata\+0x3000,"mov r8d,\[rax\+rcx\*4\]"$/.test(l)), held.join('\n'));
   const json = JSON.parse(run(['inspect', `${FIXTURES}x86/decoys.sys`, '--json']).out);
   assert.equal(json.machine, 'x86');
   assert.deepEqual(

@@ -22,7 +22,9 @@ for (const arch of ['x64', 'x86'] as const) {
   test(`${arch}: the export directory is read (names, ordinals, an ordinal-only export)`, { skip: missing }, () => {
     const pe = readPe(file(arch, 'wrapexp'));
     assert.equal(pe.exports?.module, 'wrapexp.sys');
-    assert.deepEqual(pe.exports?.entries.map((e) => [e.ordinal, e.names]), [[1, ['WxAllocateTagged']], [2, ['WxTouch']], [7, []]]);
+    assert.deepEqual(pe.exports?.entries().map((e) => [e.ordinal, e.names]), [[1, ['WxAllocateTagged']], [2, ['WxTouch']], [7, []]]);
+    assert.equal(pe.exports?.rvaOf('WxTouch'), pe.exports?.entries()[1].rva);
+    assert.equal(pe.exports?.rvaOf('WxFreeTagged'), undefined);
     assert.equal(readPe(file(arch, 'direct')).exports, null);
   });
 

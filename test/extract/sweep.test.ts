@@ -176,7 +176,7 @@ test('decoding only the functions the byte pre-scan points at finds what decodin
     const full = sweep(code);
     const part = analyseCode(code);
     assert.deepEqual(part.immediates, [...full.immediates].sort((a, b) => a.at - b.at), `${file} immediates`);
-    const fullCalls = resolveCalls(full.sites, code.apis, code.bitness, code.ownApis).calls.map(key).sort();
+    const fullCalls = resolveCalls(full.sites, code.apis, code.bitness, { ownApis: code.ownApis }).calls.map(key).sort();
     assert.deepEqual(part.calls.map(key).sort(), fullCalls, `${file} calls`);
     compared += fullCalls.length;
   }

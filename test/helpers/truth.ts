@@ -16,6 +16,10 @@ export interface ArchTruth {
   wrappersInclude: { rva: number; param: number; api: string }[];
   /** Exact exports found to forward a parameter (1-based) into a tag argument; absent where not checked. */
   exportedWrappers?: { module: string; name?: string; ordinal: number; param: number; api: string; kind: string }[];
+  /** Call-tier tags read from the image's data: the global or table each one's evidence names. */
+  heldIn?: Record<string, string>;
+  /** Globals code writes that reach a tag argument (warned about, never guessed): "section+0xRVA". */
+  runtime?: string[];
   /** Exact sets when the exported wrappers of `exporters` (fixture drivers) are given to the extractor. */
   withExporters?: {
     exporters: string[];

@@ -92,7 +92,7 @@ test('top --by driver with the fixture database: code evidence names owners ahea
     row('DrA1', c(10, 0, 4000)), // direct.sys, call tier (pooltag.txt below says legacy.sys: evidence wins)
     row('DrA2', c(5, 1, 1000)), //  direct.sys
     row('WrA1', c(3, 0, 3000)), //  wrappers.sys, only through its own wrapper
-    row('TbS1', c(2, 0, 2500)), //  tables.sys, bytes in a data section only
+    row('TbS1', c(2, 0, 2500)), //  tables.sys, read from a global no code writes
     row('DcH1', c(1, 0, 600)), //   decoys.sys, code tier
     row('DcO1', c(1, 0, 700)), //   object-reference tag in decoys.sys: not pool evidence
     row('Zzzz', c(9, 0, 9000)), //  pooltag.txt: either of two drivers
@@ -113,7 +113,7 @@ test('top --by driver with the fixture database: code evidence names owners ahea
   ]);
   const table = run(['top', snap, '--db', dbPath, '--pooltag', pooltag]).stdout;
   assert.match(table, /^DrA1\s+10\s+3\.9 KB\s+3\.9 KB\s+0 B\s+400 B\s+10\s+0\s+direct\.sys\s+call\s+Old allocations$/m);
-  assert.match(table, /^TbS1\s+2\s+2\.4 KB\s+.*tables\.sys\s+data\s*$/m);
+  assert.match(table, /^TbS1\s+2\s+2\.4 KB\s+.*tables\.sys\s+call\s*$/m);
   assert.match(table, /\nTotal all pool: 20\.3 KB \(20800 bytes\) in 30 outstanding allocations over 7 tags\.\nAttributed to a driver: 19\.6 KB \(96\.6%\) in 6 tags/);
 });
 

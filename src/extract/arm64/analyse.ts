@@ -87,9 +87,9 @@ export function analyseArm64(
     if (key !== undefined) imports.set(imp.iatRva, key);
   }
   // An exported function's address is a function start; a kernel-like image's own exported APIs are called directly.
-  const exported = (pe.exports?.entries ?? []).map((e) => e.rva).filter((rva) => pe.sectionAt(rva)?.executable);
+  const exported = (pe.exports?.entries() ?? []).map((e) => e.rva).filter((rva) => pe.sectionAt(rva)?.executable);
   const walked = walkArm64(layout(sections, pe.functions, [pe.entryRva, ...exported], imports), imports, apis, readOnlyLiteral(buf, pe), pe.guard, structApis);
-  const { calls, wrappers } = resolveCalls(walked.sites, apis, 64, ownApis(pe, apis));
+  const { calls, wrappers } = resolveCalls(walked.sites, apis, 64, { ownApis: ownApis(pe, apis) });
 
   const instructions = new Map<number, string>();
   // A magic number that is only compared is not a tag.

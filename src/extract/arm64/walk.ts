@@ -483,7 +483,7 @@ class Walker {
       if (typeof t === 'string' && this.structApis.has(t)) {
         // The framework pass reads the structure an argument points to: an ADRP+ADD address is a `g` atom.
         const addr = this.st.addr;
-        this.structSites.push({ at, fn: this.fn, target: t, args: args.map((v, r) => (addr[r] !== undefined ? [{ k: 'g', rva: addr[r]! }] : v)) });
+        this.structSites.push({ at, fn: this.fn, target: t, args: args.map((v, r) => (addr[r] !== undefined ? [{ k: 'ga', rva: addr[r]! }] : v)) });
         continue;
       }
       const api = typeof t === 'string' ? this.apis.get(t) : undefined;
