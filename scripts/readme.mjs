@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../dist/util/atomic-write.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SHARED_POOLTAG = join(ROOT, '..', 'shared', 'pooltag', 'pooltag-sdk-2023.txt');
 const POOLTAG = 'pooltag.txt';
-const SCRATCH_DBS = ['demo.db', 'host-b.db', 'fleet.db', 'memdump.db'];
+const SCRATCH_DBS = ['demo.db', 'host-b.db', 'fleet.db'];
 
 function removeScratch() {
   for (const db of SCRATCH_DBS) for (const suffix of ['', '-wal', '-shm']) rmSync(join(ROOT, db + suffix), { force: true });

@@ -35,11 +35,16 @@ const backed = (s: Section) => s.rawSize > 0;
  * Could this file be a memory dump with the linker's section table kept? Only then are the two layouts
  * compared: some section's raw offset differs from its RVA, and the file is as long as the image in memory,
  * give or take a page (a dumper writes SizeOfImage bytes, perhaps page-rounded; a linked file is shorter,
- * or longer by its COFF symbols or appended signature). Needs only the headers and the file's size, so `scan`
+ * or longer by its COFF symbols or appended signature), and longer than the section table's raw data. Needs only the headers and the file's size, so `scan`
  * can tell from a file's first bytes whether its section table may be trusted.
  */
 export function mayBeMemoryLayout(h: PeHeaders, fileSize: number): boolean {
-  return h.sizeOfImage > 0 && dumpSized(h, fileSize) && h.sections.some((s) => backed(s) && s.rawOffset !== s.rva);
+  if (h.sizeOfImage === 0 || !dumpSized(h, fileSize) || !h.sections.some((s) => backed(s) && s.rawOffset !== s.rva)) return false;
+  // A linked file whose last section's raw data (padded to FileAlignment) ends the file has nothing a dump
+  // would have past it.
+  const rawEnd = h.sections.reduce((end, s) => (backed(s) ? Math.max(end, s.rawOffset + s.rawSize) : end), 0);
+  const fa = h.fileAlignment >= 0x200 && h.fileAlignment <= 0x10000 ? h.fileAlignment : 0x200;
+  return fileSize > Math.ceil(rawEnd / fa) * fa;
 }
 
 function dumpSized(h: PeHeaders, fileSize: number): boolean {
