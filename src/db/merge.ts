@@ -17,12 +17,13 @@ export interface MergeSummary {
 }
 
 const CONTENT_COLUMNS = `sha256, size, machine, company_name, file_version, file_description, original_filename,
-  product_name, product_version, tag_apis, analysed_at, extractor_version, warnings, wrapper_state`;
+  product_name, product_version, tag_apis, analysed_at, extractor_version, warnings, wrapper_state, code_sites`;
 const FINDING_COLUMNS = 'sha256, tag, kind, tier, protected, sites, apis';
 const EVIDENCE_COLUMNS =
   'sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, source, field, held_in';
 const WRAPPER_COLUMNS = 'sha256, module, name, ordinal, param, api, kind';
 const IMPORT_COLUMNS = 'sha256, module, name, ordinal';
+const CODE_SITE_COLUMNS = 'sha256, imm_rva, rva, value, api, via, via_export, source, field, held_in, instruction';
 const FILE_COLUMNS = 'host, path, size, mtime_ms, sha256, indexed_at';
 const FAILURE_COLUMNS = 'host, path, size, mtime_ms, message, extractor_version, failed_at';
 const POOLTAG_COLUMNS = 'origin, line, tag, value, binary, description, heading';
@@ -109,6 +110,8 @@ function copyAttached(db: Db): void {
         SELECT ${WRAPPER_COLUMNS} FROM src.exported_wrappers WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
       INSERT INTO main.content_imports (${IMPORT_COLUMNS})
         SELECT ${IMPORT_COLUMNS} FROM src.content_imports WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
+      INSERT INTO main.code_sites (${CODE_SITE_COLUMNS})
+        SELECT ${CODE_SITE_COLUMNS} FROM src.code_sites WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
       DROP TABLE temp.fresh;`);
   }
   db.exec(`

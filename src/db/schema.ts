@@ -201,6 +201,27 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE evidence ADD COLUMN held_in TEXT;
   `,
+  // `scan` on indexed, unchanged files: every tag-like immediate of a content's decoded code (by the RVA of
+  // its bytes) with what a scan hit there reports (the instruction, and the call that proves it, if any), so
+  // scan answers without loading the decoder. contents.code_sites counts them; NULL for contents analysed
+  // before this table, or with other images' exported wrappers (a scan knows none): scan decodes those.
+  `
+  CREATE TABLE code_sites (
+    sha256 TEXT NOT NULL REFERENCES contents(sha256) ON DELETE CASCADE,
+    imm_rva INTEGER NOT NULL,
+    rva INTEGER NOT NULL,
+    value INTEGER NOT NULL,
+    api TEXT,
+    via INTEGER,
+    via_export TEXT,
+    source TEXT,
+    field TEXT,
+    held_in TEXT,
+    instruction TEXT,
+    PRIMARY KEY (sha256, imm_rva)
+  ) WITHOUT ROWID;
+  ALTER TABLE contents ADD COLUMN code_sites INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -36,16 +36,16 @@ export class IndexStore {
       ),
       upsertContent: db.prepare(`
         INSERT INTO contents (sha256, size, machine, company_name, file_version, file_description, original_filename,
-          product_name, product_version, tag_apis, analysed_at, extractor_version, warnings, wrapper_state)
+          product_name, product_version, tag_apis, analysed_at, extractor_version, warnings, wrapper_state, code_sites)
         VALUES (@sha256, @size, @machine, @company_name, @file_version, @file_description, @original_filename,
-          @product_name, @product_version, @tag_apis, @analysed_at, @extractor_version, @warnings, @wrapper_state)
+          @product_name, @product_version, @tag_apis, @analysed_at, @extractor_version, @warnings, @wrapper_state, @code_sites)
         ON CONFLICT(sha256) DO UPDATE SET size = excluded.size, machine = excluded.machine,
           company_name = excluded.company_name, file_version = excluded.file_version,
           file_description = excluded.file_description, original_filename = excluded.original_filename,
           product_name = excluded.product_name, product_version = excluded.product_version,
           tag_apis = excluded.tag_apis, analysed_at = excluded.analysed_at,
           extractor_version = excluded.extractor_version, warnings = excluded.warnings,
-          wrapper_state = excluded.wrapper_state`),
+          wrapper_state = excluded.wrapper_state, code_sites = excluded.code_sites`),
       deleteFindings: db.prepare('DELETE FROM findings WHERE sha256 = ?'),
       insertFinding: db.prepare(
         'INSERT INTO findings (sha256, tag, kind, tier, protected, sites, apis) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -57,6 +57,10 @@ export class IndexStore {
       insertWrapper: db.prepare(
         'INSERT OR IGNORE INTO exported_wrappers (sha256, module, name, ordinal, param, api, kind) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
+      deleteCodeSites: db.prepare('DELETE FROM code_sites WHERE sha256 = ?'),
+      insertCodeSite: db.prepare(`
+        INSERT INTO code_sites (sha256, imm_rva, rva, value, api, via, via_export, source, field, held_in, instruction)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       deleteImports: db.prepare('DELETE FROM content_imports WHERE sha256 = ?'),
       insertImport: db.prepare('INSERT INTO content_imports (sha256, module, name, ordinal) VALUES (?, ?, ?, ?)'),
       importsOf: db.prepare<[string], { module: string; name: string | null; ordinal: number | null }>(
@@ -181,7 +185,16 @@ export class IndexStore {
         extractor_version: extractorVersion,
         warnings: JSON.stringify(report.warnings),
         wrapper_state: wrapperState,
+        code_sites: report.scanSites?.length ?? null,
       });
+      s.deleteCodeSites.run(sha256);
+      for (const x of report.scanSites ?? []) {
+        const c = x.call;
+        s.insertCodeSite.run(
+          sha256, x.immAt, x.at, x.v >>> 0, c?.api ?? null, c?.via ?? null, c?.viaExport ?? null, c?.source ?? null,
+          c?.field ?? null, c?.heldIn ?? null, x.instruction ?? null,
+        );
+      }
       s.deleteWrappers.run(sha256);
       for (const w of report.exportedWrappers ?? []) s.insertWrapper.run(sha256, w.module, w.name ?? null, w.ordinal, w.param, w.api, w.kind);
       s.deleteImports.run(sha256);

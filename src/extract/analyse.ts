@@ -20,6 +20,8 @@ export interface CodeAnalysis {
   /** Calls to the structure APIs of CodeInput.frameworks (empty without it). */
   structSites: CallSite[];
   globalStores: GlobalStore[];
+  /** Function starts as the analysis left them (tail-call targets added), for later passes. */
+  starts: Starts;
 }
 
 /** Bytes decoded at most, as a multiple of the code size, before tail-jump targets stop splitting functions. */
@@ -162,5 +164,6 @@ export function analyseCode(code: CodeInput, held?: HeldValues): CodeAnalysis {
     runtime: resolved.runtime,
     structSites: structSites.sort((a, b) => a.at - b.at),
     globalStores: globalStores.sort((a, b) => a.at - b.at),
+    starts,
   };
 }

@@ -4,11 +4,12 @@ import { createRequire } from 'node:module';
 import type * as Iced from 'iced-x86';
 import { readPe } from '../pe/read.js';
 import type { PeImage } from '../pe/types.js';
-import { isProtected, tagBytes, withoutProtectedBit } from '../tag.js';
+import { tagBytes, withoutProtectedBit } from '../tag.js';
 import { tagApis } from './apis.js';
-import { dataHitAt, dataTags, findBytes } from './data.js';
+import { dataTags, findBytes } from './data.js';
 import { locateOffset } from '../pe/locate.js';
 import { analyseCode } from './analyse.js';
+import { decoyImmediates } from './decoys.js';
 import { ImageData } from './globals.js';
 import { analyseArm64 } from './arm64/analyse.js';
 import { ImageView, arm64FrameworkCalls, arm64Frameworks, frameworkCalls, planFrameworks } from './frameworks/index.js';
@@ -16,6 +17,7 @@ import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
 import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, freeRank, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit, type ExportedWrapper } from './types.js';
 import { externalApis, ownApis, exportedWrappers, importKey, importRefs, moduleName } from './exports.js';
+import { evidenceOf, scanSitesOf, siteHit, type ScanSite } from './scan-sites.js';
 
 // iced-x86 is CommonJS: an ESM `import` makes node scan its 924 KB for export names (~90 ms per start).
 const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
@@ -43,6 +45,8 @@ interface Analysis {
   tagApis: string[];
   /** The tag-taking APIs as this image sees them: the built-in table plus other images' exported wrappers it imports. */
   apis: Map<string, TagApi>;
+  /** Other images' exported wrappers changed what was decoded: a scan (which knows none) sees other sites. */
+  external: boolean;
   warnings: string[];
 }
 
@@ -101,6 +105,7 @@ export { type CodeAnalysis, analyseCode } from './analyse.js';
 
 function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonly ExportedWrapper[] = [], path?: string): Analysis {
   const apis = externalApis(tagApis(), pe, external);
+  const usesExternal = apis !== tagApis();
   const warnings = [...pe.warnings];
   const imported = [...new Set(pe.imports.map((i) => i.name).filter((n): n is string => n !== undefined && tagApis().has(n)))].sort();
   if (pe.machine === 'arm64') {
@@ -108,12 +113,12 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonl
     const { calls, immediates, wrappers, instructions, structSites } = analyseArm64(buf, pe, apis, meta.rvas, fwPlan.names);
     const fw = arm64FrameworkCalls(new ImageView(buf, pe), fwPlan, structSites, path);
     warnings.push(...fw.warnings);
-    return { pe, calls: [...calls, ...fw.calls], immediates, wrappers, instructions, tagApis: imported, apis, warnings };
+    return { pe, calls: [...calls, ...fw.calls], immediates, wrappers, instructions, tagApis: imported, apis, external: usesExternal, warnings };
   }
   const code = codeInput(buf, pe, apis, meta);
   if (!code) {
     warnings.push(`${pe.machine} code is not decoded: only data-tier evidence`);
-    return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, apis, warnings };
+    return { pe, calls: [], immediates: [], wrappers: [], tagApis: imported, apis, external: usesExternal, warnings };
   }
   const image = new ImageView(buf, pe);
   const plan = planFrameworks(code, image, apis);
@@ -121,13 +126,17 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonl
     code.frameworks = plan.hooks;
     code.apis = plan.apis;
   }
-  const { calls, immediates, wrappers, runtime, structSites, globalStores } = analyseCode(code, new ImageData(buf, pe, code));
+  const { calls, immediates: all, wrappers, runtime, structSites, globalStores, starts } = analyseCode(code, new ImageData(buf, pe, code));
   for (const r of runtime) {
     const w = `tag chosen at run time: the tag argument of ${r.api} at ${sectionName(pe, r.site)}+0x${r.site.toString(16)} is read from ${r.global.replace(/^global /, '')}, which code writes`;
     if (!warnings.includes(w)) warnings.push(w);
   }
   const fw = frameworkCalls(image, plan, structSites, globalStores, path);
   warnings.push(...fw.warnings);
+  // Only immediates of tags no call proves can be decoys: a proven tag keeps all its evidence.
+  const provenTags = new Set([...calls, ...fw.calls].map((c) => withoutProtectedBit(c.value)));
+  const decoys = decoyImmediates(code, starts, all.filter((im) => !provenTags.has(withoutProtectedBit(im.v))), wrappers);
+  const immediates = decoys.size === 0 ? all : all.filter((im) => !decoys.has(im.at));
   return {
     pe,
     code,
@@ -137,6 +146,7 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonl
     tagApis: imported,
     // With KMDF's table functions when the driver binds to KMDF (a wrapper of WdfMemoryCreate is one too).
     apis: code.apis,
+    external: usesExternal,
     warnings,
   };
 }
@@ -165,25 +175,14 @@ interface Pending {
   ev: Evidence;
 }
 
-/** The evidence for `value` seen at `rva`: the tag drops the protected bit, the evidence remembers it. */
-function evidenceOf(
-  tier: Tier, section: string, rva: number, value: number,
-  call?: Pick<CallEvidence, 'api' | 'via' | 'viaExport' | 'source' | 'field' | 'heldIn'>,
-): Evidence {
-  const ev: Evidence = { tier, section, rva };
-  if (call) ev.api = call.api;
-  if (call?.via !== undefined) ev.via = call.via;
-  if (call?.viaExport !== undefined) ev.viaExport = call.viaExport;
-  if (call?.source !== undefined) ev.source = call.source;
-  if (call?.field !== undefined) ev.field = call.field;
-  if (call?.heldIn !== undefined) ev.heldIn = call.heldIn;
-  if (isProtected(value)) ev.protected = true;
-  return ev;
-}
-
 /** Disassembly for evidence: the analyser's own text where it has one (ARM64), else iced-x86's. */
 function instructionAt(a: Analysis, rva: number): string | undefined {
   return a.instructions?.get(rva) ?? instructionText(a.code, rva);
+}
+
+/** What a scan reports on each immediate of the analysis (stored by index, so scan need not decode). */
+function sitesOf(a: Analysis, wanted?: (immAt: number) => boolean): ScanSite[] {
+  return scanSitesOf(a.immediates, a.calls, (rva) => instructionAt(a, rva), wanted);
 }
 
 function sectionName(pe: PeImage, rva: number): string {
@@ -285,6 +284,7 @@ export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverR
   if (opts.path !== undefined) report.path = opts.path;
   if (pe.layoutNote) report.memoryLayout = pe.layoutNote;
   if (pe.importsDiscarded) report.importsDiscarded = pe.importsDiscarded;
+  if (!a.external) report.scanSites = sitesOf(a);
   const imports = importRefs(pe, tagApis());
   if (imports.length > 0) report.imports = imports;
   const module = pe.exports ? moduleName(pe, opts.path) : undefined;
@@ -307,21 +307,11 @@ export function scanTagInFile(buf: Uint8Array, tag: number, pe?: PeImage): ScanH
       return offsets.map((offset) => ({ offset, tier: 'data' as const }));
     }
   }
-  const needsCode = offsets.some((o) => locateOffset(pe, o).executable);
-  const a = needsCode ? analyse(buf, pe, metadataRanges(buf, pe)) : undefined;
-  const immAt = new Map<number, { at: number; v: number }>();
-  for (const im of a?.immediates ?? []) immAt.set(im.immAt, im);
-  return offsets.map((offset): ScanHit => {
-    const loc = locateOffset(pe, offset);
-    const hit = dataHitAt(loc);
-    const im = loc.rva !== undefined ? immAt.get(loc.rva) : undefined;
-    if (!a || !im || !loc.executable) return hit;
-    const call = a.calls.find((c) => c.at === im.at && withoutProtectedBit(c.value) === withoutProtectedBit(im.v));
-    const ev = evidenceOf(call ? 'call' : 'code', loc.section!, im.at, im.v, call);
-    const t = instructionAt(a, im.at);
-    if (t) ev.instruction = t;
-    hit.tier = ev.tier;
-    hit.evidence = ev;
-    return hit;
-  });
+  const locs = offsets.map((o) => locateOffset(pe, o));
+  const inCode = new Set(locs.filter((l) => l.executable).map((l) => l.rva!));
+  const sites = new Map<number, ScanSite>();
+  if (inCode.size > 0) {
+    for (const site of sitesOf(analyse(buf, pe, metadataRanges(buf, pe)), (immAt) => inCode.has(immAt))) sites.set(site.immAt, site);
+  }
+  return locs.map((loc) => siteHit(loc, loc.rva !== undefined ? sites.get(loc.rva) : undefined));
 }

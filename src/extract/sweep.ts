@@ -32,6 +32,14 @@ export interface SweepPlan {
    * instruction boundaries are all the code tier needs, and decoding without modelling is far cheaper.
    */
   immediatesAt?: readonly number[];
+  /** Note where constants and parameters go that the model does not follow (decoys.ts asks; costs a little). */
+  trackEscapes?: boolean;
+}
+
+/** Constants (by the RVA of the instruction supplying them) and parameters (`fn * 16 + i`) that escaped. */
+export interface Escapes {
+  consts: Set<number>;
+  params: Set<number>;
 }
 
 export interface SweepResult {
@@ -43,6 +51,8 @@ export interface SweepResult {
   structSites: CallSite[];
   /** Values stored into the image's own data, when CodeInput.frameworks asks for them. */
   globalStores: GlobalStore[];
+  /** With SweepPlan.trackEscapes. */
+  escapes?: Escapes;
 }
 
 /** Parameters tracked per call site. Lookaside initialisers need 8. */
@@ -129,6 +139,17 @@ setCat(Cat.Stop, 'Ret Retf Iret Iretd Iretq Ud2 Hlt');
 setCat(Cat.Leave, 'Leave');
 setCat(Cat.Enter, 'Enter');
 
+/**
+ * Instructions whose register sources are consumed into a different number (arithmetic, bit counts): a tag
+ * read by one does not travel on. Any other instruction the model does not follow may copy a source
+ * elsewhere (movd, movsxd, stos, xadd...), which escape tracking must assume.
+ */
+const consumes = new Uint8Array(4096);
+for (const n of ('Mul Imul Div Idiv Shl Shr Sar Rol Ror Rcl Rcr Shld Shrd Neg Not Inc Dec Adc Sbb Bswap Popcnt Lzcnt ' +
+  'Tzcnt Bsf Bsr Sete Setne Seta Setae Setb Setbe Setg Setge Setl Setle Sets Setns Seto Setno Setp Setnp Cdq Cqo Cdqe Cwde').split(' ')) {
+  consumes[(M as unknown as Record<string, number>)[n]] = 1;
+}
+
 function firstAtOrAbove(xs: readonly number[], x: number): number {
   let lo = 0;
   let hi = xs.length;
@@ -186,6 +207,7 @@ interface Shared {
   data: readonly { begin: number; end: number }[];
   /** Epochs keep stack slots of unrelated frames apart once the stack pointer is lost. */
   epoch: number;
+  escapes: Escapes | undefined;
 }
 
 /**
@@ -410,6 +432,59 @@ class SectionWalker {
     return r === RSP ? [{ k: 'sp', off: this.st.sp }] : this.st.regs[r];
   }
 
+  /**
+   * Escape tracking: the constants and parameters in `v` went where the model does not follow them. A stack
+   * address among them lets the receiver read every slot, so the slots' constants and parameters go too.
+   */
+  private escape(v: Value): void {
+    const e = this.sh.escapes;
+    if (!e || !v) return;
+    for (const a of v) {
+      if (a.k === 'c') e.consts.add(a.at);
+      else if (a.k === 'p') e.params.add(this.fn * 16 + a.i);
+      else if (a.k === 'sp') for (const s of this.st.slots.values()) this.escapeFacts(s);
+    }
+  }
+
+  private escapeFacts(v: Value): void {
+    const e = this.sh.escapes!;
+    for (const a of v ?? []) {
+      if (a.k === 'c') e.consts.add(a.at);
+      else if (a.k === 'p') e.params.add(this.fn * 16 + a.i);
+    }
+  }
+
+  /** Escape tracking: where the model loses the state, everything it holds may be used. */
+  private escapeAll(): void {
+    for (const v of this.st.regs) this.escapeFacts(v);
+    for (const v of this.st.slots.values()) this.escapeFacts(v);
+  }
+
+  /** Escape tracking: register sources of an instruction the model does not follow. */
+  private escapeSources(): void {
+    const ins = this.ins;
+    if (consumes[ins.mnemonic] && ins.op0Kind === OpKind.Register) return;
+    for (let i = 1; i < ins.opCount; i++) {
+      if (ins.opKind(i) !== OpKind.Register) continue;
+      const r = regIndex[ins.opRegister(i)];
+      if (r >= 0) this.escape(this.regValue(r));
+    }
+  }
+
+  /**
+   * Escape tracking at a call or tail jump: a callee the model does not summarise (an import that is no tag
+   * API, a framework structure API, an unknown target) may keep any argument; any callee may read the stack
+   * through an address passed to it.
+   */
+  private escapeArgs(targets: readonly (string | number)[], extra: number): void {
+    const unknown = targets.length === 0 || targets.some((t) => typeof t === 'string' && (!this.sh.input.apis.has(t) || this.sh.input.frameworks?.structs.has(t)));
+    const { args, regArgs } = this.callArgs(extra);
+    for (const v of regArgs ? [...args, ...regArgs] : args) {
+      if (unknown) this.escape(v);
+      else if (v?.some((a) => a.k === 'sp')) this.escape(v.filter((a) => a.k === 'sp'));
+    }
+  }
+
   /** Immediate operand's low 32 bits, read from the instruction's last bytes (immediates come last). */
   private imm32(kind: number, insEnd: number): number | undefined {
     if (kind === OpKind.Immediate32 || kind === OpKind.Immediate32to64) return this.view.getUint32(insEnd - 4, true);
@@ -444,6 +519,7 @@ class SectionWalker {
   /** Record a call/tail jump to each possible target; returns the bytes an x86 callee pops, if known. */
   private record(at: number, targets: (string | number)[], tail: boolean): number | undefined {
     let popped: number | undefined;
+    if (this.sh.escapes) this.escapeArgs(targets, tail ? this.sh.w : 0);
     for (const t of targets) {
       const hook = typeof t === 'string' ? this.sh.input.frameworks?.structs.get(t) : undefined;
       if (hook) {
@@ -636,6 +712,7 @@ class SectionWalker {
       this.step(ip, insEnd);
       this.pos = insEnd;
     }
+    if (this.sh.escapes && this.reachable) this.escapeAll();
   }
 
   /** State on arrival at `ip`: a function start, a join of forward branches, or after a flow break. */
@@ -643,6 +720,8 @@ class SectionWalker {
     const starts = this.starts;
     while (this.nextStartIdx < starts.length && starts[this.nextStartIdx] < ip) this.nextStartIdx++;
     if (this.nextStartIdx < starts.length && starts[this.nextStartIdx] === ip) {
+      // Falling into the next function start: its code sees values the model drops here.
+      if (this.sh.escapes && this.reachable && ip !== this.fn) this.escapeAll();
       this.fn = ip;
       let regionEnd = starts[this.nextStartIdx + 1] ?? this.secEnd;
       const ranges = this.sh.input.functionRanges;
@@ -711,13 +790,19 @@ class SectionWalker {
             const size = k1 === OpKind.Immediate32to64 ? 8 : k1 === OpKind.Immediate32 ? 4 : k1 === OpKind.Immediate16 ? 2 : 1;
             const v = this.imm32(k1, insEnd);
             if (!Number.isNaN(a)) this.writeSlot(a, size, v === undefined ? null : constant(v, ip));
-            else if (v !== undefined && size >= 4) this.noteGlobalStore(ip, insEnd, immBytes(k1), size, constant(v, ip));
+            else {
+              sh.escapes?.consts.add(ip);
+              if (v !== undefined && size >= 4) this.noteGlobalStore(ip, insEnd, immBytes(k1), size, constant(v, ip));
+            }
           } else if (k1 === OpKind.Register) {
             const a = this.stackAddr(insEnd);
             const src = ins.op1Register;
             const r1 = regIndex[src];
             if (!Number.isNaN(a)) this.writeSlot(a, r1 < 0 ? 2 : regSize[src], r1 < 0 ? null : this.regValue(r1));
-            else if (r1 >= 0 && regSize[src] >= 4) this.noteGlobalStore(ip, insEnd, 0, regSize[src], this.regValue(r1));
+            else {
+              if (r1 >= 0) this.escape(this.regValue(r1));
+              if (r1 >= 0 && regSize[src] >= 4) this.noteGlobalStore(ip, insEnd, 0, regSize[src], this.regValue(r1));
+            }
           }
         }
         return;
@@ -744,7 +829,11 @@ class SectionWalker {
       case Cat.Bts: {
         const k0 = ins.op0Kind;
         if (k0 !== OpKind.Register) {
-          if (k0 === OpKind.Memory) this.writeSlot(this.stackAddr(insEnd, immBytes(ins.op1Kind)), 1, null);
+          if (k0 === OpKind.Memory) {
+            // `or [rbx+8], ecx` into a zeroed field stores ecx.
+            if (sh.escapes && ins.op1Kind === OpKind.Register) this.escape(this.regValue(regIndex[ins.op1Register]) ?? null);
+            this.writeSlot(this.stackAddr(insEnd, immBytes(ins.op1Kind)), 1, null);
+          }
           return;
         }
         const reg = ins.op0Register;
@@ -799,7 +888,10 @@ class SectionWalker {
           }
         } else {
           const r = regIndex[k0 === OpKind.Register ? ins.op0Register : ins.op1Register];
-          if (r >= 0) this.setReg(r, null);
+          if (r >= 0) {
+            this.escape(this.regValue(r));
+            this.setReg(r, null);
+          }
           this.writeSlot(this.stackAddr(insEnd), 1, null);
         }
         return;
@@ -867,30 +959,47 @@ class SectionWalker {
         if (k0 === OpKind.NearBranch32 || k0 === OpKind.NearBranch64 || k0 === OpKind.NearBranch16) {
           const t = ins.nearBranch32;
           const known = sh.starts.has(t);
+          // Escape tracking walks once: a loop's head or a chunk outside the function sees values it does not model.
+          if (sh.escapes && !known && !(t > ip && t < this.regionEnd)) this.escapeAll();
           if (t <= ip && t > this.fn && this.dataLoads.length > 0) this.loopBack(t);
           if (t > ip && t < this.regionEnd && !known) this.branchTo(t);
           else if (t < this.fn || t >= this.regionEnd || t === this.fn) {
             if (!known && t >= this.sec.rva && t < this.secEnd) sh.tailTargets.add(t);
             this.record(ip, [t], true);
           }
-        } else this.record(ip, this.indirectTargets(k0, ip, insEnd), true);
+        } else {
+          // A jump table's cases are entered without the state.
+          if (sh.escapes) this.escapeAll();
+          this.record(ip, this.indirectTargets(k0, ip, insEnd), true);
+        }
         this.reachable = false;
         return;
       }
       case Cat.Jcc: {
         const t = ins.nearBranch32;
         if (t > ip && t < this.regionEnd) this.branchTo(t);
-        else if (t <= ip && t >= this.fn) this.loopBack(t);
+        else {
+          if (sh.escapes) this.escapeAll();
+          if (t <= ip && t >= this.fn) this.loopBack(t);
+        }
         return;
       }
       case Cat.Stop:
+        // The caller receives rax.
+        if (sh.escapes && (mn === M.Ret || mn === M.Retf)) this.escape(st.regs[RAX]);
         this.reachable = false;
         return;
       case Cat.Implicit:
+        if (sh.escapes) {
+          this.escapeSources();
+          // stos, xadd, cmpxchg store rax or a source; string moves copy memory the model does not track.
+          if (!consumes[mn]) this.escape(st.regs[RAX]);
+        }
         for (const r of IMPLICIT_WRITES) st.regs[r] = null;
         this.clobberDestination();
         return;
       default:
+        if (sh.escapes) this.escapeSources();
         this.clobberDestination();
     }
   }
@@ -940,6 +1049,8 @@ export function sweep(input: CodeInput, plan: SweepPlan = fullPlan(input)): Swee
     ownApis: input.ownApis ?? new Map(),
     data: input.dataRanges ?? [],
     epoch: 0,
+    // Always present, so that every Shared has one shape (V8 keeps the walker's field reads monomorphic).
+    escapes: plan.trackEscapes ? { consts: new Set<number>(), params: new Set<number>() } : undefined,
   };
   const ins = new Instruction();
   try {
@@ -966,5 +1077,12 @@ export function sweep(input: CodeInput, plan: SweepPlan = fullPlan(input)): Swee
   } finally {
     ins.free();
   }
-  return { sites: sh.sites, immediates: sh.immediates, tailTargets: [...sh.tailTargets], structSites: sh.structSites, globalStores: sh.globalStores };
+  return {
+    sites: sh.sites,
+    immediates: sh.immediates,
+    tailTargets: [...sh.tailTargets],
+    structSites: sh.structSites,
+    globalStores: sh.globalStores,
+    ...(sh.escapes ? { escapes: sh.escapes } : {}),
+  };
 }

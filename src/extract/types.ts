@@ -84,6 +84,12 @@ export interface DriverReport {
   memoryLayout?: string;
   /** Set (and in `warnings`) when the import directory could not be read, so no call-tier proof was possible. */
   importsDiscarded?: string;
+  /**
+   * Every tag-like immediate of the decoded code with what `scan` reports on its bytes (the database keeps
+   * them so scan need not decode an indexed file); absent when other images' exported wrappers changed what
+   * was decoded, since a scan knows none.
+   */
+  scanSites?: ScanSite[];
   warnings: string[];
 }
 
@@ -228,6 +234,22 @@ export interface ImmediateSite {
   v: number;
   /** RVA of the immediate's bytes inside the instruction. */
   immAt: number;
+}
+
+/** The call fields evidence carries (see evidenceOf in scan-sites.ts). */
+export type SiteCall = Pick<CallEvidence, 'api' | 'via' | 'viaExport' | 'source' | 'field' | 'heldIn'>;
+
+/** A tag-like immediate of the image's decoded code, with what a scan hit on its bytes reports. */
+export interface ScanSite {
+  /** RVA of the immediate's bytes (where a scan hit lies). */
+  immAt: number;
+  /** RVA of the instruction. */
+  at: number;
+  /** The immediate as stored (protected bit included). */
+  v: number;
+  /** The first call the analysis proved for this constant at this instruction: call tier; none: code tier. */
+  call?: SiteCall;
+  instruction?: string;
 }
 
 export interface ScanHit {

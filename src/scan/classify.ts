@@ -3,7 +3,7 @@
 // table is in the file's first bytes: a file whose hits all lie elsewhere (strings, data, an overlay —
 // most hits of a common tag) is classified from its headers. Only files with a hit in code are decoded,
 // and the extractor (iced-x86 and its WebAssembly) is loaded on the first of them, never before.
-import type { Tier, ScanHit } from '../extract/types.js';
+import type { Tier, ScanHit, ScanSite } from '../extract/types.js';
 import { Bytes } from '../pe/bytes.js';
 import { coffStringTableOffset, ntLayout, readHeaders } from '../pe/headers.js';
 import { mayBeMemoryLayout } from '../pe/memory-layout.js';
@@ -12,7 +12,8 @@ import { locateOffset } from '../pe/locate.js';
 import type { FileLocation } from '../pe/locate.js';
 import type { PeImage } from '../pe/types.js';
 import { printable, withoutProtectedBit } from '../tag.js';
-import type { ByteSearcher, Occurrences } from './search.js';
+import type { ByteSearcher, Survey } from './search.js';
+import { siteHit } from '../extract/scan-sites.js';
 import { evidenceText } from '../render/evidence.js';
 
 /** Files larger than this are never read whole (bounded memory): hits the headers cannot place stay bytes. */
@@ -111,27 +112,33 @@ export function mayBeImmediate(before: Uint8Array): boolean {
   return false;
 }
 
-/** What the tag database knows about a file's code, when it can say (see IndexedTags.codeHasTag). */
-export type CodeKnowledge = (path: string, tag: number) => Promise<boolean | undefined>;
+/**
+ * What the tag database knows about a file's code, when it can say: its scan sites at the RVAs asked
+ * (an empty map when none of them holds an immediate), 'no-code-tag' when its findings show no immediate
+ * of the tag at all, undefined when the database cannot say for the file as it is now.
+ */
+export type CodeKnowledge = (path: string, tag: number, rvas: number[]) => Promise<Map<number, ScanSite> | 'no-code-tag' | undefined>;
 
 /** The one pass over a file that classifyFile() starts from: every occurrence (up to MAX_OFFSETS kept). */
-export function survey(searcher: ByteSearcher, path: string): Occurrences {
-  return searcher.occurrences(path, MAX_OFFSETS);
+export function survey(searcher: ByteSearcher, path: string): Survey {
+  return searcher.survey(path, MAX_OFFSETS, BEFORE_IMMEDIATE);
 }
 
 /**
  * Every hit of `tag` in the file at `path`, each with its tier, from `found` = survey(path) (count > 0);
  * `shown` is the path as printed. Hits outside code are placed from the headers; hits in code are data too
  * when no byte before them can start an immediate (x86/x64) or when the tag database says the file's code
- * holds no such immediate (`known`). Only what is left is decoded, from the whole file.
+ * holds no such immediate (`known`), and in a file indexed unchanged the index's sites say what each hit is
+ * (`known` again). Only what is left is decoded, from the whole file (`onDecode` is told).
  */
 export async function classifyFile(
-  searcher: ByteSearcher, path: string, shown: string, tag: number, found: Occurrences, known?: CodeKnowledge,
+  searcher: ByteSearcher, path: string, shown: string, tag: number, found: Survey, known?: CodeKnowledge,
+  onDecode?: (path: string) => void,
 ): Promise<FileResult> {
   const bytesOnly = (): FileResult => ({ path: shown, tier: 'data', count: found.count, hits: found.offsets.map(dataHit) });
   let placed: Placed | undefined;
   if (found.count <= MAX_OFFSETS) {
-    const p = placeFromHead(searcher.readHead(path, HEAD_BYTES), found.offsets, (at, n) => searcher.readAt(path, at, n), found.bytes);
+    const p = placeFromHead(headOf(searcher, path, found), found.offsets, (at, n) => searcher.readAt(path, at, n), found.bytes);
     if (p === 'bytes') return { path: shown, tier: 'data', count: found.offsets.length, hits: found.offsets.map(dataHit) };
     placed = p;
   }
@@ -143,18 +150,22 @@ export async function classifyFile(
   // A file the full path would not read (too large) reports bare bytes: keep to that.
   if (placed && found.bytes <= MAX_ANALYSED_BYTES) {
     const machine = placed.machineCode;
-    code = placed.locs.filter((l) => l.executable);
     if (X86_MACHINES.has(machine)) {
-      code = code.filter((l) => {
-        const from = Math.max(0, l.offset - BEFORE_IMMEDIATE);
-        return mayBeImmediate(searcher.readAt(path, from, l.offset - from));
-      });
+      code = placed.locs.filter((l, k) => l.executable && mayBeImmediate(found.preceding(k)));
     } else if (machine === ARM64) {
       // An A64 constant is noted at the address of an instruction that builds it: a word boundary.
-      code = code.filter((l) => (l.rva! & 3) === 0);
+      code = placed.locs.filter((l) => l.executable && (l.rva! & 3) === 0);
+    } else {
+      code = placed.locs.filter((l) => l.executable);
     }
     if (code.length === 0) return dataOnly(placed);
-    if ((await known?.(path, withoutProtectedBit(tag))) === false) return dataOnly(placed);
+    const answer = await known?.(path, withoutProtectedBit(tag), code.map((l) => l.rva!));
+    if (answer === 'no-code-tag') return dataOnly(placed);
+    if (answer) {
+      // The index's own decoding of this very content: each hit is what scanTagInFile would make of it.
+      const hits = placed.locs.map((l) => siteHit(l, l.executable && l.rva !== undefined ? answer.get(l.rva) : undefined));
+      return { path: shown, tier: bestTier(hits), count: hits.length, hits };
+    }
   }
   const whole = searcher.readWhole(path, MAX_ANALYSED_BYTES);
   if (!whole) return bytesOnly();
@@ -174,6 +185,7 @@ export async function classifyFile(
     }
   }
   const { scanTagInFile } = await import('../extract/extract.js');
+  onDecode?.(path);
   let hits: ScanHit[];
   try {
     hits = scanTagInFile(whole, tag, pe);
@@ -183,8 +195,18 @@ export async function classifyFile(
   }
   // The file's size said less than a read gives (a file being written, or one like those in /proc).
   if (hits.length === 0) return bytesOnly();
-  const tier = TIER_ORDER.find((t) => hits.some((h) => h.tier === t)) ?? 'data';
-  return { path: shown, tier, count: hits.length, hits };
+  return { path: shown, tier: bestTier(hits), count: hits.length, hits };
+}
+
+function bestTier(hits: ScanHit[]): Tier {
+  return TIER_ORDER.find((t) => hits.some((h) => h.tier === t)) ?? 'data';
+}
+
+/** The file's first HEAD_BYTES, from the survey's first read when it holds them (it does, but for odd reads). */
+function headOf(searcher: ByteSearcher, path: string, found: Survey): Buffer {
+  if (found.head.length >= HEAD_BYTES) return found.head.subarray(0, HEAD_BYTES);
+  if (found.head.length === found.bytes) return found.head;
+  return searcher.readHead(path, HEAD_BYTES);
 }
 
 /** `path<TAB>tier<TAB>summary`: the path first, so the output reads like findstr /m. */

@@ -25,6 +25,8 @@ export interface ScanOptions {
   db?: string;
   /** Where result lines go instead of stdout (tests). */
   out?: (text: string) => void;
+  /** Told of each file whose code is decoded, i.e. not answered from its headers or the database (tests). */
+  onDecode?: (path: string) => void;
 }
 
 interface Target {
@@ -68,10 +70,10 @@ async function targets(opts: ScanOptions, problem: (path: string, message: strin
  * cannot be opened is passed over without a word.
  */
 function indexedKnowledge(dbPath: string | undefined): CodeKnowledge {
-  let ask: ((path: string, tag: number) => boolean | undefined) | undefined;
-  return async (path, tag) => {
+  let ask: CodeKnowledge | undefined;
+  return async (file, tag, rvas) => {
     if (!ask) {
-      ask = () => undefined;
+      ask = async () => undefined;
       try {
         const path = dbPath ?? defaultDbPath();
         if (existsSync(path)) {
@@ -79,16 +81,16 @@ function indexedKnowledge(dbPath: string | undefined): CodeKnowledge {
           const [{ openDb }, { IndexedTags }] = await Promise.all([import('../db/schema.js'), import('../db/indexed-tags.js')]);
           const db = openDb(path, { readonly: true });
           const indexed = new IndexedTags(db, hostname(), EXTRACTOR_VERSION);
-          ask = (file, t) => {
+          ask = async (file, t, r) => {
             const st = statSync(file);
-            return indexed.codeHasTag(file, st.size, st.mtimeMs, t);
+            return indexed.scanSites(file, st.size, st.mtimeMs, t, r);
           };
         }
       } catch {
         // No database to help: every file is classified from its own bytes.
       }
     }
-    return ask(path, tag);
+    return ask(file, tag, rvas);
   };
 }
 
@@ -134,7 +136,7 @@ export async function runScan(opts: ScanOptions): Promise<void> {
         // Labelled: every match counts, so the file is read to its end; classifying re-reads only what it needs.
         const found = survey(searcher, f.path);
         if (found.count === 0) continue;
-        const r = await classifyFile(searcher, f.path, f.shown, tag, found, known);
+        const r = await classifyFile(searcher, f.path, f.shown, tag, found, known, opts.onDecode);
         line = opts.json ? JSON.stringify({ tag: formatTag(tag), value: tagHex(tag), ...r }) : resultLine(r);
       }
     } catch (e) {

@@ -7,6 +7,9 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 /** Bytes per read (exported for the tests that put a match across two reads). */
 export const READ_CHUNK = 128 * 1024;
 
+/** The most bytes before a match survey() can keep. */
+export const MAX_BEFORE = 16;
+
 export interface Occurrences {
   /** Every occurrence, overlapping ones included. */
   count: number;
@@ -16,38 +19,98 @@ export interface Occurrences {
   bytes: number;
 }
 
+/** One read of a whole file for a labelled scan: its occurrences plus what classifying them needs. */
+export interface Survey extends Occurrences {
+  /** The file's first bytes (up to one read's worth): valid until the next survey. */
+  head: Buffer;
+  /** For the k-th kept offset, the `before` bytes in front of it (fewer at the start of the file). */
+  preceding(k: number): Buffer;
+}
+
 export class ByteSearcher {
   private readonly chunk: Buffer;
+  /** The first read of a survey lands here, so the file's head survives the reads after it. */
+  private readonly first: Buffer;
   /** Grown on demand for files read whole; kept for the next file. */
   private whole = Buffer.alloc(0);
+  /** survey()'s bytes before each kept offset, packed `before` bytes apart. */
+  private packed = Buffer.alloc(0);
 
   constructor(readonly needle: Buffer) {
     // The last needle.length - 1 bytes of a read are kept in front of the next one, so a match split
-    // across two reads is still found.
-    this.chunk = Buffer.allocUnsafe(READ_CHUNK + needle.length - 1);
+    // across two reads is still found; a survey keeps a few more (the bytes before a match).
+    this.chunk = Buffer.allocUnsafe(READ_CHUNK + needle.length - 1 + MAX_BEFORE);
+    this.first = Buffer.allocUnsafe(READ_CHUNK);
   }
 
   /**
    * Calls `onHit` with the file offset of each occurrence, in order, until it returns false or the file
-   * ends. Reads from the descriptor's current position, which must be the start of the file. Returns the
-   * bytes read: the file's size when no `onHit` stopped it.
+   * ends; `window` holds the read the match is in, at `at` (with at least `before` bytes in front of it,
+   * unless the file starts closer). Reads from the descriptor's current position, which must be the start
+   * of the file; the first read goes into `firstInto` when given. Returns the bytes read: the file's size
+   * when no `onHit` stopped it.
    */
-  private each(fd: number, onHit: (offset: number) => boolean): number {
+  private each(fd: number, onHit: (offset: number, window: Buffer, at: number) => boolean, before = 0, firstInto?: Buffer): number {
     const { chunk, needle } = this;
-    const keep = needle.length - 1;
+    const keep = needle.length - 1 + before;
     let base = 0;
     let carry = 0;
+    let buf = firstInto ?? chunk;
     for (;;) {
-      const n = readSync(fd, chunk, carry, READ_CHUNK, null);
+      const n = readSync(fd, buf, carry, buf === chunk ? READ_CHUNK : buf.length, null);
       if (n === 0) return base + carry;
       const len = carry + n;
-      const window = len === chunk.length ? chunk : chunk.subarray(0, len);
-      for (let i = window.indexOf(needle); i >= 0; i = window.indexOf(needle, i + 1)) {
-        if (!onHit(base + i)) return base + len;
+      const window = len === buf.length ? buf : buf.subarray(0, len);
+      // The carried bytes were searched already, except where a match could start and not yet end.
+      const from = Math.max(0, carry - (needle.length - 1));
+      for (let i = window.indexOf(needle, from); i >= 0; i = window.indexOf(needle, i + 1)) {
+        if (!onHit(base + i, window, i)) return base + len;
       }
-      carry = Math.min(keep, len);
-      chunk.copy(chunk, 0, len - carry, len);
-      base += len - carry;
+      const next = Math.min(keep, len);
+      buf.copy(chunk, 0, len - next, len);
+      buf = chunk;
+      carry = next;
+      base += len - next;
+    }
+  }
+
+  /**
+   * Every occurrence counted, the first `maxOffsets` kept with the `before` bytes in front of each, and
+   * the file's head: one read of the file for all of scan's questions about its bytes.
+   */
+  survey(path: string, maxOffsets: number, before: number): Survey {
+    if (before > MAX_BEFORE) throw new RangeError(`before ${before} > ${MAX_BEFORE}`);
+    const fd = openSync(path, 'r');
+    try {
+      const offsets: number[] = [];
+      let count = 0;
+      const bytes = this.each(
+        fd,
+        (offset, window, at) => {
+          if (count++ < maxOffsets) {
+            const k = offsets.push(offset) - 1;
+            if (this.packed.length < (k + 1) * before) {
+              const grown = Buffer.allocUnsafe(Math.max(64 * before, this.packed.length * 2));
+              this.packed.copy(grown);
+              this.packed = grown;
+            }
+            const from = Math.max(0, at - before);
+            window.copy(this.packed, k * before + before - (at - from), from, at);
+          }
+          return true;
+        },
+        before,
+        this.first,
+      );
+      const head = this.first.subarray(0, Math.min(bytes, this.first.length));
+      const packed = this.packed;
+      return {
+        count, offsets, bytes, head,
+        // Right-aligned in each slot: the bytes nearest the match are always there.
+        preceding: (k) => packed.subarray(k * before + before - Math.min(before, offsets[k]), (k + 1) * before),
+      };
+    } finally {
+      closeSync(fd);
     }
   }
 

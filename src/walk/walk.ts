@@ -69,11 +69,12 @@ function under(base: string, rel: string): string {
 /**
  * Everything below `dir`, links listed but not followed; fast-glob's `ignore` prunes excluded folders.
  * (A hand-written readdir walk measured ~40 ms faster per run, mostly fast-glob's module load; fast-glob
- * stays the one walker, as the project asked.)
+ * stays the one walker, as the project asked.) Its synchronous form: on a 2,000-file tree the
+ * asynchronous one spent ~25 ms more waiting for the thread pool to hand back each folder's listing.
  */
 async function globTree(dir: string, exclude: string[] = [], stats: boolean): Promise<TreeEntry[]> {
   const fg = await loadFastGlob();
-  return fg(['**/*'], { ...GLOB_BASE, cwd: dir, onlyFiles: false, followSymbolicLinks: false, objectMode: true, stats, ignore: exclude });
+  return fg.sync(['**/*'], { ...GLOB_BASE, cwd: dir, onlyFiles: false, followSymbolicLinks: false, objectMode: true, stats, ignore: exclude });
 }
 
 /**

@@ -22,7 +22,7 @@ test('a new database gets every migration, WAL and the schema version in meta', 
   assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
   assert.deepEqual(tables, [
-    'content_hosts', 'content_imports', 'contents', 'evidence', 'exported_wrappers', 'failures', 'files', 'findings', 'meta', 'pooltag_entries', 'tag_values',
+    'code_sites', 'content_hosts', 'content_imports', 'contents', 'evidence', 'exported_wrappers', 'failures', 'files', 'findings', 'meta', 'pooltag_entries', 'tag_values',
   ]);
   const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
   assert.deepEqual(indexes, [

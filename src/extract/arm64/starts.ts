@@ -1,7 +1,7 @@
 // Function boundaries for the ARM64 walk: .pdata extents, BL targets, code addresses built with
 // ADR/ADRP+ADD (dispatch routines, unload handlers), tail-branch targets, and the linker's import thunks.
 import { lastAtOrBelow } from '../ranges.js';
-import { type Insn, decode, writtenRegs } from './decode.js';
+import { Decoded, decode, decodeInto, mayLoadLiteral, writtenMask } from './decode.js';
 
 export interface Arm64Section {
   name: string;
@@ -25,19 +25,29 @@ export interface Layout {
   regions: Region[];
   /** Import thunk RVA → imported name: `adrp x16,page; ldr x16,[x16,#slot]; br x16` (or x17). */
   thunks: Map<number, string>;
-  /** Every word of each section, decoded once (index = (rva - section rva) / 4). */
-  insns: Map<Arm64Section, Insn[]>;
+  /** Each section's words (index = (rva - section rva) / 4). */
+  words: Map<Arm64Section, Uint32Array>;
+  /** Literal-pool words of each section (same index): data, never an instruction. */
+  data: Map<Arm64Section, Uint8Array>;
 }
 
 const THUNK_BYTES = 12;
-/** A literal-pool word: control never runs through it. */
-const DATA: Insn = { op: 'stop' };
 /** Rounds of adding tail-branch targets (each new start splits a region and may expose more). */
 const MAX_ROUNDS = 4;
 
 export function wordAt(sec: Arm64Section, rva: number): number {
   const o = rva - sec.rva;
   return (sec.bytes[o] | (sec.bytes[o + 1] << 8) | (sec.bytes[o + 2] << 16) | (sec.bytes[o + 3] << 24)) >>> 0;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** A section's little-endian words, copied once: one load each where the walk reads them. */
+function wordsOf(sec: Arm64Section): Uint32Array {
+  const words = new Uint32Array(sec.bytes.length >>> 2);
+  new Uint8Array(words.buffer).set(sec.bytes.subarray(0, words.length * 4));
+  if (!LITTLE_ENDIAN) for (let k = 0; k < words.length; k++) words[k] = wordAt(sec, sec.rva + k * 4);
+  return words;
 }
 
 /** Finds the section holding an RVA by binary search: with metadata cut out there may be many pieces. */
@@ -85,19 +95,25 @@ export function layout(
   for (const e of entries) if (inCode(e)) starts.add(e);
   for (const s of sections) if (!s.continues) starts.add(s.rva);
 
-  const insns = new Map<Arm64Section, Insn[]>();
-  for (const sec of sections) {
-    const decoded: Insn[] = new Array(sec.bytes.length >>> 2);
-    insns.set(sec, decoded);
-    for (let rva = sec.rva; rva < sec.rva + sec.bytes.length; rva += 4) decoded[(rva - sec.rva) >>> 2] = decode(wordAt(sec, rva), rva);
-  }
   // Literal pools are data inside the code: decoded, their words would invent constants and branches.
-  for (const decoded of insns.values()) {
-    for (const i of decoded) {
-      if (i.op !== 'lit') continue;
-      for (let t = i.target; t < i.target + i.size; t += 4) {
-        const sec = code.at(t);
-        if (sec && (t & 3) === 0) insns.get(sec)![(t - sec.rva) >>> 2] = DATA;
+  // In address order, a word already found to be data is no load (it was never decoded as one).
+  const data = new Map<Arm64Section, Uint8Array>();
+  const words = new Map<Arm64Section, Uint32Array>();
+  for (const sec of sections) {
+    data.set(sec, new Uint8Array(sec.bytes.length >>> 2));
+    words.set(sec, wordsOf(sec));
+  }
+  const d = new Decoded();
+  for (const sec of sections) {
+    const isData = data.get(sec)!;
+    const w = words.get(sec)!;
+    for (let k = 0; k < w.length; k++) {
+      if (!mayLoadLiteral(w[k]) || isData[k]) continue;
+      decodeInto(w[k], sec.rva + k * 4, d);
+      if (d.op !== 'lit') continue;
+      for (let t = d.target; t < d.target + d.size; t += 4) {
+        const at = code.at(t);
+        if (at && (t & 3) === 0) data.get(at)![(t - at.rva) >>> 2] = 1;
       }
     }
   }
@@ -105,17 +121,21 @@ export function layout(
   const jumps: { at: number; target: number }[] = [];
   for (const sec of sections) {
     const page: (number | undefined)[] = new Array(31).fill(undefined);
-    const decoded = insns.get(sec)!;
-    for (let rva = sec.rva; rva < sec.rva + sec.bytes.length; rva += 4) {
-      const i = decoded[(rva - sec.rva) >>> 2];
+    const isData = data.get(sec)!;
+    const w = words.get(sec)!;
+    for (let k = 0; k < w.length; k++) {
+      // A data word changes nothing here.
+      if (isData[k]) continue;
+      const rva = sec.rva + k * 4;
+      decodeInto(w[k], rva, d);
       let addr: number | undefined;
-      if (i.op === 'bl' && inCode(i.target)) starts.add(i.target);
-      else if (i.op === 'b' && inCode(i.target)) jumps.push({ at: rva, target: i.target });
-      else if (i.op === 'adr') addr = i.page ? undefined : i.target;
-      else if (i.op === 'addimm' && !i.sub && !i.flags && i.rn !== 31 && page[i.rn] !== undefined) addr = page[i.rn]! + i.imm;
+      if (d.op === 'bl' && inCode(d.target)) starts.add(d.target);
+      else if (d.op === 'b' && inCode(d.target)) jumps.push({ at: rva, target: d.target });
+      else if (d.op === 'adr') addr = d.page ? undefined : d.target;
+      else if (d.op === 'addimm' && !d.sub && !d.flags && d.rn !== 31 && page[d.rn] !== undefined) addr = page[d.rn]! + d.imm;
       if (addr !== undefined && inCode(addr)) starts.add(addr);
-      for (const r of writtenRegs(i)) if (r < 31) page[r] = undefined;
-      if (i.op === 'adr' && i.page && i.rd < 31) page[i.rd] = i.target;
+      for (let m = writtenMask(d) & 0x7fffffff; m !== 0; m &= m - 1) page[31 - Math.clz32(m & -m)] = undefined;
+      if (d.op === 'adr' && d.page && d.rd < 31) page[d.rd] = d.target;
     }
   }
 
@@ -154,5 +174,5 @@ export function layout(
       if (begin < end) regions.push({ sec, begin, end, entry: true });
     }
   }
-  return { regions, thunks, insns };
+  return { regions, thunks, words, data };
 }

@@ -1,16 +1,23 @@
 // Short disassembly of the A64 instructions that build a constant, for evidence ("mov w2,#0x7250").
-import type { Insn } from './decode.js';
+import { type Insn, decode } from './decode.js';
 
 const SHIFTS = ['lsl', 'lsr', 'asr', 'ror'];
 const INVERTED: Record<string, string> = { and: 'bic', orr: 'orn', eor: 'eon', ands: 'bics' };
 /** Evidence text stays short even when constants are derived from each other many times. */
 const MAX_INSNS = 6;
 
-/** How a constant was built: the instruction, and the constants it was derived from (text is made on demand). */
+/**
+ * How a constant was built: the instruction (its word, decoded again at RVA `pc` when text is asked for),
+ * and the constants it was derived from (text is made on demand).
+ */
 export interface Provenance {
-  insn: Insn;
+  word: number;
+  pc: number;
   from: readonly Provenance[];
 }
+
+/** A word that decodes to no modelled instruction (NOP). */
+export const NOP = 0xd503201f;
 
 function regName(r: number, sf: boolean, sp = false): string {
   if (r === 31) return sp ? (sf ? 'sp' : 'wsp') : sf ? 'xzr' : 'wzr';
@@ -68,7 +75,7 @@ export function describe(why: Provenance): string {
       return;
     }
     for (const f of p.from) visit(f, depth + 1);
-    out.push(formatInsn(p.insn));
+    out.push(formatInsn(decode(p.word, p.pc)));
   };
   visit(why, 0);
   if (out.length > MAX_INSNS) cut = true;

@@ -5,9 +5,9 @@
 import { PROTECTED_BIT, looksLikeTag } from '../../tag.js';
 import { mayBeTag } from '../data.js';
 import { type Atom, type Value, stackOffset, union } from '../values.js';
-import type { CselOther, Insn, LogicOp } from './decode.js';
+import { type CselOther, Decoded, type LogicOp, decodeInto } from './decode.js';
 import type { Arm64Section, Layout } from './starts.js';
-import { type Provenance, moveWideValue } from './text.js';
+import { NOP, type Provenance } from './text.js';
 import type { CallSite, TagApi } from '../types.js';
 import type { GuardPointers } from '../../pe/types.js';
 
@@ -70,11 +70,14 @@ export interface WalkResult {
   structSites: CallSite[];
 }
 
+/** `nextPending` when no branch is pending (above every RVA). */
+const NO_PENDING = 2 ** 32;
+
 /** The empty slot map every state starts from: shared, so never written (ownSlots copies it first). */
 const NO_SLOTS: ReadonlyMap<number, Value> = new Map();
 
 /** The zero register read as a value: tag 0 is never evidence, so one shared atom serves. */
-const ZERO: Const = { k: 'c', v: 0, at: -1, why: { insn: { op: 'none' }, from: [] } };
+const ZERO: Const = { k: 'c', v: 0, at: -1, why: { word: NOP, pc: 0, from: [] } };
 const ZERO_VALUE: Value = [ZERO];
 
 function allConstants(v: Value): v is readonly Const[] {
@@ -95,6 +98,12 @@ function shifted(x: number, type: number, amount: number, sf: boolean): number |
     default:
       return ((x >>> amount) | (x << (32 - amount))) >>> 0;
   }
+}
+
+/** Low 32 bits of what a MOVZ (or MOVN) of `imm16` at bit `shift` writes. */
+function moveWideLow32(inverted: boolean, imm16: number, shift: number): number {
+  const v = shift < 32 ? (imm16 << shift) >>> 0 : 0;
+  return inverted ? ~v >>> 0 : v;
 }
 
 function logic(op: LogicOp, a: number, b: number): number {
@@ -123,6 +132,11 @@ class Walker {
   private regionEnd = 0;
   private reachable = true;
   private pending = new Map<number, State>();
+  /** The lowest address in `pending` (NO_PENDING: none). */
+  private nextPending = NO_PENDING;
+  /** The instruction being walked, decoded in place, and its word (the constants it builds name it). */
+  private readonly insn = new Decoded();
+  private word = 0;
   /** Whether st.slots belongs to the current path alone (saved and merged states share maps, never written). */
   private slotsOwned = true;
 
@@ -149,29 +163,49 @@ class Walker {
     return st;
   }
 
-  walk(sec: Arm64Section, insns: Insn[], begin: number, end: number, entry: boolean): void {
+  /** `words`: the section's words; `data`: its literal-pool words (starts.ts), which control never runs through. */
+  walk(sec: Arm64Section, words: Uint32Array, data: Uint8Array, begin: number, end: number, entry: boolean): void {
     this.fn = begin;
     this.regionEnd = end;
     this.st = entry ? Walker.entry() : Walker.lost();
     this.slotsOwned = false;
     this.reachable = true;
-    this.pending = new Map();
+    this.pending.clear();
+    this.nextPending = NO_PENDING;
+    const d = this.insn;
     for (let ip = begin; ip < end; ip += 4) {
       this.enter(ip);
-      this.step(ip, insns[(ip - sec.rva) >>> 2]);
+      const k = (ip - sec.rva) >>> 2;
+      if (data[k]) {
+        this.reachable = false;
+        continue;
+      }
+      this.word = words[k];
+      decodeInto(this.word, ip, d);
+      this.step(ip, d);
     }
   }
 
   private enter(ip: number): void {
-    const snap = this.pending.get(ip);
-    if (snap) {
+    if (ip === this.nextPending) {
+      const snap = this.pending.get(ip)!;
       this.pending.delete(ip);
-      this.st = this.reachable ? merge(this.st, snap) : snap;
+      // Branches only go forward inside the region: the next saved state is the lowest address left.
+      this.nextPending = NO_PENDING;
+      for (const t of this.pending.keys()) if (t < this.nextPending) this.nextPending = t;
+      // The current state is this path's own: the join is made in it.
+      this.st = this.reachable ? mergeInto(this.st, snap) : snap;
       this.slotsOwned = false;
       this.reachable = true;
     }
     if (!this.reachable) {
-      this.st = Walker.lost();
+      // The current state is this path's own (saved states are copies): start afresh in place.
+      const st = this.st;
+      st.regs.fill(null);
+      st.addr.fill(undefined);
+      st.sp = undefined;
+      st.slots = NO_SLOTS;
+      st.escaped = Infinity;
       this.slotsOwned = false;
       this.reachable = true;
     }
@@ -191,7 +225,12 @@ class Walker {
     const st = this.st;
     // The saved state shares the slot map: this path copies it before its next change.
     this.slotsOwned = false;
-    this.pending.set(t, prev ? merge(prev, st) : { regs: st.regs.slice(), addr: st.addr.slice(), sp: st.sp, slots: st.slots, escaped: st.escaped });
+    // A saved state is only ever in `pending`: the join is made in it.
+    if (prev) mergeInto(prev, st);
+    else {
+      this.pending.set(t, { regs: st.regs.slice(), addr: st.addr.slice(), sp: st.sp, slots: st.slots, escaped: st.escaped });
+      if (t < this.nextPending) this.nextPending = t;
+    }
   }
 
   /** Register value as an operand where 31 means the zero register. */
@@ -269,7 +308,7 @@ class Walker {
   }
 
   /** Fold `f` over every pair of constants of two operands into new constants built at `ip`. */
-  private fold(ip: number, i: Insn, a: Value, b: Value, f: (x: number, y: number) => number | undefined): Value {
+  private fold(ip: number, a: Value, b: Value, f: (x: number, y: number) => number | undefined): Value {
     // Deriving another constant is no use of this one: a magic number that also serves as a base stays a compare.
     if (!allConstants(a) || !allConstants(b)) return null;
     let out: Value = [];
@@ -278,7 +317,7 @@ class Walker {
         const r = f(x.v, y.v);
         if (r === undefined) return null;
         const from = [x, y].filter((c) => c !== ZERO && c.at !== ip).map((c) => c.why);
-        out = union(out, [this.built(ip, r, { insn: i, from })]);
+        out = union(out, [this.built(ip, r, { word: this.word, pc: ip, from })]);
         if (!out) return null;
       }
     }
@@ -286,18 +325,18 @@ class Walker {
   }
 
   /** Constants of `v` changed by `f` at `ip`; other atoms dropped. */
-  private derived(ip: number, i: Insn, v: Value, f: (x: number) => number): Value {
+  private derived(ip: number, v: Value, f: (x: number) => number): Value {
     if (!v) return null;
     const consts = v.filter((a): a is Const => a.k === 'c');
-    return consts.map((c) => this.built(ip, f(c.v), { insn: i, from: c === ZERO ? [] : [c.why] }));
+    return consts.map((c) => this.built(ip, f(c.v), { word: this.word, pc: ip, from: c === ZERO ? [] : [c.why] }));
   }
 
-  private step(ip: number, i: Insn): void {
+  private step(ip: number, i: Decoded): void {
     const st = this.st;
     switch (i.op) {
       case 'movz':
       case 'movn':
-        if (i.rd < REGS) this.set(i.rd, [this.built(ip, Number(moveWideValue(i) & 0xffffffffn), { insn: i, from: [] })]);
+        if (i.rd < REGS) this.set(i.rd, [this.built(ip, moveWideLow32(i.op === 'movn', i.imm, i.shift), { word: this.word, pc: ip, from: [] })]);
         return;
       case 'movk': {
         if (i.rd >= REGS) return;
@@ -305,21 +344,21 @@ class Walker {
         if (!allConstants(old)) return this.set(i.rd, null);
         // Only the low 32 bits are tracked; a MOVK above them leaves them as they were.
         const keep = i.shift === 0 ? 0xffff0000 : i.shift === 16 ? 0x0000ffff : 0xffffffff;
-        const put = i.shift < 32 ? i.imm16 << i.shift : 0;
+        const put = i.shift < 32 ? i.imm << i.shift : 0;
         // The constant keeps the RVA where it began, unless it began as the shared zero register.
         const at = (a: Const) => (a === ZERO ? ip : a.at);
-        this.set(i.rd, (old as readonly Const[]).map((a) => this.built(at(a), (a.v & keep) | put, { insn: i, from: a === ZERO ? [] : [a.why] })));
+        this.set(i.rd, (old as readonly Const[]).map((a) => this.built(at(a), (a.v & keep) | put, { word: this.word, pc: ip, from: a === ZERO ? [] : [a.why] })));
         return;
       }
       case 'logimm': {
-        const imm = Number(i.imm & 0xffffffffn);
+        const imm = i.imm;
         if (i.logic === 'ands' && i.rd === 31) return this.use(this.read(i.rn), true);
         const src = this.read(i.rn);
         // tag | PROTECTED_POOL inside a wrapper is still the caller's tag.
         if (i.logic === 'orr' && imm === PROTECTED_BIT && src?.length === 1 && src[0].k === 'p') return this.set(i.rd, src);
-        if (i.rn === 31) return this.set(i.rd, [this.built(ip, logic(i.logic, 0, imm), { insn: i, from: [] })]);
+        if (i.rn === 31) return this.set(i.rd, [this.built(ip, logic(i.logic, 0, imm), { word: this.word, pc: ip, from: [] })]);
         const operand: Const = { k: 'c', v: imm, at: ip, why: ZERO.why };
-        return this.set(i.rd, this.fold(ip, i, src, [operand], (x, y) => logic(i.logic, x, y)));
+        return this.set(i.rd, this.fold(ip, src, [operand], (x, y) => logic(i.logic, x, y)));
       }
       case 'addimm': {
         if (i.flags && i.rd === 31) return this.use(this.read(i.rn), true);
@@ -334,7 +373,7 @@ class Walker {
         const base = st.addr[i.rn];
         if (base !== undefined && !i.flags) return this.set(i.rd, null, i.sub ? base - i.imm : base + i.imm);
         const imm: Const = { k: 'c', v: i.imm, at: ip, why: ZERO.why };
-        return this.set(i.rd, this.fold(ip, i, st.regs[i.rn], [imm], (x, y) => (i.sub ? x - y : x + y) >>> 0));
+        return this.set(i.rd, this.fold(ip, st.regs[i.rn], [imm], (x, y) => (i.sub ? x - y : x + y) >>> 0));
       }
       case 'adr':
         return this.set(i.rd, null, i.target);
@@ -344,14 +383,14 @@ class Walker {
           // A copy shares the atoms: uses of the copy count as uses of the constant.
           return this.set(i.rd, this.read(i.rm), i.rm < REGS ? st.addr[i.rm] : undefined);
         }
-        return this.set(i.rd, this.fold(ip, i, this.read(i.rn), this.read(i.rm), (x, y) => {
+        return this.set(i.rd, this.fold(ip, this.read(i.rn), this.read(i.rm), (x, y) => {
           const b = shifted(y, i.shiftType, i.amount, i.sf);
           return b === undefined ? undefined : logic(i.logic, x, i.invert ? ~b >>> 0 : b);
         }));
       }
       case 'addreg':
         if (i.rd === 31) return;
-        return this.set(i.rd, this.fold(ip, i, this.read(i.rn), this.read(i.rm), (x, y) => {
+        return this.set(i.rd, this.fold(ip, this.read(i.rn), this.read(i.rm), (x, y) => {
           const b = shifted(y, i.shiftType, i.amount, i.sf);
           return b === undefined ? undefined : (i.sub ? x - b : x + b) >>> 0;
         }));
@@ -361,29 +400,29 @@ class Walker {
       case 'csel': {
         // Either operand may be the result: both stay possible, as for x64 cmov. A changed Rm keeps only
         // its constants, changed; an unknown side adds nothing (a may-set).
-        const other = i.other === 'rm' ? this.read(i.rm) : this.derived(ip, i, this.read(i.rm), CSEL_OTHER[i.other]);
+        const other = i.other === 'rm' ? this.read(i.rm) : this.derived(ip, this.read(i.rm), CSEL_OTHER[i.other]);
         return this.set(i.rd, union(this.read(i.rn), other));
       }
       case 'lit': {
-        const v = this.literal(i.target, i.size);
-        return this.set(i.rt, v === undefined ? null : [this.built(ip, v, { insn: i, from: [] }, i.target)]);
+        const v = this.literal(i.target, i.size as 4 | 8);
+        return this.set(i.rt, v === undefined ? null : [this.built(ip, v, { word: this.word, pc: ip, from: [] }, i.target)]);
       }
       case 'ldr': {
         const base = i.rn < REGS ? st.addr[i.rn] : undefined;
         const slot = base === undefined ? undefined : base + i.offset;
         const name = i.size === 3 && slot !== undefined ? this.imports.get(slot) ?? this.guards.get(slot) : undefined;
-        const v: Value = name ? [{ k: 'imp', name }] : this.readSlot(this.slotOf(i.rn, i.offset), 2 ** i.size);
+        const v: Value = name ? [{ k: 'imp', name }] : this.readSlot(this.slotOf(i.rn, i.offset), 1 << i.size);
         this.writeback(i.rn, i.wb);
         return this.set(i.rt, v);
       }
       case 'str': {
         const v = this.read(i.rt);
         this.use(v, false);
-        this.writeSlot(i.rn === 31 || stackOffset(st.regs[i.rn]) !== undefined ? this.slotOf(i.rn, i.offset) : undefined, 2 ** i.size, v);
+        this.writeSlot(i.rn === 31 || stackOffset(st.regs[i.rn]) !== undefined ? this.slotOf(i.rn, i.offset) : undefined, 1 << i.size, v);
         return this.writeback(i.rn, i.wb);
       }
       case 'pair': {
-        const bytes = 2 ** i.size;
+        const bytes = 1 << i.size;
         const at = this.slotOf(i.rn, i.offset);
         const second = at === undefined ? undefined : at + bytes;
         if (i.load) {
@@ -414,8 +453,8 @@ class Walker {
         return;
       case 'store':
         for (const r of i.src) if (r < REGS) this.use(st.regs[r], false);
-        for (const r of i.wb) this.set(r, null);
-        if (i.wb.includes(31)) this.moveSp(undefined);
+        for (const r of i.regs) this.set(r, null);
+        if (i.regs.includes(31)) this.moveSp(undefined);
         return;
       case 'bl':
         this.record(ip, [this.thunks.get(i.target) ?? i.target]);
@@ -462,6 +501,12 @@ class Walker {
     return v ? v.filter((a): a is Extract<Atom, { k: 'imp' }> => a.k === 'imp').map((a) => a.name) : [];
   }
 
+  /** Does a slot reach `from` or above (a callee writing the stack from there up would change it)? */
+  private hasSlotFrom(from: number): boolean {
+    for (const k of this.st.slots.keys()) if (k + 8 > from) return true;
+    return false;
+  }
+
   private clobber(): void {
     // The callee may write the stack from the lowest address it was given (or that escaped before) up.
     let from = this.st.escaped;
@@ -469,7 +514,7 @@ class Walker {
       const o = stackOffset(this.st.regs[r]);
       if (o !== undefined) from = Math.min(from, o);
     }
-    if (from !== Infinity && [...this.st.slots.keys()].some((k) => k + 8 > from)) {
+    if (from !== Infinity && this.hasSlotFrom(from)) {
       const slots = this.ownSlots();
       for (const k of slots.keys()) if (k + 8 > from) slots.delete(k);
     }
@@ -495,31 +540,29 @@ class Walker {
   }
 }
 
-/** Join of two paths. The result may share either side's slot map: callers copy before writing. */
-function merge(a: State, b: State): State {
-  const regs = new Array<Value>(REGS);
-  const addr = new Array<number | undefined>(REGS);
+/**
+ * Join of two paths, made in `a` (a state no one else holds); returns `a`. Its slot map may then be `b`'s,
+ * or a new one: slot maps are shared, callers copy before writing.
+ */
+function mergeInto(a: State, b: State): State {
+  const { regs, addr } = a;
   for (let r = 0; r < REGS; r++) {
-    regs[r] = union(a.regs[r], b.regs[r]);
-    addr[r] = a.addr[r] === b.addr[r] ? a.addr[r] : undefined;
+    const x = regs[r];
+    const y = b.regs[r];
+    if (x !== y) regs[r] = union(x, y);
+    if (addr[r] !== b.addr[r]) addr[r] = undefined;
   }
-  const out: State = {
-    regs,
-    addr,
-    sp: a.sp,
-    slots: a.slots,
-    escaped: Math.min(a.escaped, b.escaped),
-  };
+  if (b.escaped < a.escaped) a.escaped = b.escaped;
   // Two frames that disagree: the first path's stands (as for x86/x64).
-  if (a.sp !== b.sp || b.slots.size === 0 || a.slots === b.slots) return out;
+  if (a.sp !== b.sp || b.slots.size === 0 || a.slots === b.slots) return a;
   if (a.slots.size === 0) {
-    out.slots = b.slots;
-    return out;
+    a.slots = b.slots;
+    return a;
   }
   const slots = new Map(a.slots);
   for (const [k, w] of b.slots) slots.set(k, slots.has(k) ? union(slots.get(k)!, w) : w);
-  out.slots = slots;
-  return out;
+  a.slots = slots;
+  return a;
 }
 
 /** Walk every region of `layout`; `imports` maps IAT slot RVAs to imported names. */
@@ -531,6 +574,6 @@ export function walkArm64(
   if (guard.checkSlot !== undefined) guards.set(guard.checkSlot, GUARD_CHECK);
   if (guard.dispatchSlot !== undefined) guards.set(guard.dispatchSlot, GUARD_DISPATCH);
   const w = new Walker(imports, layout.thunks, apis, literal, guards, structApis);
-  for (const r of layout.regions) w.walk(r.sec, layout.insns.get(r.sec)!, r.begin, r.end, r.entry);
+  for (const r of layout.regions) w.walk(r.sec, layout.words.get(r.sec)!, layout.data.get(r.sec)!, r.begin, r.end, r.entry);
   return { sites: w.sites, candidates: w.candidates, structSites: w.structSites };
 }
