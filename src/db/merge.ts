@@ -5,7 +5,7 @@ import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { checkOutputPath, siblingTempPath } from '../util/atomic-write.js';
-import { CONTENT_HOSTS_FILL, CONTENT_HOSTS_TRIGGERS, CONTENT_HOSTS_TRIGGER_NAMES, SCHEMA_VERSION, openDb, type Db } from './schema.js';
+import { CONTENT_HOSTS_FILL, CONTENT_HOSTS_TRIGGERS, CONTENT_HOSTS_TRIGGER_NAMES, SCHEMA_VERSION, openDb, readableFile, type Db } from './schema.js';
 import { rowCounts } from './stats.js';
 
 export interface MergeSummary {
@@ -59,27 +59,38 @@ export function mergeInputs(args: string[]): string[] {
 /** One input attached as `src` (its schema checked, an older one upgraded first), detached after `body`. */
 function withAttached(db: Db, input: string, body: () => void): void {
   if (!existsSync(input) || !statSync(input).isFile()) throw new UserError(`${input}: no such database file`);
+  // Inputs are only read. SQLite creates nothing beside a rollback-journal database it only reads, but it
+  // needs -wal and -shm files to read a WAL-mode one: such an input in a read-only folder or share is read
+  // through a private copy. (ATTACH cannot be asked for read-only: this SQLite build takes no URI filenames.)
+  let source = readableFile(input);
   const attach = () => {
     try {
-      db.prepare('ATTACH DATABASE ? AS src').run(resolve(input));
+      db.prepare('ATTACH DATABASE ? AS src').run(resolve(source.path));
       return db.pragma('src.user_version', { simple: true }) as number;
     } catch (e) {
       throw new UserError(`${input}: not a whose-tag database (${(e as Error).message})`);
     }
   };
-  let version = attach();
-  if (version !== SCHEMA_VERSION) {
-    db.exec('DETACH DATABASE src');
-    // openDb refuses a newer schema with its message, and writes an older one's upgrade once.
-    openDb(input, { mustExist: true }).close();
-    version = attach();
-  }
   try {
-    body();
+    let version = attach();
+    if (version !== SCHEMA_VERSION) {
+      db.exec('DETACH DATABASE src');
+      source.release();
+      // openDb refuses a newer schema with its message, and writes an older one's upgrade once.
+      openDb(input, { mustExist: true }).close();
+      source = readableFile(input);
+      version = attach();
+    }
+    try {
+      body();
+    } finally {
+      db.exec('DETACH DATABASE src');
+    }
   } finally {
-    db.exec('DETACH DATABASE src');
+    source.release();
   }
 }
+
 
 /** Statements that copy the attached `src` into main: later inputs win for the same (host, path). */
 function copyAttached(db: Db): void {

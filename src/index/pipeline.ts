@@ -72,6 +72,8 @@ export interface IndexSummary {
   /** Contents analysed again because an exported wrapper they import was indexed, changed or went. */
   upgraded: number;
   failed: IndexFailure[];
+  /** Drivers analysed in this run whose report says no call-tier proof was possible (imports discarded). */
+  warnings: { path: string; message: string }[];
   pruned: number;
   bytesRead: number;
   seconds: number;
@@ -204,6 +206,7 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
   const summary: IndexSummary = {
     host, files: files.length, new: 0, changed: 0, unchanged: 0, reused: 0, analysed: 0, upgraded: 0,
     failed: problems.map((p) => ({ path: p.path, message: p.message, known: false })),
+    warnings: [],
     pruned: 0, bytesRead: 0, seconds: 0, mbPerSecond: 0,
   };
   const progress = { done: 0, total: files.length, bytesRead: 0 };
@@ -321,6 +324,7 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
       const work = (async () => {
         const result = await f.extract(wrappers);
         write(() => store.saveAnalysed(current, sha256, result, version, stateOf(result)));
+        if (result.importsDiscarded) summary.warnings.push({ path: file.path, message: result.importsDiscarded });
       })();
       inFlight.set(sha256, work);
       try {
@@ -388,6 +392,7 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
   }
 
   summary.failed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  summary.warnings.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   summary.seconds = (performance.now() - started) / 1000;
   summary.mbPerSecond = summary.seconds > 0 ? summary.bytesRead / 1e6 / summary.seconds : 0;
   return summary;

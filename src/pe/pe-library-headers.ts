@@ -54,6 +54,9 @@ export function readHeadersWithPeLibrary(b: Bytes): PeHeaders | null {
       subsystem: opt.subsystem,
       timeDateStamp: nh.fileHeader.timeDateStamp,
       sizeOfHeaders: opt.sizeOfHeaders,
+      sizeOfImage: opt.sizeOfImage,
+      sectionAlignment: opt.sectionAlignment,
+      fileAlignment: opt.fileAlignment,
       sections: infos.map((s) =>
         makeSection(s.name, s.virtualAddress, s.virtualSize, s.pointerToRawData, s.sizeOfRawData, s.characteristics)),
       directories,
