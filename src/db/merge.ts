@@ -201,8 +201,6 @@ export function mergeDatabases(args: string[], out: string): MergeSummary {
       })(),
     );
     db.transaction(() => {
-      // SQLite sorts the index's 4.5 million keys of a 10,000-host fleet with a helper thread if it may.
-      db.pragma('threads = 2');
       db.exec('CREATE INDEX files_by_content_host ON files(sha256, host)');
       if (!exact) {
         db.exec('DELETE FROM content_hosts');
