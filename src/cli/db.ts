@@ -5,6 +5,7 @@ import { UserError, defaultDbPath } from './common.js';
 import { dbOption as dbOptionSpec } from './options.js';
 import type { Tier } from '../extract/types.js';
 import type { DbStats } from '../db/stats.js';
+import { printable } from '../tag.js';
 
 interface DbArgv {
   db?: string;
@@ -81,7 +82,7 @@ const exportCmd: CommandModule<DbArgv, ExportArgv> = {
         ? exportToFile(db, argv.format, argv.out, opts)
         : exportDb(db, argv.format, (chunk) => process.stdout.write(chunk), opts);
       const skipped = summary.skipped ? `, ${summary.skipped} skipped (not expressible in ${argv.format} grammar)` : '';
-      process.stderr.write(`exported ${summary.written} entries from ${path}${argv.out ? ` to ${argv.out}` : ''}${skipped}\n`);
+      process.stderr.write(printable(`exported ${summary.written} entries from ${path}${argv.out ? ` to ${argv.out}` : ''}${skipped}`) + '\n');
     } finally {
       db.close();
     }

@@ -2,6 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { type ReportArgv, noteWriter, reportOptions } from './options.js';
+import { printable } from '../tag.js';
 
 interface EnrichArgv extends ReportArgv {
   report: string;
@@ -24,7 +25,7 @@ export const enrichCommand: CommandModule<object, EnrichArgv> = {
     ]);
     const report = await readReportFile(argv.report, argv.inputFormat);
     (await reportNotes(report)).forEach(noteWriter(argv));
-    if (report.statement) process.stderr.write(`whose-tag: ${argv.report}: ${report.statement}\n`);
+    if (report.statement) process.stderr.write(`whose-tag: ${printable(`${argv.report}: ${report.statement}`)}\n`);
     // The same decoding the parser used, so row line numbers point at the same lines.
     const text = normalizeText(decodeReport(readFileSync(argv.report)));
     const owners = await loadOwnerSource({ db: argv.db, pooltag: argv.pooltag, host: argv.host });

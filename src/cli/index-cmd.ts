@@ -37,6 +37,12 @@ export function summaryText(s: IndexSummary, dbPath: string): string {
     const more = s.failed.length - MAX_FAILURES_SHOWN;
     if (more > 0) lines.push(`  … and ${more} more (--json lists them all)`);
   }
+  if (s.warnings.length) {
+    lines.push('warnings:');
+    for (const w of s.warnings.slice(0, MAX_FAILURES_SHOWN)) lines.push(`  ${printable(w.path)}: ${printable(w.message)}`);
+    const more = s.warnings.length - MAX_FAILURES_SHOWN;
+    if (more > 0) lines.push(`  … and ${more} more (--json lists them all)`);
+  }
   return lines.join('\n') + '\n';
 }
 

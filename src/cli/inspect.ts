@@ -6,7 +6,7 @@ import { UserError, outputFormat } from './common.js';
 import { type FormatArgv, formatOptions } from './options.js';
 import { allocationsFirst, evidenceApi, evidenceJson, kindText, moreText } from '../render/evidence.js';
 import { renderGrid, type Grid } from '../render/grid.js';
-import { formatTag, tagHex } from '../tag.js';
+import { formatTag, printable, tagHex } from '../tag.js';
 import type { DriverReport, ExportedWrapper } from '../extract/types.js';
 import { existsSync } from 'node:fs';
 
@@ -44,12 +44,12 @@ export function inspectGrid(r: DriverReport): Grid {
   }
   const count = (tier: string) => r.findings.filter((f) => f.tier === tier).length;
   const footer = [
-    `${r.path ?? 'image'}: ${r.machine}, ${r.findings.length} tags (${count('call')} call, ${count('code')} code, ${count('data')} data), ` +
+    `${printable(r.path ?? 'image')}: ${r.machine}, ${r.findings.length} tags (${count('call')} call, ${count('code')} code, ${count('data')} data), ` +
       `${r.wrappers.length} wrapper functions; tag APIs imported: ${r.tagApis.join(', ') || 'none'}`,
     ...(r.exportedWrappers.length
       ? [`exported wrappers: ${r.exportedWrappers.map((w) => `${w.module}!${w.name ?? '#' + w.ordinal} (parameter ${w.param + 1} → ${w.api})`).join(', ')}`]
       : []),
-    ...r.warnings.map((w) => `warning: ${w}`),
+    ...r.warnings.map((w) => `warning: ${printable(w)}`),
   ];
   return {
     columns: [
@@ -75,8 +75,9 @@ export function inspectGrid(r: DriverReport): Grid {
 export function inspectHeader(r: DriverReport): string {
   const v = r.version ?? {};
   const names = [v.ProductName, v.FileVersion && `version ${v.FileVersion}`, v.CompanyName && `(${v.CompanyName})`].filter(Boolean);
-  const lines = [`${r.path ?? 'image'}: ${r.machine}, ${r.size} bytes, sha256 ${r.sha256}`];
+  const lines = [`${printable(r.path ?? 'image')}: ${r.machine}, ${r.size} bytes, sha256 ${r.sha256}`];
   if (names.length) lines.push(`  ${names.join(' ')}${v.OriginalFilename ? `, original name ${v.OriginalFilename}` : ''}`);
+  if (r.memoryLayout) lines.push(`  ${r.memoryLayout}; read by RVA`);
   return lines.join('\n') + '\n\n';
 }
 
@@ -86,6 +87,7 @@ export function inspectJson(r: DriverReport): unknown {
   const { imports: _imports, ...rest } = r;
   return {
     ...rest,
+    layout: r.memoryLayout ? 'memory' : 'file',
     findings: r.findings.map((f) => ({
       ...f,
       tag: formatTag(f.tag),

@@ -8,6 +8,7 @@ import {
   reportOptions, tagFilters,
 } from './options.js';
 import { renderGrid, type Grid } from '../render/grid.js';
+import { printable } from '../tag.js';
 import type { ProcessFinding } from '../rank/processes.js';
 import type { SortKey } from '../rank/top.js';
 import type { UsageRow } from '../reports/types.js';
@@ -56,7 +57,7 @@ export const topCommand: CommandModule<object, TopArgv> = {
       if (outputFormat(argv) === 'json') {
         process.stdout.write(JSON.stringify({ format: report.format, kind: report.kind, statement: report.statement, rows: [] }, null, 2) + '\n');
       } else {
-        process.stdout.write(`${argv.report}: ${report.statement}\n`);
+        process.stdout.write(`${printable(`${argv.report}: ${report.statement}`)}\n`);
       }
       process.exitCode = EXIT.notFound;
       return;
@@ -93,7 +94,7 @@ export const topCommand: CommandModule<object, TopArgv> = {
       if (format === 'csv' && findings?.length) addWarningColumn(grid, findings, Boolean(drivers));
       process.stdout.write(renderGrid(grid, format));
       // A finding is a warning about the machine, not part of the table: stderr, as other warnings.
-      for (const f of findings ?? []) process.stderr.write(`whose-tag: warning: ${f.message}\n`);
+      for (const f of findings ?? []) process.stderr.write(`whose-tag: warning: ${printable(f.message)}\n`);
     } finally {
       owners.close();
     }

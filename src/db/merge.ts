@@ -5,7 +5,7 @@ import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { checkOutputPath, siblingTempPath } from '../util/atomic-write.js';
-import { CONTENT_HOSTS_FILL, CONTENT_HOSTS_TRIGGERS, CONTENT_HOSTS_TRIGGER_NAMES, SCHEMA_VERSION, openDb, type Db } from './schema.js';
+import { CONTENT_HOSTS_FILL, CONTENT_HOSTS_TRIGGERS, CONTENT_HOSTS_TRIGGER_NAMES, SCHEMA_VERSION, openDb, readableFile, type Db } from './schema.js';
 import { rowCounts } from './stats.js';
 
 export interface MergeSummary {
@@ -56,33 +56,54 @@ export function mergeInputs(args: string[]): string[] {
   return out;
 }
 
-/** `input` attached as `alias`, its schema checked (an older one upgraded first). */
-function attachInput(db: Db, input: string, alias: string): void {
+/**
+ * `input` attached as `alias`, its schema checked (an older one upgraded first). Returns what detaches it
+ * and releases its private copy, if it needed one.
+ */
+function attachInput(db: Db, input: string, alias: string): () => void {
   if (!existsSync(input) || !statSync(input).isFile()) throw new UserError(`${input}: no such database file`);
+  // Inputs are only read. SQLite creates nothing beside a rollback-journal database it only reads, but it
+  // needs -wal and -shm files to read a WAL-mode one: such an input in a read-only folder or share is read
+  // through a private copy. (ATTACH cannot be asked for read-only: this SQLite build takes no URI filenames.)
+  let source = readableFile(input);
   const attach = () => {
     try {
-      db.prepare(`ATTACH DATABASE ? AS ${alias}`).run(resolve(input));
+      db.prepare(`ATTACH DATABASE ? AS ${alias}`).run(resolve(source.path));
       return db.pragma(`${alias}.user_version`, { simple: true }) as number;
     } catch (e) {
       throw new UserError(`${input}: not a whose-tag database (${(e as Error).message})`);
     }
   };
-  const version = attach();
-  if (version !== SCHEMA_VERSION) {
-    db.exec(`DETACH DATABASE ${alias}`);
-    // openDb refuses a newer schema with its message, and writes an older one's upgrade once.
-    openDb(input, { mustExist: true }).close();
-    attach();
+  try {
+    const version = attach();
+    if (version !== SCHEMA_VERSION) {
+      db.exec(`DETACH DATABASE ${alias}`);
+      source.release();
+      // openDb refuses a newer schema with its message, and writes an older one's upgrade once.
+      openDb(input, { mustExist: true }).close();
+      source = readableFile(input);
+      attach();
+    }
+  } catch (e) {
+    source.release();
+    throw e;
   }
+  return () => {
+    try {
+      db.exec(`DETACH DATABASE ${alias}`);
+    } finally {
+      source.release();
+    }
+  };
 }
 
 /** One input attached as `src` for `body`, detached after it. */
 function withAttached(db: Db, input: string, body: () => void): void {
-  attachInput(db, input, 'src');
+  const detach = attachInput(db, input, 'src');
   try {
     body();
   } finally {
-    db.exec('DETACH DATABASE src');
+    detach();
   }
 }
 
@@ -93,15 +114,12 @@ function withAttached(db: Db, input: string, body: () => void): void {
 const GROUP = 8;
 function withAttachedGroups(db: Db, inputs: string[], body: (aliases: string[]) => void): void {
   for (let i = 0; i < inputs.length; i += GROUP) {
-    const aliases: string[] = [];
+    const detach: (() => void)[] = [];
     try {
-      for (const [k, input] of inputs.slice(i, i + GROUP).entries()) {
-        attachInput(db, input, `src${k}`);
-        aliases.push(`src${k}`);
-      }
-      body(aliases);
+      for (const [k, input] of inputs.slice(i, i + GROUP).entries()) detach.push(attachInput(db, input, `src${k}`));
+      body(detach.map((_, k) => `src${k}`));
     } finally {
-      for (const a of aliases) db.exec(`DETACH DATABASE ${a}`);
+      for (const d of detach) d();
     }
   }
 }

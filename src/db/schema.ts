@@ -451,12 +451,42 @@ function writable(path: string): boolean {
   }
 }
 
-function openCopy(path: string): Db {
+/** A private copy of `path` in a temp folder (writable: leaving WAL mode writes the header), and its removal. */
+function tempCopy(path: string): { dir: string; copy: string } {
   const dir = mkdtempSync(join(tmpdir(), 'whose-tag-ro-'));
   const copy = join(dir, basename(path));
   try {
     copyFileSync(path, copy);
-    chmodSync(copy, 0o600); // the original's mode may be read-only, and leaving WAL mode writes the header
+    chmodSync(copy, 0o600); // the original's mode may be read-only
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir, copy };
+}
+
+/**
+ * A file SQLite can read `path`'s data from without creating anything beside `path` (for `db merge`, which
+ * ATTACHes its inputs): `path` itself when it is at rest in rollback-journal mode (converted from WAL where
+ * writable, as openDb does for readers), else a private copy in rollback mode, which `release` removes.
+ */
+export function readableFile(path: string): { path: string; release(): void } {
+  const state = dbFileState(path);
+  if (state !== 'wal' || leaveWal(path) !== 'wal' || existsSync(`${path}-wal`)) return { path, release: () => undefined };
+  const { dir, copy } = tempCopy(path);
+  const release = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    if (leaveWal(copy) === 'wal') throw new UserError(`${path}: cannot read this WAL-mode database (no write access even to a temporary copy)`);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return { path: copy, release };
+}
+
+function openCopy(path: string): Db {
+  const { dir, copy } = tempCopy(path);
+  try {
     const db = openReadOnly(copy, leaveWal(copy), true);
     const close = db.close.bind(db);
     db.close = () => {

@@ -282,6 +282,8 @@ export function extractTags(buf: Uint8Array, opts: ExtractOptions = {}): DriverR
     warnings: a.warnings,
   };
   if (opts.path !== undefined) report.path = opts.path;
+  if (pe.layoutNote) report.memoryLayout = pe.layoutNote;
+  if (pe.importsDiscarded) report.importsDiscarded = pe.importsDiscarded;
   if (!a.external) report.scanSites = sitesOf(a);
   const imports = importRefs(pe, tagApis());
   if (imports.length > 0) report.imports = imports;

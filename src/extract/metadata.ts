@@ -145,14 +145,17 @@ export function metadataRanges(buf: Uint8Array, pe: PeImage): Metadata {
   const rvas: Range[] = [];
   const offsets: Range[] = [];
   const r = new RvaReader(buf, pe);
+  // An image dumped from memory holds no byte at any file offset the linker wrote (the signature and unmapped
+  // debug data were never loaded): those ranges would hide the driver's own bytes.
+  const fileOffsets = pe.layout === 'memory' ? [] : offsets;
   dataDirectories(buf).forEach(({ rva, size }, i) => {
     if (rva === 0 || i === DIR_GLOBALPTR) return;
     // The certificate table is the one directory addressed by file offset.
-    if (i === DIR_SECURITY) offsets.push({ begin: rva, end: rva + size });
+    if (i === DIR_SECURITY) fileOffsets.push({ begin: rva, end: rva + size });
     else rvas.push({ begin: rva, end: rva + size });
     if (i === DIR_IMPORT) importRanges(r, pe, rva, false, rvas);
     if (i === DIR_DELAY_IMPORT) importRanges(r, pe, rva, true, rvas);
-    if (i === DIR_DEBUG) debugRanges(r, rva, size, rvas, offsets);
+    if (i === DIR_DEBUG) debugRanges(r, rva, size, rvas, fileOffsets);
   });
   // Relocation blocks fill the .reloc section, padding included.
   for (const s of pe.sections) if (s.name === '.reloc') rvas.push({ begin: s.rva, end: s.rva + Math.max(s.virtualSize, s.rawSize) });

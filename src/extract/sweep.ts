@@ -1056,7 +1056,11 @@ export function sweep(input: CodeInput, plan: SweepPlan = fullPlan(input)): Swee
   try {
     input.sections.forEach((sec, i) => {
       const secEnd = sec.rva + sec.bytes.length;
-      const ranges = plan.ranges.filter((r) => r.begin >= sec.rva && r.begin < secEnd);
+      // Joined ranges may run on into the next code section when the two touch (a section table whose sizes
+      // are page-aligned, as a memory dump's): each section walks its own part.
+      const ranges = plan.ranges
+        .filter((r) => r.begin < secEnd && r.end > sec.rva)
+        .map((r) => (r.begin >= sec.rva && r.end <= secEnd ? r : { begin: Math.max(r.begin, sec.rva), end: Math.min(r.end, secEnd), ...(r.begin >= sec.rva && r.landFrom !== undefined ? { landFrom: r.landFrom } : {}) }));
       if (ranges.length === 0) return;
       const decoder = new Decoder(input.bitness, sec.bytes, DecoderOptions.None);
       try {

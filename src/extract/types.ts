@@ -80,6 +80,10 @@ export interface DriverReport {
   exportedWrappers: ExportedWrapper[];
   /** Imported functions that are not built-in tag APIs: the ones another image's exported wrapper may be. */
   imports?: ImportRef[];
+  /** Set for an image dumped from memory (sections at their RVAs): how that was recognised. */
+  memoryLayout?: string;
+  /** Set (and in `warnings`) when the import directory could not be read, so no call-tier proof was possible. */
+  importsDiscarded?: string;
   /**
    * Every tag-like immediate of the decoded code with what `scan` reports on its bytes (the database keeps
    * them so scan need not decode an indexed file); absent when other images' exported wrappers changed what

@@ -1,6 +1,6 @@
 // index: walk → skip unchanged (no read) → read + hash (in worker threads, or in-process with an injected
-// extractor) → reuse known content or extract → store each file in its own transaction on this thread →
-// prune vanished files. One bad file never stops the run.
+// extractor) → reuse known content or extract → store each file all or nothing on this thread, many files
+// to a commit → prune vanished files. One bad file never stops the run.
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
@@ -13,6 +13,7 @@ import { IndexStore, type FileStat } from '../db/store.js';
 import type { DriverReport, ExportedWrapper } from '../extract/types.js';
 import { wrapperState } from '../extract/exports.js';
 import { EXTRACTOR_VERSION } from '../extract/version.js';
+import { laneOf } from './lanes.js';
 import { ExtractWorkerPool, WorkerStartError, type OpenedFile } from './worker-pool.js';
 
 export type Extractor = (
@@ -71,6 +72,8 @@ export interface IndexSummary {
   /** Contents analysed again because an exported wrapper they import was indexed, changed or went. */
   upgraded: number;
   failed: IndexFailure[];
+  /** Drivers analysed in this run whose report says no call-tier proof was possible (imports discarded). */
+  warnings: { path: string; message: string }[];
   pruned: number;
   bytesRead: number;
   seconds: number;
@@ -78,6 +81,14 @@ export interface IndexSummary {
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * A commit per file cost more than the rest of the main thread's work: files are committed in batches of at
+ * most this many, or this long after the batch's first write, whichever comes first. A file is reported done
+ * (onProgress with its path) only once its batch is committed.
+ */
+const BATCH_FILES = 64;
+const BATCH_MS = 250;
 
 /** A worker costs ~0.3 s of CPU to start and warm its JIT up: a few changed files do not need every core. */
 const BYTES_PER_WORKER = 32 * 1024 * 1024;
@@ -147,6 +158,28 @@ function errorMessage(e: unknown): string {
   return (err && err.message) || String(e);
 }
 
+/** Analyses a file again with `wrappers` if it still has content `sha256`; undefined when it changed. */
+type Reanalysis = (path: string, sha256: string, wrappers: ExportedWrapper[]) => Promise<{ size: number; report: DriverReport } | undefined>;
+
+function pooledReanalysis(pool: ExtractWorkerPool): Reanalysis {
+  return async (path, sha256, wrappers) => {
+    const f = await pool.open(path, laneOf(path));
+    if (f.sha256 !== sha256) {
+      f.release();
+      return undefined;
+    }
+    return { size: f.size, report: await f.extract(wrappers) };
+  };
+}
+
+function inProcessReanalysis(read: ((path: string) => Promise<Uint8Array>) | undefined, extract: Extractor): Reanalysis {
+  return async (path, sha256, wrappers) => {
+    const buf = await (read ?? readFile)(path);
+    if (createHash('sha256').update(buf).digest('hex') !== sha256) return undefined;
+    return { size: buf.byteLength, report: await extract(buf, { path, exportedWrappers: wrappers }) };
+  };
+}
+
 export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}): Promise<IndexSummary> {
   const started = performance.now();
   const host = opts.host ?? hostname();
@@ -173,6 +206,7 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
   const summary: IndexSummary = {
     host, files: files.length, new: 0, changed: 0, unchanged: 0, reused: 0, analysed: 0, upgraded: 0,
     failed: problems.map((p) => ({ path: p.path, message: p.message, known: false })),
+    warnings: [],
     pruned: 0, bytesRead: 0, seconds: 0, mbPerSecond: 0,
   };
   const progress = { done: 0, total: files.length, bytesRead: 0 };
@@ -234,6 +268,32 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
   if (!inProcess && toRead.length && !pool) pool = startPool();
   report();
 
+  // Each file's rows are written all or nothing (a savepoint) into a batch that commits many files at once.
+  const uncommitted: string[] = [];
+  let batchOpenedAt = 0;
+  let batchTimer: NodeJS.Timeout | undefined;
+  const commit = () => {
+    clearTimeout(batchTimer);
+    batchTimer = undefined;
+    store.commit();
+    for (const path of uncommitted.splice(0)) {
+      progress.done++;
+      report(path);
+    }
+  };
+  const write = <T>(save: () => T): T => {
+    if (!db.inTransaction) {
+      store.openBatch();
+      batchOpenedAt = performance.now();
+    }
+    return save();
+  };
+  const written = (path: string) => {
+    uncommitted.push(path);
+    if (uncommitted.length >= BATCH_FILES || performance.now() - batchOpenedAt >= BATCH_MS) commit();
+    else batchTimer ??= setTimeout(commit, BATCH_MS - (performance.now() - batchOpenedAt)).unref();
+  };
+
   // Other drivers' exported wrappers known so far: calls to them carry tags.
   let wrappers: ExportedWrapper[] = store.exportedWrappers();
   const stateOf = (r: DriverReport) => wrapperState(r.imports ?? [], wrappers);
@@ -241,7 +301,7 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
   // Two copies of one content in the same run are analysed once: the second waits for the first.
   const inFlight = new Map<string, Promise<void>>();
   const open: Opener = pool
-    ? (path) => pool.open(path)
+    ? (path) => pool.open(path, laneOf(path))
     : inProcessOpener(opts.readFile ?? ((p: string) => readFile(p)), extractor!); // loaded above when needed
   const processFile = async (file: FileStat): Promise<void> => {
     let opened: OpenedFile | undefined;
@@ -257,13 +317,14 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
       if (pending) await pending.catch(() => undefined);
       if (store.contentVersion(sha256) === version) {
         f.release();
-        store.saveReused(current, sha256);
+        write(() => store.saveReused(current, sha256));
         summary.reused++;
         return;
       }
       const work = (async () => {
         const result = await f.extract(wrappers);
-        store.saveAnalysed(current, sha256, result, version, stateOf(result));
+        write(() => store.saveAnalysed(current, sha256, result, version, stateOf(result)));
+        if (result.importsDiscarded) summary.warnings.push({ path: file.path, message: result.importsDiscarded });
       })();
       inFlight.set(sha256, work);
       try {
@@ -276,55 +337,62 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
       if (e instanceof WorkerStartError) throw e;
       const message = errorMessage(e);
       summary.failed.push({ path: file.path, message, known: false });
-      store.saveFailure(file, message, version);
+      write(() => store.saveFailure(file, message, version));
     } finally {
       opened?.release();
-      progress.done++;
-      report(file.path);
+      written(file.path);
     }
   };
-  // With workers, two files per worker in flight let one's SQLite write overlap the other's analysis.
-  const limit = pLimit(pool ? 2 * jobs : jobs);
+  // The pool holds at most two files per worker (one's SQLite write overlaps the other's analysis) and queues
+  // the rest by lane, so it is given every file at once.
+  const limit = pLimit(pool ? Infinity : jobs);
   try {
-    // Settle every file before giving up on a fatal error, so none is still writing when the caller closes.
-    const outcomes = await Promise.allSettled(toRead.map((f) => limit(() => processFile(f))));
-    const fatal = outcomes.find((o) => o.status === 'rejected');
-    if (fatal) throw fatal.reason;
+    try {
+      // Settle every file before giving up on a fatal error, so none is still writing when the caller closes.
+      const outcomes = await Promise.allSettled(toRead.map((f) => limit(() => processFile(f))));
+      const fatal = outcomes.find((o) => o.status === 'rejected');
+      if (fatal) throw fatal.reason;
+    } finally {
+      // Every file written so far is complete: a fatal error keeps them.
+      commit();
+    }
+
+    const roots = walkedRoots(args);
+    const walked = new Set(files.map((f) => f.path));
+    const candidates = [...knownFiles.keys(), ...knownFailures.keys()].filter((p) => !walked.has(p) && isUnder(p, roots));
+    const gone: string[] = [];
+    for (const p of new Set(candidates)) if (await vanished(p)) gone.push(p);
+    summary.pruned = store.prune(host, gone);
+    store.dropOrphanContents();
+
+    // Importers analysed before an exporter they call (in this run or an earlier one), or whose exporter
+    // changed or went, are analysed again with the wrappers known now; an upgraded importer may export wrappers
+    // in turn, hence the rounds. By the workers, warm by now, when this run started them; else in this thread.
+    for (let round = 0; round < 4; round++) {
+      wrappers = store.exportedWrappers();
+      const stale = store.staleImporters(host, version, (imports) => wrapperState(imports, wrappers));
+      if (stale.length === 0) break;
+      const reanalyse = pool ? pooledReanalysis(pool) : inProcessReanalysis(opts.readFile, extractor ?? (extractor = (await defaultExtractor()).extractor));
+      // In this thread one file at a time (each is read whole); the pool bounds what its workers hold.
+      const one = pLimit(pool ? Infinity : 1);
+      await Promise.all(stale.map(({ sha256, file }) => one(async () => {
+        try {
+          const done = await reanalyse(file.path, sha256, wrappers);
+          if (!done) return; // changed: the next run analyses it
+          write(() => store.saveAnalysed({ ...file, size: done.size }, sha256, done.report, version, stateOf(done.report)));
+          summary.upgraded++;
+        } catch {
+          // Unreadable now: its earlier analysis stays, and the next run tries again.
+        }
+      })));
+      commit();
+    }
   } finally {
     await pool?.close();
   }
 
-  const roots = walkedRoots(args);
-  const walked = new Set(files.map((f) => f.path));
-  const candidates = [...knownFiles.keys(), ...knownFailures.keys()].filter((p) => !walked.has(p) && isUnder(p, roots));
-  const gone: string[] = [];
-  for (const p of new Set(candidates)) if (await vanished(p)) gone.push(p);
-  summary.pruned = store.prune(host, gone);
-  store.dropOrphanContents();
-
-  // Importers analysed before an exporter they call (in this run or an earlier one), or whose exporter changed
-  // or went, are analysed again with the wrappers known now; an upgraded importer may export wrappers in turn,
-  // hence the rounds. Few files: in this thread.
-  for (let round = 0; round < 4; round++) {
-    wrappers = store.exportedWrappers();
-    const stale = store.staleImporters(host, version, (imports) => wrapperState(imports, wrappers));
-    if (stale.length === 0) break;
-    const extract = extractor ?? (extractor = (await defaultExtractor()).extractor);
-    const read = opts.readFile ?? ((p: string) => readFile(p));
-    for (const { sha256, file } of stale) {
-      try {
-        const buf = await read(file.path);
-        if (createHash('sha256').update(buf).digest('hex') !== sha256) continue; // changed: the next run analyses it
-        const result = await extract(buf, { path: file.path, exportedWrappers: wrappers });
-        store.saveAnalysed({ ...file, size: buf.byteLength }, sha256, result, version, stateOf(result));
-        summary.upgraded++;
-      } catch {
-        // Unreadable now: its earlier analysis stays, and the next run tries again.
-      }
-    }
-  }
-
   summary.failed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  summary.warnings.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   summary.seconds = (performance.now() - started) / 1000;
   summary.mbPerSecond = summary.seconds > 0 ? summary.bytesRead / 1e6 / summary.seconds : 0;
   return summary;

@@ -4,6 +4,7 @@
 // worker that dies takes only the file it was working on with it: it is replaced, and its other file retried.
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { DriverReport, ExportedWrapper } from '../extract/types.js';
+import { LANES } from './lanes.js';
 import { type FromWorker, type ToWorker, fromWire } from './worker-protocol.js';
 
 /** A file read and hashed by a worker, which keeps its bytes until `extract` or `release`. */
@@ -40,6 +41,8 @@ type JobState = 'queued' | 'opening' | 'held' | 'extracting' | 'done';
 interface Job {
   id: number;
   path: string;
+  /** The lane (lanes.ts) whose worker takes this file first. */
+  lane: number;
   state: JobState;
   slot?: Slot;
   /** Settles the current request: open, then extract. */
@@ -51,6 +54,8 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** The lane of files this worker takes first: its JIT warms up to one analyser. */
+  lane: number;
   ready: boolean;
   /** In the order sent; the worker answers them in that order. */
   jobs: Job[];
@@ -90,7 +95,8 @@ export class ExtractWorkerPool {
   private readonly module: URL;
   private readonly options: WorkerOptions;
   private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
+  /** Files waiting for a worker, by lane. */
+  private readonly queues: Job[][] = Array.from({ length: LANES }, () => []);
   private nextId = 1;
   private closed = false;
   /** Set when no worker could be started: every request fails with it. */
@@ -108,7 +114,7 @@ export class ExtractWorkerPool {
     };
     this.started = new Promise((resolve, reject) => (this.onStarted = { resolve, reject }));
     this.started.catch(() => undefined); // also surfaced through open()
-    for (let i = 0; i < Math.max(1, opts.size); i++) this.slots.push(this.spawn());
+    for (let i = 0; i < Math.max(1, opts.size); i++) this.slots.push(this.spawn(i % LANES));
   }
 
   /** The extractor version the workers run, once the first one is up. */
@@ -116,20 +122,20 @@ export class ExtractWorkerPool {
     return this.started;
   }
 
-  /** Have a worker read and hash `path`; resolves once it holds the bytes. */
-  async open(path: string): Promise<OpenedFile> {
-    const job: Job = { id: this.nextId++, path, state: 'queued', resolve: () => {}, reject: () => {} };
+  /** Have a worker read and hash `path`, preferably the one of `lane`; resolves once it holds the bytes. */
+  async open(path: string, lane = 0): Promise<OpenedFile> {
+    const job: Job = { id: this.nextId++, path, lane: lane % LANES, state: 'queued', resolve: () => {}, reject: () => {} };
     let m: FromWorker;
     try {
       m = await new Promise<FromWorker>((resolve, reject) => {
         if (this.broken) return reject(this.broken);
         if (this.closed) return reject(new Error('worker pool is closed'));
         Object.assign(job, { resolve, reject });
-        this.queue.push(job);
+        this.queues[job.lane].push(job);
         this.dispatch();
       });
     } catch (e) {
-      if (e instanceof Retry) return this.open(path);
+      if (e instanceof Retry) return this.open(path, lane);
       throw e;
     }
     if (m.type !== 'opened') throw new Error(`worker answered ${m.type} to open`);
@@ -139,7 +145,7 @@ export class ExtractWorkerPool {
   async close(): Promise<void> {
     this.closed = true;
     const gone = new Error('worker pool is closed');
-    for (const j of this.queue.splice(0)) j.reject(gone);
+    for (const j of this.queued()) j.reject(gone);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
@@ -158,7 +164,7 @@ export class ExtractWorkerPool {
             job.slot!.worker.postMessage(msg);
           });
         } catch (e) {
-          if (e instanceof Retry) return (await this.open(job.path)).extract(wrappers);
+          if (e instanceof Retry) return (await this.open(job.path, job.lane)).extract(wrappers);
           throw e;
         }
         if (m.type !== 'report') throw new Error(`worker answered ${m.type} to extract`);
@@ -172,8 +178,8 @@ export class ExtractWorkerPool {
     };
   }
 
-  private spawn(): Slot {
-    const slot: Slot = { worker: workerFor(this.module, this.options), ready: false, jobs: [] };
+  private spawn(lane: number): Slot {
+    const slot: Slot = { worker: workerFor(this.module, this.options), lane, ready: false, jobs: [] };
     slot.worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
     slot.worker.on('error', (e) => (slot.died ??= describeDeath(e)));
     slot.worker.on('exit', (code) => this.onExit(slot, code));
@@ -204,13 +210,13 @@ export class ExtractWorkerPool {
     const err = new Error(slot.died ? `extraction worker crashed: ${reason}` : `extraction worker ${reason}`);
     const i = this.slots.indexOf(slot);
     if (slot.ready) {
-      this.slots[i] = this.spawn();
+      this.slots[i] = this.spawn(slot.lane);
     } else {
       // A worker that cannot even start (missing module, bad build) would fail every replacement too.
       this.slots.splice(i, 1);
       if (!this.slots.length) {
         this.broken = new WorkerStartError(`extraction worker failed to start: ${reason}`);
-        for (const j of this.queue.splice(0)) j.reject(this.broken);
+        for (const j of this.queued()) j.reject(this.broken);
         this.onStarted.reject(this.broken);
       }
     }
@@ -231,13 +237,27 @@ export class ExtractWorkerPool {
     this.dispatch();
   }
 
+  /** Every queued job, taken off the queues. */
+  private queued(): Job[] {
+    return this.queues.flatMap((q) => q.splice(0));
+  }
+
+  /** The next file for `slot`: its own lane's first, else the first of the longest other lane. */
+  private next(slot: Slot): Job | undefined {
+    const own = this.queues[slot.lane];
+    if (own.length) return own.shift();
+    let longest: Job[] | undefined;
+    for (const q of this.queues) if (q.length && (!longest || q.length > longest.length)) longest = q;
+    return longest?.shift();
+  }
+
   /** Idle workers first, then read-ahead, so a short queue spreads over every worker. */
   private dispatch(): void {
     for (let depth = 1; depth <= DEPTH; depth++) {
       for (const slot of this.slots) {
-        if (!this.queue.length) return;
         if (!slot.ready || slot.jobs.length >= depth) continue;
-        const job = this.queue.shift()!;
+        const job = this.next(slot);
+        if (!job) return;
         job.slot = slot;
         job.state = 'opening';
         slot.jobs.push(job);

@@ -10,6 +10,10 @@ export interface DataDirectory {
 export interface PeHeaders
   extends Pick<PeImage, 'machineCode' | 'is64' | 'imageBase' | 'entryRva' | 'subsystem' | 'timeDateStamp' | 'sections'> {
   sizeOfHeaders: number;
+  /** SizeOfImage: the image's extent in memory, which a dump taken from memory is about as long as. */
+  sizeOfImage: number;
+  sectionAlignment: number;
+  fileAlignment: number;
   /** Always 16 entries; those past NumberOfRvaAndSizes are zero. */
   directories: DataDirectory[];
 }
@@ -19,7 +23,9 @@ export const DIR_IMPORT = 1;
 export const DIR_RESOURCE = 2;
 export const DIR_EXCEPTION = 3;
 export const DIR_CERTIFICATE = 4;
+export const DIR_DEBUG = 6;
 export const DIR_LOAD_CONFIG = 10;
+export const DIR_IAT = 12;
 
 /** The Windows loader refuses images with more sections than this. */
 export const MAX_SECTIONS = 96;
@@ -30,6 +36,8 @@ const SECTION_HEADER_SIZE = 40;
 const COFF_SYMBOL_SIZE = 18;
 const SCN_CNT_CODE = 0x20;
 const SCN_MEM_EXECUTE = 0x20000000;
+/** Freed after initialisation (a driver's INIT section): absent from a memory dump taken later. */
+export const SCN_MEM_DISCARDABLE = 0x02000000;
 
 const MACHINES: Record<number, Machine> = {
   0x14c: 'x86',
@@ -155,6 +163,9 @@ export function readHeaders(b: Bytes, strings?: Bytes): PeHeaders {
     subsystem: b.u16(opt + 68, 'Subsystem'),
     timeDateStamp: b.u32(nt.peOffset + 8, 'file header TimeDateStamp'),
     sizeOfHeaders: b.u32(opt + 60, 'SizeOfHeaders'),
+    sizeOfImage: b.u32(opt + 56, 'SizeOfImage'),
+    sectionAlignment: b.u32(opt + 32, 'SectionAlignment'),
+    fileAlignment: b.u32(opt + 36, 'FileAlignment'),
     sections,
     directories,
   };

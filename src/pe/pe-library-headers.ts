@@ -6,16 +6,38 @@ import {
 
 const SECTION_HEADER_SIZE = 40;
 
+/** Section order of NtExecutable: by RVA, then virtual size (its comparator never looks at file offsets). */
+const byAddress = (a: PE.Format.ImageSectionHeader, b: PE.Format.ImageSectionHeader) =>
+  a.virtualAddress === b.virtualAddress ? a.virtualSize - b.virtualSize : a.virtualAddress - b.virtualAddress;
+
 /**
  * Headers and sections through pe-library, or null when the image is outside what it reads safely: it refuses
  * COFF symbols, assumes a standard-size optional header with 16 directories, and allocates each section's (and
  * the certificate's) claimed size before checking it against the file, so hostile sizes must be screened first.
+ *
+ * Read through pe-library's header views, with NtExecutable.from's checks and section order: NtExecutable.from
+ * itself copies every section and the overlay, a second copy of the whole file that nothing here reads (and
+ * that was a tenth of the extractor's allocation on real drivers).
  */
 export function readHeadersWithPeLibrary(b: Bytes): PeHeaders | null {
   try {
     if (!withinPeLibraryLimits(b)) return null;
-    const exe = PE.NtExecutable.from(b.buf, { ignoreCert: true });
-    const nh = exe.newHeader;
+    const { ImageDosHeader, ImageNtHeaders, ImageSectionHeaderArray } = PE.Format;
+    const dh = ImageDosHeader.from(b.buf);
+    const nh = ImageNtHeaders.from(b.buf, dh.newHeaderAddress);
+    if (!dh.isValid() || !nh.isValid() || nh.fileHeader.numberOfSymbols > 0) return null;
+    const tableAt = dh.newHeaderAddress + nh.getSectionHeaderOffset();
+    const count = nh.fileHeader.numberOfSections;
+    const infos: PE.Format.ImageSectionHeader[] = [];
+    ImageSectionHeaderArray.from(b.buf.buffer as ArrayBuffer, count, b.buf.byteOffset + tableAt).forEach((info) => {
+      // As NtExecutable.from: a section missing either its file offset or its raw size has no raw data.
+      if (!info.pointerToRawData || !info.sizeOfRawData) {
+        info.pointerToRawData = 0;
+        info.sizeOfRawData = 0;
+      }
+      infos.push(info);
+    });
+    infos.sort(byAddress);
     const opt = nh.optionalHeader;
     const is64 = !nh.is32bit();
     const dirs = nh.optionalHeaderDataDirectory;
@@ -32,7 +54,10 @@ export function readHeadersWithPeLibrary(b: Bytes): PeHeaders | null {
       subsystem: opt.subsystem,
       timeDateStamp: nh.fileHeader.timeDateStamp,
       sizeOfHeaders: opt.sizeOfHeaders,
-      sections: exe.getAllSections().map(({ info: s }) =>
+      sizeOfImage: opt.sizeOfImage,
+      sectionAlignment: opt.sectionAlignment,
+      fileAlignment: opt.fileAlignment,
+      sections: infos.map((s) =>
         makeSection(s.name, s.virtualAddress, s.virtualSize, s.pointerToRawData, s.sizeOfRawData, s.characteristics)),
       directories,
     };

@@ -86,6 +86,16 @@ export interface PeImage {
   rvaToOffset(rva: number): number;
   /** Section holding the rva, if any. */
   sectionAt(rva: number): Section | undefined;
+  /**
+   * 'memory' for an image dumped from memory (each section's bytes at its RVA). `sections` then already point
+   * at those bytes, so nothing past readPe reads differently; only fields that hold file offsets (the
+   * certificate table, debug data's PointerToRawData) point at nothing in such a file.
+   */
+  layout: 'file' | 'memory';
+  /** One line saying how the memory layout was recognised. */
+  layoutNote?: string;
+  /** Why no import could be read from a present import directory (also in `warnings`): no call-tier proof. */
+  importsDiscarded?: string;
   /** Non-fatal oddities met while reading (truncated import table, bad version resource, …). */
   warnings: string[];
 }

@@ -1,6 +1,8 @@
 // Commands produce a grid of typed rows; renderers print it. Like Volatility 3's TreeGrid:
 // the command knows nothing of the output format.
 
+import { printable } from '../tag.js';
+
 export type Cell = string | number | boolean | null | undefined;
 
 export interface Column {
@@ -25,18 +27,24 @@ function cellText(v: Cell): string {
   return String(v);
 }
 
+/**
+ * Cells and notes as a terminal shows them: names from reports and paths may hold control bytes, escaped as
+ * \xNN (CSV keeps the bytes, quoted, for the programs that read it).
+ */
+const shownText = (v: Cell) => printable(cellText(v));
+
 function isNumeric(grid: Grid, key: string): boolean {
   return grid.rows.length > 0 && grid.rows.every((r) => r[key] === null || r[key] === undefined || typeof r[key] === 'number');
 }
 
 export function renderTable(grid: Grid): string {
-  const widths = grid.columns.map((c) => Math.max(c.title.length, ...grid.rows.map((r) => cellText(r[c.key]).length)));
+  const widths = grid.columns.map((c) => Math.max(c.title.length, ...grid.rows.map((r) => shownText(r[c.key]).length)));
   const right = grid.columns.map((c) => (c.align ? c.align === 'right' : isNumeric(grid, c.key)));
   const line = (cells: string[]) =>
     cells.map((s, i) => (right[i] ? s.padStart(widths[i]) : s.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [line(grid.columns.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w)))];
-  for (const r of grid.rows) out.push(line(grid.columns.map((c) => cellText(r[c.key]))));
-  if (grid.footer) out.push(...grid.footer);
+  for (const r of grid.rows) out.push(line(grid.columns.map((c) => shownText(r[c.key]))));
+  if (grid.footer) out.push(...grid.footer.map(printable));
   return out.join('\n') + '\n';
 }
 
@@ -60,8 +68,8 @@ export function renderMarkdown(grid: Grid): string {
     '| ' + grid.columns.map((c) => mdField(c.title)).join(' | ') + ' |',
     '|' + right.map((r) => (r ? ' ---: ' : ' --- ')).join('|') + '|',
   ];
-  for (const r of grid.rows) out.push('| ' + grid.columns.map((c) => mdField(cellText(r[c.key]))).join(' | ') + ' |');
-  if (grid.footer) out.push('', ...grid.footer);
+  for (const r of grid.rows) out.push('| ' + grid.columns.map((c) => mdField(shownText(r[c.key]))).join(' | ') + ' |');
+  if (grid.footer) out.push('', ...grid.footer.map(printable));
   return out.join('\n') + '\n';
 }
 

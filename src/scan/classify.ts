@@ -6,11 +6,12 @@
 import type { Tier, ScanHit, ScanSite } from '../extract/types.js';
 import { Bytes } from '../pe/bytes.js';
 import { coffStringTableOffset, ntLayout, readHeaders } from '../pe/headers.js';
+import { mayBeMemoryLayout } from '../pe/memory-layout.js';
 import { dataHitAt, findBytes } from '../extract/data.js';
 import { locateOffset } from '../pe/locate.js';
 import type { FileLocation } from '../pe/locate.js';
 import type { PeImage } from '../pe/types.js';
-import { withoutProtectedBit } from '../tag.js';
+import { printable, withoutProtectedBit } from '../tag.js';
 import type { ByteSearcher, Survey } from './search.js';
 import { siteHit } from '../extract/scan-sites.js';
 import { evidenceText } from '../render/evidence.js';
@@ -47,9 +48,12 @@ interface Placed {
 /**
  * The hits placed in their sections from the file's first bytes (and, for long section names, the COFF
  * string table read through `readAt`); 'bytes' for a file no reader takes for a PE image; undefined when
- * the headers do not parse from the head alone or a section name stays unresolved.
+ * the headers do not parse from the head alone, a section name stays unresolved, or the file (`fileSize`
+ * bytes) may be an image dumped from memory, whose section table only a full read can confirm.
  */
-function placeFromHead(head: Buffer, offsets: number[], readAt: (offset: number, length: number) => Buffer): Placed | 'bytes' | undefined {
+function placeFromHead(
+  head: Buffer, offsets: number[], readAt: (offset: number, length: number) => Buffer, fileSize: number,
+): Placed | 'bytes' | undefined {
   // Without "MZ" no reader takes the file for a PE image: its hits are bytes, as the full path says too.
   if (head.length < 2 || head[0] !== 0x4d || head[1] !== 0x5a) return 'bytes';
   let headers;
@@ -61,6 +65,7 @@ function placeFromHead(head: Buffer, offsets: number[], readAt: (offset: number,
   } catch {
     return undefined;
   }
+  if (mayBeMemoryLayout(headers, fileSize)) return undefined;
   const locs: FileLocation[] = [];
   for (const offset of offsets) {
     const loc = locateOffset(headers, offset);
@@ -75,8 +80,10 @@ function placeFromHead(head: Buffer, offsets: number[], readAt: (offset: number,
  * Data hits placed in their sections from the file's first bytes; undefined when that is not enough: a hit
  * in code, headers that do not parse from the head alone, or a section name that stays unresolved.
  */
-export function dataHitsFromHead(head: Buffer, offsets: number[], readAt: (offset: number, length: number) => Buffer): ScanHit[] | undefined {
-  const placed = placeFromHead(head, offsets, readAt);
+export function dataHitsFromHead(
+  head: Buffer, offsets: number[], readAt: (offset: number, length: number) => Buffer, fileSize: number,
+): ScanHit[] | undefined {
+  const placed = placeFromHead(head, offsets, readAt, fileSize);
   if (placed === 'bytes') return offsets.map(dataHit);
   // In code only the decoder can tell the tier.
   if (!placed || placed.locs.some((l) => l.executable)) return undefined;
@@ -131,7 +138,7 @@ export async function classifyFile(
   const bytesOnly = (): FileResult => ({ path: shown, tier: 'data', count: found.count, hits: found.offsets.map(dataHit) });
   let placed: Placed | undefined;
   if (found.count <= MAX_OFFSETS) {
-    const p = placeFromHead(headOf(searcher, path, found), found.offsets, (at, n) => searcher.readAt(path, at, n));
+    const p = placeFromHead(headOf(searcher, path, found), found.offsets, (at, n) => searcher.readAt(path, at, n), found.bytes);
     if (p === 'bytes') return { path: shown, tier: 'data', count: found.offsets.length, hits: found.offsets.map(dataHit) };
     placed = p;
   }
@@ -213,5 +220,6 @@ export function resultLine(r: FileResult): string {
   } else if (best) {
     detail += `; first at offset 0x${best.offset.toString(16)}` + (best.section ? ` (${best.section})` : '');
   }
-  return `${r.path}\t${r.tier}\t${detail}`;
+  // A file name may hold control bytes: escaped, as everywhere a path is echoed (--json escapes them too).
+  return `${printable(r.path)}\t${r.tier}\t${detail}`;
 }

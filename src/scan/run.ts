@@ -109,7 +109,9 @@ export async function runScan(opts: ScanOptions): Promise<void> {
   };
   const missing = await missingPaths(opts.paths);
   const files = await targets(opts, problem);
-  if (files.length === 0 && problems === 0) process.stderr.write(`whose-tag: warning: no files to search under ${printable(opts.paths.join(', '))}\n`);
+  // An empty folder is not an error (as for index): nothing to search, said once; a missing path is (below).
+  const nothingToSearch = files.length === 0 && problems === 0 && missing.length === 0;
+  if (nothingToSearch) process.stderr.write(`whose-tag: warning: no files in ${printable(opts.paths.join(', '))}\n`);
   bar = progressEnabled() ? progressBar() : undefined;
   // Results and the bar share the terminal when stdout is one: the bar is erased before each result.
   const write = (text: string) => {
@@ -151,5 +153,5 @@ export async function runScan(opts: ScanOptions): Promise<void> {
   bar?.done();
   if (pending) write(pending);
   // A path that does not exist is bad input (grep says 2 too); an unreadable file is a partial result.
-  process.exitCode = missing.length > 0 ? EXIT.usage : problems > 0 ? EXIT.partial : matched > 0 ? EXIT.ok : EXIT.notFound;
+  process.exitCode = missing.length > 0 ? EXIT.usage : problems > 0 ? EXIT.partial : matched > 0 || nothingToSearch ? EXIT.ok : EXIT.notFound;
 }

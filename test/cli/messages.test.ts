@@ -3,7 +3,7 @@
 // nothing to do). Also the inputs that must simply work: `--multichar corP`, `lookup -- -UMD`, `0X…` hex.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,13 +117,14 @@ test('--pooltag and db import-pooltag on a file with no entries are errors', () 
   oneLine(run(['db', 'import-pooltag', noEntries, '--db', db]), 2, `${noEntries}: no pooltag entries in it (expected lines like "Proc - nt!ps - Process objects")`);
 });
 
-test('index and scan with nothing to read: a warning and exit 0 (scan: 1, nothing found) for an empty folder, exit 2 for a path that does not exist', () => {
+test('index and scan with nothing to read: a warning and exit 0 for an empty folder, exit 2 for a path that does not exist', () => {
   const empty = run(['index', folder, '--db', join(dir, 'empty.db')]);
   assert.equal(empty.code, 0, empty.stderr);
   assert.match(empty.stderr, /^whose-tag: warning: no driver files under .*folder \(looked for \*\*\/\*\.sys, .*; --include changes that\)\n$/);
   const missing = join(dir, 'no-such-dir');
   oneLine(run(['index', missing, '--db', join(dir, 'missing.db')]), 2, `${missing}: no such file or folder`);
-  oneLine(run(['scan', 'Proc', folder]), 1, `warning: no files to search under ${folder}`);
+  oneLine(run(['scan', 'Proc', folder]), 0, `warning: no files in ${folder}`);
+  oneLine(run(['scan', 'Proc', folder, '--json']), 0, `warning: no files in ${folder}`);
   oneLine(run(['scan', 'Proc', missing]), 2, `${missing}: no such file or folder`);
 });
 
@@ -137,4 +138,29 @@ test('control bytes from the command line are escaped wherever they are echoed',
   const path = join(dir, 'nowhere\x1b]0;title\x07');
   const r = run(['index', path, '--db', join(dir, 'ctl.db')]);
   oneLine(r, 2, `${dir}/nowhere\\x1b]0;title\\x07: no such file or folder`);
+});
+
+test('control bytes in report and file names are escaped in top, enrich and scan output', () => {
+  const ctl = '\x1b]0;t\x07';
+  const shown = '\\x1b]0;t\\x07';
+  const vm = file(`vm${ctl}.txt`, 'NonPagedPool Usage:          9217 (      36868 Kb)\r\nPagedPool Usage:            37057 (     148228 Kb)\r\n');
+  const top = run(['top', vm]);
+  assert.equal(top.code, 1, top.stderr);
+  assert.equal(top.stdout, `${dir}/vm${shown}.txt: WinDbg !vm output: pool totals only, no tags or drivers to rank: NonPagedPool 36868 KB (9217 pages); PagedPool 148228 KB (37057 pages)\n`);
+  const enrich = run(['enrich', vm]);
+  assert.match(enrich.stderr, new RegExp(`^whose-tag: .*vm${shown.replace(/[\\[\]]/g, '\\$&')}\\.txt: WinDbg !vm output`, 'm'));
+  const series = file(`series${ctl}.ndjson`, readFileSync(fileURLToPath(new URL('../../data/examples/capture-series.ndjson', import.meta.url))));
+  const many = run(['top', series, '--db', db]);
+  assert.equal(many.code, 0, many.stderr);
+  assert.match(many.stderr, /series\\x1b\]0;t\\x07\.ndjson holds \d+ snapshots/);
+  // A labelled scan prints the path of each file it matched.
+  const scanDir = join(dir, 'scan-ctl');
+  mkdirSync(scanDir);
+  writeFileSync(join(scanDir, `evil${ctl}.sys`), Buffer.from('....Proc....'));
+  const scan = run(['scan', 'Proc', scanDir]);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.equal(scan.stdout, `${scanDir}/evil${shown}.sys\tdata\t1 hit; first at offset 0x4\n`);
+  const json = run(['scan', 'Proc', scanDir, '--json']);
+  assert.equal(JSON.parse(json.stdout).path, `${scanDir}/evil${ctl}.sys`, 'JSON keeps the name, escaped by JSON itself');
+  for (const r of [top, enrich, many, scan, json]) assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(r.stdout + r.stderr), 'no raw control byte reaches the terminal');
 });

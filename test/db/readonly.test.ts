@@ -100,6 +100,8 @@ test('every query command works on a database in a read-only folder and creates 
     [['diff', series, '--db', db], /direct\.sys/],
     [['db', 'stats', '--db', db], /hosts 1, files \d+/],
     [['db', 'export', '--format', 'localtag', '--db', db], /DrA1 +- +direct\.sys/],
+    // inspect reads the database only for other drivers' exported wrappers: read-only too.
+    [['inspect', join(FIXTURES, 'x64', 'wrapimp.sys'), '--db', db], /wrapimp\.sys: x64/],
   ];
   // The same answers as from a writable folder.
   const expected = cases.map(([args]) => run(args).stdout);
@@ -201,3 +203,44 @@ test('an older schema in a read-only folder says it must be upgraded once where 
   assert.equal(r.stderr, `whose-tag: ${db}: schema 1 is older than this whose-tag's (${SCHEMA_VERSION}) and cannot be upgraded here (read-only); run any whose-tag command on it once where it is writable\n`);
   assert.deepEqual(readdirSync(share), ['old.db']);
 });
+
+test('db merge reads its inputs read-only: a WAL-mode input in a read-only folder merges and nothing appears beside it', { skip: ON_WINDOWS }, (t) => {
+  const dir = tempDir(t);
+  const source = fleetDb(dir);
+  const { as, note } = unprivileged();
+  if (note) t.diagnostic(note);
+  const scratch = join(dir, 'tmp');
+  mkdirSync(scratch, { mode: 0o777 });
+  chmodSync(scratch, 0o777);
+  const out = join(dir, 'out');
+  mkdirSync(out, { mode: 0o777 });
+  chmodSync(out, 0o777);
+
+  const share = join(dir, 'share');
+  mkdirSync(share);
+  const atRest = join(share, 'rest.db');
+  const wal = join(share, 'wal.db');
+  copyFileSync(source, atRest);
+  copyFileSync(source, wal);
+  const raw = new Database(wal);
+  raw.pragma('journal_mode = WAL');
+  raw.close();
+  assert.equal(journalByte(wal), 2);
+  const before = [sha256(atRest), sha256(wal)];
+  chmodSync(atRest, 0o444);
+  chmodSync(wal, 0o444);
+  chmodSync(share, 0o555);
+
+  const merged = join(out, 'fleet.db');
+  const r = runCli(['db', 'merge', atRest, wal, '--out', merged], { TMPDIR: scratch, WHOSE_TAG_DB: join(dir, 'no-default.db') }, dir, as);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(share).sort(), ['rest.db', 'wal.db'], 'no -wal, -shm or -journal beside the inputs');
+  assert.deepEqual([sha256(atRest), sha256(wal)], before, 'the inputs are unchanged');
+  assert.equal(journalByte(wal), 2);
+  assert.deepEqual(readdirSync(scratch).filter((f) => f.startsWith('whose-tag-ro-')), [], 'the private copy is gone');
+  const stats = runCli(['db', 'stats', '--db', merged], {}, dir);
+  assert.match(stats.stdout, /hosts 1, files \d+/);
+  const lookup = runCli(['DrA1', '--db', merged, '--json'], {}, dir);
+  assert.equal(lookup.code, 0, lookup.stderr);
+});
+

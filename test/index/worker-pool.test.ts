@@ -10,6 +10,7 @@ import { openDb, type Db } from '../../src/db/schema.js';
 import { extractTags } from '../../src/extract/extract.js';
 import { indexPaths } from '../../src/index/pipeline.js';
 import { ExtractWorkerPool } from '../../src/index/worker-pool.js';
+import { LANE_ARM64, LANE_X86, laneOf } from '../../src/index/lanes.js';
 import { fakeDriver } from './fake-driver.js';
 import { formatTag, tagFromText } from '../../src/tag.js';
 
@@ -170,4 +171,18 @@ test('index through workers: a worker that cannot start stops the run with the r
   );
   assert.equal(count(db, 'SELECT COUNT(*) FROM files'), 0);
   assert.equal(count(db, 'SELECT COUNT(*) FROM failures'), 0);
+});
+
+test('lanes: ARM64 images go to the ARM64 lane; x86, x64, non-PE and unreadable files to the x86 lane', (t) => {
+  const arm64 = sysFilesUnder(join(fixtures, 'drivers-arm64'));
+  const x86 = sysFilesUnder(join(fixtures, 'drivers'));
+  assert.ok(arm64.length > 0 && x86.length > 0);
+  for (const f of arm64) assert.equal(laneOf(f), LANE_ARM64, f);
+  for (const f of x86) assert.equal(laneOf(f), LANE_X86, f);
+  const dir = tempDir(t);
+  const cut = join(dir, 'cut.sys');
+  writeFileSync(cut, readFileSync(arm64[0]).subarray(0, 0x40));
+  const text = join(dir, 'text.sys');
+  writeFileSync(text, 'MZ but nothing else');
+  for (const f of [cut, text, join(dir, 'missing.sys')]) assert.equal(laneOf(f), LANE_X86, f);
 });

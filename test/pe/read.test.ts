@@ -2,10 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readPe } from '../../src/pe/read.js';
 import { Bytes } from '../../src/pe/bytes.js';
-import { readHeaders } from '../../src/pe/headers.js';
+import * as PE from 'pe-library';
+import { makeSection, readHeaders } from '../../src/pe/headers.js';
 import { readHeadersWithPeLibrary } from '../../src/pe/pe-library-headers.js';
 import { PeFormatError, type PeImage } from '../../src/pe/types.js';
 import { wine, wineDrivers, wineMissing } from './wine.js';
+import { prng } from '../helpers/prng.js';
 import { DATA, RDATA, TEXT, buildPe, importData, versionBlob, versionResource, type SynthImage } from './synth.js';
 
 // Import counts per driver, as `x86_64-w64-mingw32-objdump -p` lists them (same for both architectures).
@@ -313,4 +315,42 @@ test('unreadable images throw PeFormatError naming the file and offset', () => {
       return true;
     });
   }
+});
+
+/** What the header reader gave when it went through NtExecutable.from (which also copies every section). */
+function viaNtExecutable(b: Bytes) {
+  const viaViews = readHeadersWithPeLibrary(b);
+  if (!viaViews) return null;
+  let exe;
+  try {
+    exe = PE.NtExecutable.from(b.buf, { ignoreCert: true });
+  } catch {
+    return 'refused';
+  }
+  return {
+    ...viaViews,
+    sections: exe.getAllSections().map(({ info: s }) =>
+      makeSection(s.name, s.virtualAddress, s.virtualSize, s.pointerToRawData, s.sizeOfRawData, s.characteristics)),
+  };
+}
+
+test('the header views give the sections (and their order) NtExecutable.from gives, on real and mutated images', { skip: wineMissing }, () => {
+  const rand = prng(11);
+  let compared = 0;
+  for (const arch of ['x64', 'x86'] as const) {
+    for (const name of wineDrivers(arch)) {
+      const clean = stripSymbols(wine(arch, name));
+      for (let k = 0; k < 60; k++) {
+        const buf = Buffer.from(clean);
+        // Damage the headers and the section table most of the time, anywhere else now and then.
+        const span = k % 4 === 3 ? buf.length : Math.min(buf.length, 1024);
+        for (let j = 0; j < 1 + (k % 4); j++) buf[Math.floor(rand() * span)] = Math.floor(rand() * 256);
+        const b = new Bytes(buf);
+        const views = readHeadersWithPeLibrary(b);
+        assert.deepEqual(views, viaNtExecutable(b) === 'refused' ? null : viaNtExecutable(b), `${arch}/${name} #${k}`);
+        if (views) compared++;
+      }
+    }
+  }
+  assert.ok(compared > 500, `${compared} images read through pe-library`);
 });

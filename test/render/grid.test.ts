@@ -31,3 +31,14 @@ test('markdown escapes pipes and right-aligns numeric columns', () => {
   assert.equal(md[1], '| --- | ---: | --- |');
   assert.equal(md[3], '| Ab,c | 5 | a\\|b "x" |');
 });
+
+test('control bytes in cells and notes (driver names from a report, paths) are escaped in table and markdown, kept in CSV', () => {
+  const g: Grid = {
+    columns: [{ key: 'owner', title: 'Owner' }],
+    rows: [{ owner: 'evil\x1b[2J.sys' }],
+    footer: ['from r\x07.txt'],
+  };
+  assert.equal(renderGrid(g, 'table'), 'Owner\n---------------\nevil\\x1b[2J.sys\nfrom r\\x07.txt\n');
+  assert.equal(renderGrid(g, 'md'), '| Owner |\n| --- |\n| evil\\x1b[2J.sys |\n\nfrom r\\x07.txt\n');
+  assert.equal(renderGrid(g, 'csv'), 'owner\r\nevil\x1b[2J.sys\r\n');
+});

@@ -1,7 +1,7 @@
 // Function boundaries for the ARM64 walk: .pdata extents, BL targets, code addresses built with
 // ADR/ADRP+ADD (dispatch routines, unload handlers), tail-branch targets, and the linker's import thunks.
 import { lastAtOrBelow } from '../ranges.js';
-import { Decoded, decode, decodeInto, mayLoadLiteral, writtenMask } from './decode.js';
+import { Decoded, decodeInto, mayLoadLiteral, writtenMask } from './decode.js';
 
 export interface Arm64Section {
   name: string;
@@ -66,13 +66,16 @@ class CodeMap {
   }
 }
 
+const SCRATCH = [new Decoded(), new Decoded(), new Decoded()];
+
 /** The import a linker thunk at `rva` jumps to, if it is one. */
 function thunkTarget(code: CodeMap, imports: Map<number, string>, rva: number): string | undefined {
   const sec = code.at(rva);
   if (!sec || rva + THUNK_BYTES > sec.rva + sec.bytes.length) return undefined;
-  const a = decode(wordAt(sec, rva), rva);
-  const l = decode(wordAt(sec, rva + 4), rva + 4);
-  const b = decode(wordAt(sec, rva + 8), rva + 8);
+  const [a, l, b] = SCRATCH;
+  decodeInto(wordAt(sec, rva), rva, a);
+  decodeInto(wordAt(sec, rva + 4), rva + 4, l);
+  decodeInto(wordAt(sec, rva + 8), rva + 8, b);
   if (a.op !== 'adr' || !a.page || (a.rd !== 16 && a.rd !== 17)) return undefined;
   if (l.op !== 'ldr' || l.size !== 3 || l.rn !== a.rd || l.rt !== a.rd) return undefined;
   if (b.op !== 'br' || b.rn !== a.rd) return undefined;

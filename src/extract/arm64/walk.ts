@@ -70,8 +70,8 @@ export interface WalkResult {
   structSites: CallSite[];
 }
 
-/** `nextPending` when no branch is pending (above every RVA). */
-const NO_PENDING = 2 ** 32;
+/** The incoming parameters, shared by every function's entry state (values are never written). */
+const PARAM_VALUES: readonly Value[] = Array.from({ length: PARAMS }, (_, i) => [{ k: 'p', i }]);
 
 /** The empty slot map every state starts from: shared, so never written (ownSlots copies it first). */
 const NO_SLOTS: ReadonlyMap<number, Value> = new Map();
@@ -131,9 +131,11 @@ class Walker {
   private fn = 0;
   private regionEnd = 0;
   private reachable = true;
-  private pending = new Map<number, State>();
-  /** The lowest address in `pending` (NO_PENDING: none). */
-  private nextPending = NO_PENDING;
+  /** Targets of forward branches not reached yet, ascending, and the state each is entered with. */
+  private readonly pendingAt: number[] = [];
+  private readonly pendingState: State[] = [];
+  /** The current state went to `pendingState` (its path ended in a branch): the next one needs arrays of its own. */
+  private given = false;
   /** The instruction being walked, decoded in place, and its word (the constants it builds name it). */
   private readonly insn = new Decoded();
   private word = 0;
@@ -156,22 +158,20 @@ class Walker {
     return { regs: new Array(REGS).fill(null), addr: new Array(REGS).fill(undefined), sp: undefined, slots: NO_SLOTS, escaped: Infinity };
   }
 
-  private static entry(): State {
-    const st = Walker.lost();
-    st.sp = 0;
-    for (let i = 0; i < PARAMS; i++) st.regs[i] = [{ k: 'p', i }];
-    return st;
-  }
 
   /** `words`: the section's words; `data`: its literal-pool words (starts.ts), which control never runs through. */
   walk(sec: Arm64Section, words: Uint32Array, data: Uint8Array, begin: number, end: number, entry: boolean): void {
     this.fn = begin;
     this.regionEnd = end;
-    this.st = entry ? Walker.entry() : Walker.lost();
-    this.slotsOwned = false;
-    this.reachable = true;
-    this.pending.clear();
-    this.nextPending = NO_PENDING;
+    this.pendingAt.length = 0;
+    this.pendingState.length = 0;
+    // The last region's final state is no one else's: start afresh in it.
+    this.reachable = false;
+    this.enter(begin);
+    if (entry) {
+      this.st.sp = 0;
+      for (let p = 0; p < PARAMS; p++) this.st.regs[p] = PARAM_VALUES[p];
+    }
     const d = this.insn;
     for (let ip = begin; ip < end; ip += 4) {
       this.enter(ip);
@@ -187,25 +187,29 @@ class Walker {
   }
 
   private enter(ip: number): void {
-    if (ip === this.nextPending) {
-      const snap = this.pending.get(ip)!;
-      this.pending.delete(ip);
-      // Branches only go forward inside the region: the next saved state is the lowest address left.
-      this.nextPending = NO_PENDING;
-      for (const t of this.pending.keys()) if (t < this.nextPending) this.nextPending = t;
+    // Branches only go forward inside the region: the lowest pending target is the next one reached.
+    if (ip === this.pendingAt[0]) {
+      this.pendingAt.shift();
+      const snap = this.pendingState.shift()!;
       // The current state is this path's own: the join is made in it.
       this.st = this.reachable ? mergeInto(this.st, snap) : snap;
+      this.given = false;
       this.slotsOwned = false;
       this.reachable = true;
     }
     if (!this.reachable) {
-      // The current state is this path's own (saved states are copies): start afresh in place.
-      const st = this.st;
-      st.regs.fill(null);
-      st.addr.fill(undefined);
-      st.sp = undefined;
-      st.slots = NO_SLOTS;
-      st.escaped = Infinity;
+      if (this.given) {
+        this.st = Walker.lost();
+        this.given = false;
+      } else {
+        // The current state is this path's own: start afresh in place.
+        const st = this.st;
+        st.regs.fill(null);
+        st.addr.fill(undefined);
+        st.sp = undefined;
+        st.slots = NO_SLOTS;
+        st.escaped = Infinity;
+      }
       this.slotsOwned = false;
       this.reachable = true;
     }
@@ -220,16 +224,20 @@ class Walker {
     return this.st.slots as Map<number, Value>;
   }
 
-  private branchTo(t: number): void {
-    const prev = this.pending.get(t);
+  /** Carry the current state to forward target `t`; `last`: the path ends here, so it may be given, not copied. */
+  private branchTo(t: number, last: boolean): void {
+    const at = this.pendingAt;
+    let k = 0;
+    while (k < at.length && at[k] < t) k++;
     const st = this.st;
     // The saved state shares the slot map: this path copies it before its next change.
     this.slotsOwned = false;
-    // A saved state is only ever in `pending`: the join is made in it.
-    if (prev) mergeInto(prev, st);
+    // A saved state is only ever in `pendingState`: the join is made in it.
+    if (at[k] === t) mergeInto(this.pendingState[k], st);
     else {
-      this.pending.set(t, { regs: st.regs.slice(), addr: st.addr.slice(), sp: st.sp, slots: st.slots, escaped: st.escaped });
-      if (t < this.nextPending) this.nextPending = t;
+      at.splice(k, 0, t);
+      this.pendingState.splice(k, 0, last ? st : { regs: st.regs.slice(), addr: st.addr.slice(), sp: st.sp, slots: st.slots, escaped: st.escaped });
+      if (last) this.given = true;
     }
   }
 
@@ -258,7 +266,7 @@ class Walker {
     if (at === undefined) return;
     const keep = bytes >= 4 && v;
     let doomed = false;
-    for (const k of this.st.slots.keys()) if (k > at - 8 && k < at + bytes) doomed = true;
+    if (this.st.slots.size > 0) for (const k of this.st.slots.keys()) if (k > at - 8 && k < at + bytes) doomed = true;
     if (!doomed && !keep) return;
     const slots = this.ownSlots();
     if (doomed) for (const k of slots.keys()) if (k > at - 8 && k < at + bytes) slots.delete(k);
@@ -357,6 +365,8 @@ class Walker {
         // tag | PROTECTED_POOL inside a wrapper is still the caller's tag.
         if (i.logic === 'orr' && imm === PROTECTED_BIT && src?.length === 1 && src[0].k === 'p') return this.set(i.rd, src);
         if (i.rn === 31) return this.set(i.rd, [this.built(ip, logic(i.logic, 0, imm), { word: this.word, pc: ip, from: [] })]);
+        // Folding needs constants: nothing is built for the common case of an unknown operand.
+        if (!allConstants(src)) return this.set(i.rd, null);
         const operand: Const = { k: 'c', v: imm, at: ip, why: ZERO.why };
         return this.set(i.rd, this.fold(ip, src, [operand], (x, y) => logic(i.logic, x, y)));
       }
@@ -372,6 +382,7 @@ class Walker {
         if (i.rd === 31 && !i.flags) return this.moveSp(undefined);
         const base = st.addr[i.rn];
         if (base !== undefined && !i.flags) return this.set(i.rd, null, i.sub ? base - i.imm : base + i.imm);
+        if (!allConstants(st.regs[i.rn])) return this.set(i.rd, null);
         const imm: Const = { k: 'c', v: i.imm, at: ip, why: ZERO.why };
         return this.set(i.rd, this.fold(ip, st.regs[i.rn], [imm], (x, y) => (i.sub ? x - y : x + y) >>> 0));
       }
@@ -383,6 +394,7 @@ class Walker {
           // A copy shares the atoms: uses of the copy count as uses of the constant.
           return this.set(i.rd, this.read(i.rm), i.rm < REGS ? st.addr[i.rm] : undefined);
         }
+        if (!allConstants(this.read(i.rn)) || !allConstants(this.read(i.rm))) return this.set(i.rd, null);
         return this.set(i.rd, this.fold(ip, this.read(i.rn), this.read(i.rm), (x, y) => {
           const b = shifted(y, i.shiftType, i.amount, i.sf);
           return b === undefined ? undefined : logic(i.logic, x, i.invert ? ~b >>> 0 : b);
@@ -390,6 +402,7 @@ class Walker {
       }
       case 'addreg':
         if (i.rd === 31) return;
+        if (!allConstants(this.read(i.rn)) || !allConstants(this.read(i.rm))) return this.set(i.rd, null);
         return this.set(i.rd, this.fold(ip, this.read(i.rn), this.read(i.rm), (x, y) => {
           const b = shifted(y, i.shiftType, i.amount, i.sf);
           return b === undefined ? undefined : (i.sub ? x - b : x + b) >>> 0;
@@ -470,7 +483,7 @@ class Walker {
       }
       case 'b':
         if (i.target > this.fn && i.target < this.regionEnd) {
-          if (i.target > ip) this.branchTo(i.target);
+          if (i.target > ip) this.branchTo(i.target, true);
         } else this.record(ip, [this.thunks.get(i.target) ?? i.target]);
         this.reachable = false;
         return;
@@ -481,7 +494,7 @@ class Walker {
         return;
       }
       case 'bcond':
-        if (i.target > ip && i.target < this.regionEnd) this.branchTo(i.target);
+        if (i.target > ip && i.target < this.regionEnd) this.branchTo(i.target, false);
         return;
       case 'ret':
       case 'stop':
@@ -514,17 +527,24 @@ class Walker {
       const o = stackOffset(this.st.regs[r]);
       if (o !== undefined) from = Math.min(from, o);
     }
-    if (from !== Infinity && this.hasSlotFrom(from)) {
+    if (from !== Infinity && this.st.slots.size > 0 && this.hasSlotFrom(from)) {
       const slots = this.ownSlots();
       for (const k of slots.keys()) if (k + 8 > from) slots.delete(k);
     }
     for (const r of CALL_CLOBBERED) this.set(r, null);
   }
 
+  /** Does any parameter register hold something? */
+  private anyArgument(): boolean {
+    for (let r = 0; r < PARAMS; r++) if (this.st.regs[r]) return true;
+    return false;
+  }
+
   /** Record a call or tail branch to each target that may take a tag. */
   private record(at: number, targets: (string | number)[]): void {
-    const args = this.st.regs.slice(0, PARAMS);
+    let args: Value[] | undefined;
     for (const t of targets) {
+      args ??= this.st.regs.slice(0, PARAMS);
       if (typeof t === 'string' && this.structApis.has(t)) {
         // The framework pass reads the structure an argument points to: an ADRP+ADD address is a `g` atom.
         const addr = this.st.addr;
@@ -533,7 +553,7 @@ class Walker {
       }
       const api = typeof t === 'string' ? this.apis.get(t) : undefined;
       if (typeof t === 'string' && !api) continue;
-      if (typeof t === 'number' && !args.some((v) => v)) continue;
+      if (typeof t === 'number' && !this.anyArgument()) continue;
       for (let p = 0; p < (api ? Math.min(api.params, PARAMS) : PARAMS); p++) this.use(args[p], false);
       this.sites.push({ at, fn: this.fn, target: t, args });
     }

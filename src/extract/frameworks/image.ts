@@ -24,22 +24,38 @@ export class ImageView {
 
   /** `size` bytes at `rva` as an unsigned number (size 2, 4 or 8), or undefined outside every section. */
   read(rva: number, size: 2 | 4 | 8): number | undefined {
-    const s = this.pe.sectionAt(rva);
-    if (!s || rva + size > s.rva + Math.max(s.virtualSize, s.rawSize)) return undefined;
-    const o = this.pe.rvaToOffset(rva);
-    // Past the section's raw data the loader maps zeros.
-    if (o < 0 || rva + size > s.rva + s.rawSize) return 0;
-    if (o + size > this.buf.byteLength) return undefined;
+    const o = this.offsetOf(rva, size);
+    if (o === undefined || o < 0) return o === undefined ? undefined : 0;
     if (size === 2) return this.view.getUint16(o, true);
     if (size === 4) return this.view.getUint32(o, true);
     const v = this.view.getBigUint64(o, true);
     return v > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(v);
   }
 
+  /** A pointer-sized value as a bigint: a 64-bit kernel address (a dump's relocated pointer) exceeds 2^53. */
+  private readPointer(rva: number): bigint | undefined {
+    if (this.ptrSize === 4) {
+      const v = this.read(rva, 4);
+      return v === undefined ? undefined : BigInt(v);
+    }
+    const o = this.offsetOf(rva, 8);
+    return o === undefined ? undefined : o < 0 ? 0n : this.view.getBigUint64(o, true);
+  }
+
+  /** File offset of `size` bytes at `rva`; -1 past the section's raw data (zeros); undefined outside the image. */
+  private offsetOf(rva: number, size: number): number | undefined {
+    const s = this.pe.sectionAt(rva);
+    if (!s || rva + size > s.rva + Math.max(s.virtualSize, s.rawSize)) return undefined;
+    const o = this.pe.rvaToOffset(rva);
+    // Past the section's raw data the loader maps zeros.
+    if (o < 0 || rva + size > s.rva + s.rawSize) return -1;
+    return o + size > this.buf.byteLength ? undefined : o;
+  }
+
   /** The RVA a pointer-sized value at `rva` points to, when it is a relocated pointer into the image. */
   pointerAt(rva: number): number | undefined {
-    const v = this.read(rva, this.ptrSize as 4 | 8);
-    if (v === undefined || v === 0) return undefined;
+    const v = this.readPointer(rva);
+    if (v === undefined || v === 0n) return undefined;
     const relocs = this.relocations();
     if (relocs.size > 0 && !relocs.has(rva)) return undefined;
     return this.rvaOf(v);
