@@ -125,12 +125,44 @@ function withAttachedGroups(db: Db, inputs: string[], body: (aliases: string[]) 
 }
 
 /**
- * Statements that copy the attached `src` into main: later inputs win for the same (host, path). With
- * `counts`, content_hosts is kept here from the input's own files (a bulk merge, triggers off): exact when
- * none of the input's hosts is in main yet, the fleet's case; returns false when one is (its rows may
- * replace others) and content_hosts must be counted again at the end.
+ * content_hosts of a bulk merge (triggers off), counted in memory as inputs come: while every input brings
+ * hosts the output does not have yet (a fleet), its files only add to each content's counts. `exact` turns
+ * false at the first input that could replace rows (a host seen before, failures): then the table is
+ * counted from the files at the end instead.
  */
-function copyAttached(db: Db, counts = false, src = 'src'): boolean {
+class HostTally {
+  exact = true;
+  private readonly counts = new Map<string, { hosts: number; files: number; first: string }>();
+
+  /** The rows main.files got after rowid `before`, from an input whose `hosts` hosts are all new. */
+  add(db: Db, before: number, hosts: number): void {
+    const rows = db.prepare<[number], [string, string, string]>('SELECT sha256, host, path FROM main.files WHERE rowid > ?').raw().all(before);
+    // A content's hosts in this input: the usual input is one host, so its contents are.
+    const seen = new Set<string>();
+    for (const [sha, host, path] of rows) {
+      let c = this.counts.get(sha);
+      if (!c) this.counts.set(sha, (c = { hosts: 0, files: 0, first: path }));
+      c.files++;
+      if (path < c.first) c.first = path;
+      const key = hosts > 1 ? `${sha}\0${host}` : sha;
+      if (!seen.has(key)) {
+        seen.add(key);
+        c.hosts++;
+      }
+    }
+  }
+
+  write(db: Db): void {
+    const put = db.prepare('INSERT INTO content_hosts (sha256, hosts, files, first_path) VALUES (?, ?, ?, ?)');
+    for (const [sha, c] of this.counts) put.run(sha, c.hosts, c.files, c.first);
+  }
+}
+
+/**
+ * Statements that copy the attached `src` into main: later inputs win for the same (host, path). With a
+ * `tally`, content_hosts is counted in it (a bulk merge: see HostTally).
+ */
+function copyAttached(db: Db, tally?: HostTally, src = 'src'): void {
   const has = (sql: string) => db.prepare(sql).pluck().get() !== undefined;
   // In a fleet most inputs bring no content the output lacks: then only their files rows are copied.
   if (has(`SELECT 1 FROM ${src}.contents s WHERE NOT EXISTS (SELECT 1 FROM main.contents m WHERE m.sha256 = s.sha256) LIMIT 1`)) {
@@ -151,21 +183,21 @@ function copyAttached(db: Db, counts = false, src = 'src'): boolean {
         SELECT ${CODE_SITE_COLUMNS} FROM ${src}.code_sites WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
       DROP TABLE temp.fresh;`);
   }
-  const newHosts = counts && !has(`SELECT 1 FROM (SELECT DISTINCT host FROM ${src}.files) s WHERE EXISTS (SELECT 1 FROM main.files m WHERE m.host = s.host)`);
-  const before = newHosts ? (db.prepare('SELECT coalesce(max(rowid), 0) FROM main.files').pluck().get() as number) : 0;
+  let hosts = 0;
+  if (tally?.exact) {
+    const names = db.prepare(`SELECT DISTINCT host FROM ${src}.files`).pluck().all() as string[];
+    const known = db.prepare('SELECT 1 FROM main.files WHERE host = ? LIMIT 1').pluck();
+    if (names.some((h) => known.get(h) !== undefined) || has(`SELECT 1 FROM ${src}.failures LIMIT 1`)) tally.exact = false;
+    else hosts = names.length;
+  }
+  const before = hosts > 0 ? (db.prepare('SELECT coalesce(max(rowid), 0) FROM main.files').pluck().get() as number) : 0;
   db.exec(`
     INSERT INTO main.files (${FILE_COLUMNS}) SELECT ${FILE_COLUMNS} FROM ${src}.files WHERE true
       ON CONFLICT(host, path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
         sha256 = excluded.sha256, indexed_at = excluded.indexed_at;
   `);
-  // New hosts only add files, at the end of the table: each content's counts grow by those rows' own.
-  if (newHosts) {
-    db.prepare(`
-      INSERT INTO main.content_hosts (sha256, hosts, files, first_path)
-        SELECT sha256, COUNT(DISTINCT host), COUNT(*), MIN(path) FROM main.files WHERE rowid > ? GROUP BY sha256
-        ON CONFLICT(sha256) DO UPDATE SET hosts = hosts + excluded.hosts, files = files + excluded.files,
-          first_path = min(first_path, excluded.first_path)`).run(before);
-  }
+  // New hosts only add files, at the end of the table.
+  if (hosts > 0) tally!.add(db, before, hosts);
   // Each step below is a probe per row of a small table; guarded, so the common case (no failures, no
   // pooltag entries) costs nothing and never scans the fleet's files.
   if (has('SELECT 1 FROM main.failures LIMIT 1')) {
@@ -183,7 +215,6 @@ function copyAttached(db: Db, counts = false, src = 'src'): boolean {
       DELETE FROM main.pooltag_entries WHERE origin IN (SELECT DISTINCT origin FROM ${src}.pooltag_entries);
       INSERT INTO main.pooltag_entries (${POOLTAG_COLUMNS}) SELECT ${POOLTAG_COLUMNS} FROM ${src}.pooltag_entries;`);
   }
-  return newHosts;
 }
 
 /** A (host, path) replaced by a later input may leave its old content unreferenced. */
@@ -211,19 +242,17 @@ export function mergeDatabases(args: string[], out: string): MergeSummary {
     // (sha256, host) index is built once at the end (kept during the load, its inserts cost 5x the rows').
     for (const t of CONTENT_HOSTS_TRIGGER_NAMES) db.exec(`DROP TRIGGER ${t}`);
     db.exec('DROP INDEX files_by_content_host');
-    let exact = true;
+    const tally = new HostTally();
     // A transaction per group of inputs: fewer commits, each writing the pages the group dirtied once.
     withAttachedGroups(db, inputs, (aliases) =>
       db.transaction(() => {
-        for (const a of aliases) exact = copyAttached(db, true, a) && exact;
+        for (const a of aliases) copyAttached(db, tally, a);
       })(),
     );
     db.transaction(() => {
       db.exec('CREATE INDEX files_by_content_host ON files(sha256, host)');
-      if (!exact) {
-        db.exec('DELETE FROM content_hosts');
-        db.exec(CONTENT_HOSTS_FILL);
-      }
+      if (tally.exact) tally.write(db);
+      else db.exec(CONTENT_HOSTS_FILL);
       dropOrphans(db);
       db.exec(CONTENT_HOSTS_TRIGGERS);
     })();
