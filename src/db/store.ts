@@ -131,6 +131,11 @@ export class IndexStore {
     return this.stmt.contentVersion.get(sha256)?.extractor_version;
   }
 
+  /** The sizes of every analysed content: a file of another size has content the database does not know. */
+  contentSizes(): Set<number> {
+    return new Set(this.db.prepare<[], number>('SELECT DISTINCT size FROM contents').pluck().all());
+  }
+
   /** Every exported wrapper in the database (other images' calls to them carry tags). */
   exportedWrappers(): ExportedWrapper[] {
     return this.db

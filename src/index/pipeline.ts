@@ -103,7 +103,7 @@ async function defaultExtractor(): Promise<{ extractor: Extractor; version: stri
   return { extractor: mod.extractTags, version: mod.EXTRACTOR_VERSION };
 }
 
-type Opener = (path: string) => Promise<OpenedFile>;
+type Opener = (path: string, size: number) => Promise<OpenedFile>;
 
 function inProcessOpener(read: (path: string) => Promise<Uint8Array>, extract: Extractor): Opener {
   return async (path) => {
@@ -163,7 +163,7 @@ type Reanalysis = (path: string, sha256: string, wrappers: ExportedWrapper[]) =>
 
 function pooledReanalysis(pool: ExtractWorkerPool): Reanalysis {
   return async (path, sha256, wrappers) => {
-    const f = await pool.open(path, laneOf(path));
+    const f = await pool.open(path, { lane: laneOf(path) });
     if (f.sha256 !== sha256) {
       f.release();
       return undefined;
@@ -300,14 +300,16 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
 
   // Two copies of one content in the same run are analysed once: the second waits for the first.
   const inFlight = new Map<string, Promise<void>>();
+  // Content of a size no analysed content has cannot be known: its worker analyses it without asking first.
+  const knownSizes = pool ? store.contentSizes() : new Set<number>();
   const open: Opener = pool
-    ? (path) => pool.open(path, laneOf(path))
+    ? (path, size) => pool.open(path, { lane: laneOf(path), ...(knownSizes.has(size) ? {} : { eager: { wrappers } }) })
     : inProcessOpener(opts.readFile ?? ((p: string) => readFile(p)), extractor!); // loaded above when needed
   const processFile = async (file: FileStat): Promise<void> => {
     let opened: OpenedFile | undefined;
     try {
       if (file.size > maxBytes) throw new Error(`${file.size} bytes is larger than the ${maxBytes}-byte limit`);
-      const f = (opened = await open(file.path));
+      const f = (opened = await open(file.path, file.size));
       summary.bytesRead += f.size;
       progress.bytesRead += f.size;
       // The file may have changed since the walk: store what was actually read.

@@ -1,6 +1,7 @@
 // The messages between the index pipeline and an extraction worker, and the worker's side of them. `open`
 // reads and hashes a file and keeps its bytes; the pipeline then asks for `extract` or sends `release`
-// (content already analysed), so each file is read once and its bytes never cross threads.
+// (content already analysed), so each file is read once and its bytes never cross threads. An eager `open`
+// (content the database cannot know yet) extracts at once and answers `opened` then `report`.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -12,7 +13,8 @@ export type Extract = (
 ) => DriverReport | Promise<DriverReport>;
 
 export type ToWorker =
-  | { type: 'open'; id: number; path: string }
+  /** `extract`: analyse right after reading, without waiting for the pipeline's word (see OpenOptions.eager). */
+  | { type: 'open'; id: number; path: string; extract?: { wrappers?: ExportedWrapper[] } }
   | { type: 'extract'; id: number; wrappers?: ExportedWrapper[] }
   | { type: 'release'; id: number };
 
@@ -45,13 +47,22 @@ export function serveExtractRequests(extract: Extract, version: string): void {
   if (!port) throw new Error('serveExtractRequests must run in a worker thread');
   const held = new Map<number, { path: string; buf: Uint8Array; sha256: string }>();
   const send = (m: FromWorker) => port.postMessage(m);
+  const answer = async (id: number, file: { path: string; buf: Uint8Array; sha256: string }, wrappers?: ExportedWrapper[]) => {
+    try {
+      const report = await extract(file.buf, { path: file.path, sha256: file.sha256, exportedWrappers: wrappers });
+      send({ type: 'report', id, report });
+    } catch (e) {
+      send({ type: 'failed', id, error: toWire(e) });
+    }
+  };
   port.on('message', async (m: ToWorker) => {
     if (m.type === 'open') {
       try {
         const buf = readFileSync(m.path);
         const sha256 = createHash('sha256').update(buf).digest('hex');
-        held.set(m.id, { path: m.path, buf, sha256 });
+        if (!m.extract) held.set(m.id, { path: m.path, buf, sha256 });
         send({ type: 'opened', id: m.id, sha256, size: buf.byteLength });
+        if (m.extract) await answer(m.id, { path: m.path, buf, sha256 }, m.extract.wrappers);
       } catch (e) {
         send({ type: 'failed', id: m.id, error: toWire(e) });
       }
@@ -62,12 +73,7 @@ export function serveExtractRequests(extract: Extract, version: string): void {
         send({ type: 'failed', id: m.id, error: { name: 'Error', message: `worker holds no file for request ${m.id}` } });
         return;
       }
-      try {
-        const report = await extract(file.buf, { path: file.path, sha256: file.sha256, exportedWrappers: m.wrappers });
-        send({ type: 'report', id: m.id, report });
-      } catch (e) {
-        send({ type: 'failed', id: m.id, error: toWire(e) });
-      }
+      await answer(m.id, file, m.wrappers);
     } else {
       held.delete(m.id);
     }

@@ -13,6 +13,7 @@ import { ExtractWorkerPool } from '../../src/index/worker-pool.js';
 import { LANE_ARM64, LANE_X86, laneOf } from '../../src/index/lanes.js';
 import { fakeDriver } from './fake-driver.js';
 import { formatTag, tagFromText } from '../../src/tag.js';
+import type { ExportedWrapper } from '../../src/extract/types.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const crashingWorker = new URL('./crashing-worker.ts', import.meta.url);
@@ -185,4 +186,21 @@ test('lanes: ARM64 images go to the ARM64 lane; x86, x64, non-PE and unreadable 
   const text = join(dir, 'text.sys');
   writeFileSync(text, 'MZ but nothing else');
   for (const f of [cut, text, join(dir, 'missing.sys')]) assert.equal(laneOf(f), LANE_X86, f);
+});
+
+test('worker pool: an eager open analyses at once and gives the same report; release drops it; other wrappers read the file again', { skip: !fixtureFiles.length && 'fixture drivers absent' }, async (t) => {
+  const pool = new ExtractWorkerPool({ size: 1 });
+  t.after(() => pool.close());
+  const files = fixtureFiles.slice(0, 6);
+  const wrappers: ExportedWrapper[] = [];
+  for (const path of files) {
+    const eager = await pool.open(path, { eager: { wrappers } });
+    assert.deepEqual(await eager.extract(wrappers), extractTags(readFileSync(path), { path }), path);
+    await assert.rejects(eager.extract(wrappers), /called twice/);
+  }
+  // Released before its report came: the worker goes on to the next file.
+  (await pool.open(files[0], { eager: { wrappers } })).release();
+  const other: ExportedWrapper[] = [{ module: 'helper.sys', name: 'HelperAlloc', ordinal: 1, param: 2, api: 'ExAllocatePoolWithTag', kind: 'pool' }];
+  const reread = await pool.open(files[1], { eager: { wrappers } });
+  assert.deepEqual(await reread.extract(other), extractTags(readFileSync(files[1]), { path: files[1], exportedWrappers: other }));
 });
