@@ -13,8 +13,6 @@ import type { GuardPointers } from '../../pe/types.js';
 
 const REGS = 31;
 const PARAMS = 8;
-/** x0-x18 and the link register do not survive a call. */
-const CALL_CLOBBERED = [...Array.from({ length: 19 }, (_, i) => i), 30];
 /**
  * The CFG check takes the target in x15 and returns to a call that still needs x0-x8 and x15: those survive
  * it, the other temporaries may not.
@@ -568,12 +566,23 @@ class Walker {
       const slots = this.ownSlots();
       for (const k of slots.keys()) if (k + 8 > from) slots.delete(k);
     }
-    for (const r of CALL_CLOBBERED) this.set(r, null);
+    // x0-x18 and the link register do not survive a call.
+    const { regs, addr } = this.st;
+    regs.fill(null, 0, 19);
+    addr.fill(NaN, 0, 19);
+    regs[30] = null;
+    addr[30] = NaN;
   }
 
-  /** Does any parameter register hold something? */
+  /**
+   * May a parameter register carry a tag (a constant or a parameter of this function)? Stack and import
+   * addresses never resolve to one: a call to the driver's own function with nothing else is not kept.
+   */
   private anyArgument(): boolean {
-    for (let r = 0; r < PARAMS; r++) if (this.st.regs[r]) return true;
+    for (let r = 0; r < PARAMS; r++) {
+      const v = this.st.regs[r];
+      if (v) for (const a of v) if (a.k !== 'sp' && a.k !== 'imp') return true;
+    }
     return false;
   }
 
