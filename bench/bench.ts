@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureCorpus, ensureRealCorpus, fixtureDrivers, folderStats, realDrivers } from './corpus.js';
-import { DEFAULT_FLEET, freeBytes, makeFleet, makeFleetHost, type FleetSpec } from './fleet.js';
+import { DEFAULT_FLEET, FLEET_GENERATOR, freeBytes, makeFleet, makeFleetHost, type FleetSpec } from './fleet.js';
 import { DEFAULT_LOOKUP_SPEC, ensureLookupDb } from './lookup-db.js';
 import { formatMs, renderRows, rowsJson, verdict, type Row } from './report.js';
 import { paired, peakRssAvailable, runOnce, timeSeries, type Run, type Series, type SeriesOptions } from './timing.js';
@@ -569,7 +569,7 @@ async function fleetRows(opts: Options, corpus: Corpus, unavailable: string | un
   if (built.status !== 0) return [row('fleet', `FAILED: index of the fleet sample: ${firstLine(built.stderr)}`)];
   rmSync(`${index}-wal`, { force: true });
   rmSync(`${index}-shm`, { force: true });
-  const key = JSON.stringify({ spec, index: fingerprint(index) });
+  const key = JSON.stringify({ spec, index: fingerprint(index), generator: FLEET_GENERATOR });
   const keyFile = join(dir, 'hosts.key.json');
   const reuse = existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key && existsSync(hostsDir) && readdirSync(hostsDir).length === spec.hosts;
   if (!reuse) {

@@ -1,12 +1,14 @@
 // A fleet of host databases made from one real index: every host a random ~70% of the index's files under
-// its own host name, written straight into the real schema (the triggers keep content_hosts as index
-// would). A host database holds its files' analyses too, as `whose-tag index` on that host would write it.
+// its own host name, written straight into the real schema. A host database holds every row `whose-tag
+// index --host` would write for its files (every table keyed by content: contents, findings, evidence,
+// exported wrappers, imports, code sites…, found from the schema so a new table is not forgotten), with
+// tag_values and content_hosts filled and the triggers in place.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { openDb } from '../src/db/schema.js';
+import { CONTENT_HOSTS_FILL, openDb } from '../src/db/schema.js';
 import { prng } from '../test/helpers/prng.js';
 
 export interface FleetSpec {
@@ -18,10 +20,8 @@ export interface FleetSpec {
 
 export const DEFAULT_FLEET: FleetSpec = { hosts: 10_000, share: 0.7, seed: 11 };
 
-const CONTENT_COLUMNS = `sha256, size, machine, company_name, file_version, file_description, original_filename,
-  product_name, product_version, tag_apis, analysed_at, extractor_version, warnings`;
-const FINDING_COLUMNS = 'sha256, tag, kind, tier, protected, sites, apis';
-const EVIDENCE_COLUMNS = 'sha256, tag, kind, seq, tier, section, rva, api, via, instruction, protected, via_export, source, field';
+/** Moves when what a host database holds changes: host databases kept from another version are made again. */
+export const FLEET_GENERATOR = 2;
 
 export function hostName(i: number): string {
   return `host-${String(i).padStart(5, '0')}`;
@@ -29,56 +29,91 @@ export function hostName(i: number): string {
 
 /**
  * An empty database with the current schema, copied for every host (saves running the migrations 10,000
- * times), without the findings trigger that fills tag_values row by row: writeHostDb fills tag_values in
- * one statement and puts the trigger back (its text is returned), so each host database ends up as index
- * would leave it, in a third of the time.
+ * times), without the triggers that keep tag_values and content_hosts row by row: each host's are filled in
+ * one statement each and the triggers put back (their text is returned), so each host database ends up as
+ * index would leave it, in a fraction of the time.
  */
-function template(path: string): { path: string; trigger: string } {
+function template(path: string): { path: string; triggers: string[] } {
   rmSync(path, { force: true });
   const db = openDb(path);
   try {
     db.pragma('journal_mode = DELETE');
-    const trigger = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'findings_tag_value'").pluck().get() as string;
-    db.exec('DROP TRIGGER findings_tag_value');
-    return { path, trigger };
+    const triggers = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all() as { name: string; sql: string }[];
+    for (const t of triggers) db.exec(`DROP TRIGGER ${t.name}`);
+    return { path, triggers: triggers.map((t) => t.sql) };
   } finally {
     db.close();
   }
 }
 
-const FILL_TAG_VALUES = `INSERT OR IGNORE INTO tag_values(be) SELECT
+const FILL_TAG_VALUES = `INSERT OR IGNORE INTO host_db.tag_values(be) SELECT
   ((tag & 255) << 24) | (((tag >> 8) & 255) << 16) | (((tag >> 16) & 255) << 8) | ((tag >> 24) & 255)
-  FROM (SELECT DISTINCT tag FROM findings)`;
+  FROM (SELECT DISTINCT tag FROM host_db.findings)`;
+
+/** Tables keyed by content (a sha256 column) that index fills per analysed content: copied for the host's contents. */
+function contentTables(db: Database.Database): { name: string; columns: string }[] {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all() as string[];
+  const out: { name: string; columns: string }[] = [];
+  for (const name of tables) {
+    if (name === 'files' || name === 'content_hosts') continue;
+    const cols = (db.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[]).map((c) => c.name);
+    if (cols.includes('sha256')) out.push({ name, columns: cols.join(', ') });
+  }
+  // Parents first: contents, then what references it.
+  return out.sort((a, b) => (a.name === 'contents' ? -1 : b.name === 'contents' ? 1 : 0));
+}
 
 /**
- * Write one host database at `out`: the files of `index` whose rowids are `rowids`, under `host`, with their
- * contents, findings and evidence.
+ * Writes host databases from the index at `index`: one connection holds the index (its pages stay in
+ * SQLite's cache from host to host) and attaches each new host file in turn.
  */
-export function writeHostDb(index: string, tpl: { path: string; trigger: string }, out: string, host: string, rowids: number[]): void {
-  copyFileSync(tpl.path, out);
-  const db = new Database(out);
-  try {
-    db.pragma('journal_mode = OFF');
-    db.pragma('synchronous = OFF');
-    db.pragma('foreign_keys = OFF');
-    db.prepare('ATTACH DATABASE ? AS src').run(index);
-    db.transaction(() => {
-      db.exec('CREATE TEMP TABLE chosen (id INTEGER PRIMARY KEY)');
+export class HostWriter {
+  private readonly db: Database.Database;
+  private readonly tpl: { path: string; triggers: string[] };
+  private readonly tables: { name: string; columns: string }[];
+  readonly rowids: number[];
+
+  constructor(index: string, templatePath: string) {
+    this.tpl = template(templatePath);
+    // Not read-only: the host files attached to this connection are written (the index never is).
+    this.db = new Database(index, { fileMustExist: true });
+    this.db.pragma('cache_size = -65536');
+    this.db.exec('CREATE TEMP TABLE chosen (id INTEGER PRIMARY KEY); CREATE TEMP TABLE shas (sha256 TEXT PRIMARY KEY)');
+    this.rowids = this.db.prepare('SELECT rowid FROM files ORDER BY rowid').pluck().all() as number[];
+    this.tables = contentTables(this.db);
+  }
+
+  /** Host database `out` holding the index's files `rowids` under `host`, with every row index writes for them. */
+  write(out: string, host: string, rowids: number[]): void {
+    const { db } = this;
+    copyFileSync(this.tpl.path, out);
+    db.prepare('ATTACH DATABASE ? AS host_db').run(out);
+    try {
+      db.pragma('host_db.journal_mode = OFF');
+      db.pragma('host_db.synchronous = OFF');
+      db.exec('DELETE FROM temp.chosen; DELETE FROM temp.shas');
       const add = db.prepare('INSERT INTO temp.chosen (id) VALUES (?)');
-      for (const id of rowids) add.run(id);
-      db.exec(`
-        CREATE TEMP TABLE shas AS SELECT DISTINCT sha256 FROM src.files WHERE rowid IN (SELECT id FROM temp.chosen);
-        INSERT INTO contents (${CONTENT_COLUMNS}) SELECT ${CONTENT_COLUMNS} FROM src.contents WHERE sha256 IN (SELECT sha256 FROM temp.shas);
-        INSERT INTO findings (${FINDING_COLUMNS}) SELECT ${FINDING_COLUMNS} FROM src.findings WHERE sha256 IN (SELECT sha256 FROM temp.shas);
-        INSERT INTO evidence (${EVIDENCE_COLUMNS}) SELECT ${EVIDENCE_COLUMNS} FROM src.evidence WHERE sha256 IN (SELECT sha256 FROM temp.shas);
-        ${FILL_TAG_VALUES};
-        ${tpl.trigger};
-      `);
-      db.prepare(`INSERT INTO files (host, path, size, mtime_ms, sha256, indexed_at)
-        SELECT ?, path, size, mtime_ms, sha256, indexed_at FROM src.files WHERE rowid IN (SELECT id FROM temp.chosen) ORDER BY path`).run(host);
-    })();
-  } finally {
-    db.close();
+      db.transaction(() => {
+        for (const id of rowids) add.run(id);
+        db.exec('INSERT OR IGNORE INTO temp.shas SELECT sha256 FROM main.files WHERE rowid IN (SELECT id FROM temp.chosen)');
+        for (const t of this.tables) {
+          db.exec(`INSERT INTO host_db.${t.name} (${t.columns}) SELECT ${t.columns} FROM main.${t.name} WHERE sha256 IN (SELECT sha256 FROM temp.shas)`);
+        }
+        db.prepare(`INSERT INTO host_db.files (host, path, size, mtime_ms, sha256, indexed_at)
+          SELECT ?, path, size, mtime_ms, sha256, indexed_at FROM main.files WHERE rowid IN (SELECT id FROM temp.chosen) ORDER BY path`).run(host);
+        db.exec(FILL_TAG_VALUES);
+        db.exec(CONTENT_HOSTS_FILL.replace('INSERT INTO content_hosts', 'INSERT INTO host_db.content_hosts').replace(/FROM files/g, 'FROM host_db.files'));
+        // Triggers are created in the schema of the table they watch: `host_db.` on the trigger's name.
+        for (const sql of this.tpl.triggers) db.exec(sql.replace(/^CREATE TRIGGER (\w+)/, 'CREATE TRIGGER host_db.$1'));
+      })();
+    } finally {
+      db.exec('DETACH DATABASE host_db');
+    }
+  }
+
+  close(): void {
+    this.db.close();
+    rmSync(this.tpl.path, { force: true });
   }
 }
 
@@ -108,33 +143,27 @@ export function hostFiles(rowids: number[], spec: FleetSpec, h: number): number[
 
 /** Write hosts [from, to) of the fleet into `dir` (which exists). Returns the files written. */
 export function makeHosts(index: string, dir: string, spec: FleetSpec, from: number, to: number): number {
-  const src = new Database(index, { readonly: true });
-  const rowids = src.prepare('SELECT rowid FROM files ORDER BY rowid').pluck().all() as number[];
-  src.close();
-  const tpl = template(join(dir, `..`, `fleet-template-${from}.db`));
+  const w = new HostWriter(index, join(dir, '..', `fleet-template-${from}.db`));
   let files = 0;
   try {
     for (let h = from; h < to; h++) {
-      const chosen = hostFiles(rowids, spec, h);
+      const chosen = hostFiles(w.rowids, spec, h);
       files += chosen.length;
-      writeHostDb(index, tpl, join(dir, `${hostName(h)}.db`), hostName(h), chosen);
+      w.write(join(dir, `${hostName(h)}.db`), hostName(h), chosen);
     }
   } finally {
-    rmSync(tpl.path, { force: true });
+    w.close();
   }
   return files;
 }
 
 /** One more host database (host number `h`) at `out`, as makeHosts writes each. */
 export function makeFleetHost(index: string, out: string, spec: FleetSpec, h: number): void {
-  const src = new Database(index, { readonly: true });
-  const rowids = src.prepare('SELECT rowid FROM files ORDER BY rowid').pluck().all() as number[];
-  src.close();
-  const tpl = template(`${out}.template`);
+  const w = new HostWriter(index, `${out}.template`);
   try {
-    writeHostDb(index, tpl, out, hostName(h), hostFiles(rowids, spec, h));
+    w.write(out, hostName(h), hostFiles(w.rowids, spec, h));
   } finally {
-    rmSync(tpl.path, { force: true });
+    w.close();
   }
 }
 

@@ -36,6 +36,7 @@ export class IndexStore {
       contentVersion: db.prepare<[string], { extractor_version: string }>(
         'SELECT extractor_version FROM contents WHERE sha256 = ?',
       ),
+      contentWarnings: db.prepare<[string], { warnings: string }>('SELECT warnings FROM contents WHERE sha256 = ?'),
       upsertContent: db.prepare(`
         INSERT INTO contents (sha256, size, machine, company_name, file_version, file_description, original_filename,
           product_name, product_version, tag_apis, analysed_at, extractor_version, warnings, wrapper_state, code_sites)
@@ -63,10 +64,10 @@ export class IndexStore {
       insertCodeSite: db.prepare(`
         INSERT INTO code_sites (sha256, imm_rva, rva, value, api, via, via_export, source, field, held_in, instruction)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      deleteImports: db.prepare('DELETE FROM content_imports WHERE sha256 = ?'),
-      insertImport: db.prepare('INSERT INTO content_imports (sha256, module, name, ordinal) VALUES (?, ?, ?, ?)'),
-      importsOf: db.prepare<[string], { module: string; name: string | null; ordinal: number | null }>(
-        'SELECT module, name, ordinal FROM content_imports WHERE sha256 = ?',
+      deleteImports: db.prepare('DELETE FROM content_modules WHERE sha256 = ?'),
+      insertImports: db.prepare('INSERT INTO content_modules (sha256, module, functions) VALUES (?, ?, ?)'),
+      importsOf: db.prepare<[string], { module: string; functions: string }>(
+        'SELECT module, functions FROM content_modules WHERE sha256 = ?',
       ),
       upsertFile: db.prepare(`
         INSERT INTO files (host, path, size, mtime_ms, sha256, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -131,6 +132,16 @@ export class IndexStore {
     return this.stmt.contentVersion.get(sha256)?.extractor_version;
   }
 
+  /** The warnings stored with this content's analysis (empty when unknown). */
+  contentWarnings(sha256: string): string[] {
+    const row = this.stmt.contentWarnings.get(sha256);
+    try {
+      return row ? (JSON.parse(row.warnings) as string[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
   /** The sizes of every analysed content: a file of another size has content the database does not know. */
   contentSizes(): Set<number> {
     return new Set(this.db.prepare<[], number>('SELECT DISTINCT size FROM contents').pluck().all());
@@ -159,9 +170,9 @@ export class IndexStore {
       .prepare<[string], { sha256: string; wrapper_state: string }>(
         `SELECT c.sha256, c.wrapper_state FROM contents c
          WHERE c.extractor_version = ? AND (c.wrapper_state != '' OR EXISTS (
-           SELECT 1 FROM content_imports i JOIN exported_wrappers w ON w.module = i.module
-             AND ((i.name IS NOT NULL AND w.name = i.name) OR (i.name IS NULL AND w.ordinal = i.ordinal))
-           WHERE i.sha256 = c.sha256 AND w.sha256 != c.sha256))`,
+           SELECT 1 FROM content_modules i JOIN exported_wrappers w ON w.module = i.module, json_each(i.functions) f
+           WHERE i.sha256 = c.sha256 AND w.sha256 != c.sha256
+             AND ((f.type = 'text' AND w.name = f.value) OR (f.type = 'integer' AND w.ordinal = f.value))))`,
       )
       .all(extractorVersion);
     const fileOf = this.db.prepare<[string, string], { path: string; size: number; mtime_ms: number }>(
@@ -169,12 +180,9 @@ export class IndexStore {
     );
     const out: { sha256: string; file: FileStat }[] = [];
     for (const c of candidates) {
-      const imports = this.stmt.importsOf.all(c.sha256).map((r) => {
-        const ref: ImportRef = { module: r.module };
-        if (r.name !== null) ref.name = r.name;
-        if (r.ordinal !== null) ref.ordinal = r.ordinal;
-        return ref;
-      });
+      const imports = this.stmt.importsOf.all(c.sha256).flatMap((r) =>
+        (JSON.parse(r.functions) as (string | number)[]).map((f): ImportRef => (typeof f === 'string' ? { module: r.module, name: f } : { module: r.module, ordinal: f })),
+      );
       if (state(imports) === c.wrapper_state) continue;
       const f = fileOf.get(c.sha256, host);
       if (f) out.push({ sha256: c.sha256, file: { host, path: f.path, size: f.size, mtimeMs: f.mtime_ms } });
@@ -215,7 +223,15 @@ export class IndexStore {
       s.deleteWrappers.run(sha256);
       for (const w of report.exportedWrappers ?? []) s.insertWrapper.run(sha256, w.module, w.name ?? null, w.ordinal, w.param, w.api, w.kind);
       s.deleteImports.run(sha256);
-      for (const i of report.imports ?? []) s.insertImport.run(sha256, i.module, i.name ?? null, i.ordinal ?? null);
+      const byModule = new Map<string, (string | number)[]>();
+      for (const i of report.imports ?? []) {
+        const fn = i.name ?? i.ordinal;
+        if (fn === undefined) continue;
+        const list = byModule.get(i.module);
+        if (list) list.push(fn);
+        else byModule.set(i.module, [fn]);
+      }
+      for (const [module, fns] of byModule) s.insertImports.run(sha256, module, JSON.stringify(fns));
       s.deleteFindings.run(sha256);
       for (const f of report.findings) {
         const tag = f.tag >>> 0;

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { COMMAND_NAMES, parseFastLookup } from '../../src/cli/fast-lookup.js';
 import { runCli } from '../helpers/cli.js';
 import { COMMAND_MODULES, commandName } from '../../src/cli/main.js';
+import { thousands } from '../../src/cli/lookup.js';
+import { prng } from '../helpers/prng.js';
 
 test('the fast path knows every command name main.ts registers', () => {
   assert.deepEqual([...COMMAND_NAMES].sort(), COMMAND_MODULES.map(commandName).sort());
@@ -40,4 +42,12 @@ test('a mistyped command is named as such, a five-byte tag as a bad tag', () => 
   const long = runCli(['Process'], { WHOSE_TAG_DB: join(tmpdir(), 'whose-tag-no-such.db') });
   assert.equal(long.code, 2);
   assert.equal(long.stderr, 'whose-tag: invalid tag "Process": a tag has at most 4 bytes\n');
+});
+
+test("host counts group digits as toLocaleString('en-US') does, without loading ICU's formats", () => {
+  const rand = prng(3);
+  for (let i = 0; i < 2000; i++) {
+    const n = Math.floor(rand() * 10 ** Math.floor(rand() * 10));
+    assert.equal(thousands(n), n.toLocaleString('en-US'), String(n));
+  }
 });

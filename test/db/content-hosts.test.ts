@@ -103,3 +103,31 @@ test('db merge (new output and in place) leaves content_hosts and the stats exac
   }
   assert.ok(s.inputs === 4 && into.inputs === 2);
 });
+
+test('db merge of inputs whose hosts are all new (a fleet) keeps content_hosts per input, exactly', (t) => {
+  const dir = tempDir(t);
+  const rand = prng(11);
+  const inputs: string[] = [];
+  for (let k = 0; k < 12; k++) {
+    const path = join(dir, `host${String(k).padStart(2, '0')}.db`);
+    const db = openDb(path);
+    seedContents(db);
+    churn(db, rand, 30);
+    // Each input's own host names (some inputs hold two hosts, and a content twice on one host).
+    db.prepare("UPDATE OR IGNORE files SET host = host || '-' || ?").run(String(k));
+    db.prepare('DELETE FROM contents WHERE sha256 NOT IN (SELECT sha256 FROM files)').run();
+    db.close();
+    inputs.push(path);
+  }
+  const out = join(dir, 'fleet.db');
+  const s = mergeDatabases(inputs, out);
+  const db = openDb(out, { readonly: true });
+  try {
+    assert.deepEqual(kept(db), counted(db));
+    assert.equal(s.hosts, db.prepare('SELECT COUNT(DISTINCT host) FROM files').pluck().get());
+    assert.ok(s.hosts > 12, `several inputs hold more than one host (${s.hosts} hosts)`);
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+  } finally {
+    db.close();
+  }
+});

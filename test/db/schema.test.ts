@@ -22,11 +22,11 @@ test('a new database gets every migration, WAL and the schema version in meta', 
   assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
   assert.deepEqual(tables, [
-    'code_sites', 'content_hosts', 'content_imports', 'contents', 'evidence', 'exported_wrappers', 'failures', 'files', 'findings', 'meta', 'pooltag_entries', 'tag_values',
+    'code_sites', 'content_hosts', 'content_modules', 'contents', 'evidence', 'exported_wrappers', 'failures', 'files', 'findings', 'meta', 'pooltag_entries', 'tag_values',
   ]);
   const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
   assert.deepEqual(indexes, [
-    'content_imports_by_content', 'content_imports_by_module', 'exported_wrappers_by_module', 'files_by_content_host', 'findings_by_tag', 'pooltag_by_value',
+    'content_modules_by_module', 'exported_wrappers_by_module', 'files_by_content_host', 'findings_by_tag', 'pooltag_by_value',
   ]);
   assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), String(SCHEMA_VERSION));
   db.close();
@@ -132,7 +132,7 @@ test('deleting a content cascades to its findings and evidence; files keep conte
   db.prepare(`INSERT INTO findings VALUES ('aa', 1, 'pool', 'call', 0, 1, '[]')`).run();
   db.prepare(`INSERT INTO evidence VALUES ('aa', 1, 'pool', 0, 'call', '.text', 16, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL)`).run();
   db.prepare(`INSERT INTO exported_wrappers VALUES ('aa', 'a.sys', 'F', 1, 0, 'ExFreePoolWithTag', 'pool')`).run();
-  db.prepare(`INSERT INTO content_imports VALUES ('aa', 'b.sys', 'G', NULL)`).run();
+  db.prepare(`INSERT INTO content_modules VALUES ('aa', 'b.sys', '["G"]')`).run();
   db.prepare(`INSERT INTO files VALUES ('h', '/a.sys', 1, 1, 'aa', 'now')`).run();
   assert.throws(() => db.prepare(`DELETE FROM contents WHERE sha256 = 'aa'`).run(), /FOREIGN KEY/);
   db.prepare('DELETE FROM files').run();
@@ -140,7 +140,7 @@ test('deleting a content cascades to its findings and evidence; files keep conte
   assert.equal(db.prepare('SELECT COUNT(*) FROM findings').pluck().get(), 0);
   assert.equal(db.prepare('SELECT COUNT(*) FROM evidence').pluck().get(), 0);
   assert.equal(db.prepare('SELECT COUNT(*) FROM exported_wrappers').pluck().get(), 0);
-  assert.equal(db.prepare('SELECT COUNT(*) FROM content_imports').pluck().get(), 0);
+  assert.equal(db.prepare('SELECT COUNT(*) FROM content_modules').pluck().get(), 0);
   db.close();
 });
 
@@ -175,5 +175,27 @@ test('version 4 adds the evidence source and field: older evidence rows read as 
   assert.deepEqual(db.prepare('SELECT api, source, field FROM evidence').get(), { api: 'ExAllocatePoolWithTag', source: null, field: null });
   db.prepare(`INSERT INTO evidence VALUES ('aa', 7, 'pool', 1, 'call', '.text', 32, 'WdfDriverCreate', NULL, NULL, 0, NULL, 'kmdf-default', 'WdfTest', NULL)`).run();
   assert.equal(db.prepare(`SELECT COUNT(*) FROM evidence WHERE source = 'kmdf-default'`).pluck().get(), 1);
+  db.close();
+});
+
+test('version 8 keeps imports one row per module: version 7 rows become JSON arrays, names and ordinals kept', (t) => {
+  const path = join(tempDir(t), 'v7.db');
+  const raw = new Database(path);
+  for (const m of MIGRATIONS.slice(0, 7)) raw.exec(m);
+  raw.pragma('user_version = 7');
+  raw.prepare(`INSERT INTO contents (sha256, size, machine, analysed_at, extractor_version) VALUES ('aa', 1, 'x64', 'now', '7')`).run();
+  const imp = raw.prepare('INSERT INTO content_imports VALUES (?, ?, ?, ?)');
+  imp.run('aa', 'ndis.sys', 'NdisAllocateMemoryWithTagPriority', null);
+  imp.run('aa', 'ndis.sys', null, 42);
+  imp.run('aa', 'wrapexp.sys', 'WrapAlloc', null);
+  raw.close();
+  const db = openDb(path);
+  assert.ok(SCHEMA_VERSION >= 8);
+  const rows = db.prepare('SELECT module, functions FROM content_modules ORDER BY module').all() as { module: string; functions: string }[];
+  assert.deepEqual(
+    rows.map((r) => [r.module, (JSON.parse(r.functions) as (string | number)[]).sort()]),
+    [['ndis.sys', [42, 'NdisAllocateMemoryWithTagPriority']], ['wrapexp.sys', ['WrapAlloc']]],
+  );
+  assert.equal(db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'content_imports'").pluck().get(), 0);
   db.close();
 });

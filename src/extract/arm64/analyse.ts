@@ -104,7 +104,7 @@ export function analyseArm64(
   // Call evidence names a constant by (at, value): find how it was built among the arguments passed.
   const wanted = new Set(calls.filter((c) => !instructions.has(c.at)).map((c) => c.at));
   const built = new Map<number, Const[]>();
-  for (const site of walked.sites) {
+  for (const site of wanted.size > 0 ? walked.sites : []) {
     for (const v of site.args) {
       for (const a of v ?? []) {
         if (a.k !== 'c' || !wanted.has(a.at)) continue;

@@ -117,6 +117,12 @@ const is = (w: number, mask: number, value: number) => (w & mask) >>> 0 === valu
  * decodeInto whatever else they hold: a pass that wants only literal loads skips the others with it.
  */
 export const mayLoadLiteral = (w: number) => (w & 0x3b000000) === 0x18000000;
+/**
+ * Could `w` be B, BL, ADR, ADRP or ADD/SUB (immediate)? When not, decodeInto gives none of `b`, `bl`,
+ * `adr`, `addimm`: the function-start pass decodes only these while no register holds a page address.
+ */
+export const mayBranchOrAddress = (w: number) =>
+  (w & 0x7c000000) === 0x14000000 || (w & 0x1f000000) === 0x10000000 || (w & 0x1f800000) === 0x11000000;
 /** Sign-extended field of `bits` bits at bit `lo`. */
 const signed = (w: number, lo: number, bits: number) => (w << (32 - lo - bits)) >> (32 - bits);
 

@@ -1,7 +1,7 @@
 // Function boundaries for the ARM64 walk: .pdata extents, BL targets, code addresses built with
 // ADR/ADRP+ADD (dispatch routines, unload handlers), tail-branch targets, and the linker's import thunks.
 import { lastAtOrBelow } from '../ranges.js';
-import { Decoded, decodeInto, mayLoadLiteral, writtenMask } from './decode.js';
+import { Decoded, decodeInto, mayBranchOrAddress, mayLoadLiteral, writtenMask } from './decode.js';
 
 export interface Arm64Section {
   name: string;
@@ -124,11 +124,13 @@ export function layout(
   const jumps: { at: number; target: number }[] = [];
   for (const sec of sections) {
     const page: (number | undefined)[] = new Array(31).fill(undefined);
+    /** The registers `page` has an address for. */
+    let paged = 0;
     const isData = data.get(sec)!;
     const w = words.get(sec)!;
     for (let k = 0; k < w.length; k++) {
-      // A data word changes nothing here.
-      if (isData[k]) continue;
+      // A data word changes nothing here, nor does any other while no page is held.
+      if (isData[k] || (paged === 0 && !mayBranchOrAddress(w[k]))) continue;
       const rva = sec.rva + k * 4;
       decodeInto(w[k], rva, d);
       let addr: number | undefined;
@@ -137,8 +139,13 @@ export function layout(
       else if (d.op === 'adr') addr = d.page ? undefined : d.target;
       else if (d.op === 'addimm' && !d.sub && !d.flags && d.rn !== 31 && page[d.rn] !== undefined) addr = page[d.rn]! + d.imm;
       if (addr !== undefined && inCode(addr)) starts.add(addr);
-      for (let m = writtenMask(d) & 0x7fffffff; m !== 0; m &= m - 1) page[31 - Math.clz32(m & -m)] = undefined;
-      if (d.op === 'adr' && d.page && d.rd < 31) page[d.rd] = d.target;
+      const cleared = writtenMask(d) & paged;
+      for (let m = cleared; m !== 0; m &= m - 1) page[31 - Math.clz32(m & -m)] = undefined;
+      paged &= ~cleared;
+      if (d.op === 'adr' && d.page && d.rd < 31) {
+        page[d.rd] = d.target;
+        paged |= 1 << d.rd;
+      }
     }
   }
 

@@ -13,8 +13,6 @@ import type { GuardPointers } from '../../pe/types.js';
 
 const REGS = 31;
 const PARAMS = 8;
-/** x0-x18 and the link register do not survive a call. */
-const CALL_CLOBBERED = [...Array.from({ length: 19 }, (_, i) => i), 30];
 /**
  * The CFG check takes the target in x15 and returns to a call that still needs x0-x8 and x15: those survive
  * it, the other temporaries may not.
@@ -27,8 +25,8 @@ export const GUARD_DISPATCH = '<cfg dispatch>';
 
 interface State {
   regs: Value[];
-  /** Address (RVA) a register holds, from ADR, ADRP and ADD: the base of an IAT load. */
-  addr: (number | undefined)[];
+  /** Address (RVA) a register holds (NaN: none; numbers only, so V8 keeps them unboxed), from ADR, ADRP and ADD: the base of an IAT load. */
+  addr: number[];
   /** sp relative to the function's entry sp; undefined when it cannot be followed. */
   sp: number | undefined;
   /** Stack slot (offset from the entry sp) → value stored there (spills, structures built on the stack). */
@@ -72,6 +70,9 @@ export interface WalkResult {
 
 /** The incoming parameters, shared by every function's entry state (values are never written). */
 const PARAM_VALUES: readonly Value[] = Array.from({ length: PARAMS }, (_, i) => [{ k: 'p', i }]);
+
+/** No register holds an address: NaN each (x === x is false only for NaN), a packed array of doubles. */
+const NO_ADDRS: readonly number[] = Array.from({ length: REGS }, () => NaN);
 
 /** The empty slot map every state starts from: shared, so never written (ownSlots copies it first). */
 const NO_SLOTS: ReadonlyMap<number, Value> = new Map();
@@ -131,7 +132,7 @@ class Walker {
   private fn = 0;
   private regionEnd = 0;
   private reachable = true;
-  /** Targets of forward branches not reached yet, ascending, and the state each is entered with. */
+  /** Targets of forward branches not reached yet, descending (the next one last), and the state each is entered with. */
   private readonly pendingAt: number[] = [];
   private readonly pendingState: State[] = [];
   /** The current state went to `pendingState` (its path ended in a branch): the next one needs arrays of its own. */
@@ -155,7 +156,7 @@ class Walker {
   readonly structSites: CallSite[] = [];
 
   private static lost(): State {
-    return { regs: new Array(REGS).fill(null), addr: new Array(REGS).fill(undefined), sp: undefined, slots: NO_SLOTS, escaped: Infinity };
+    return { regs: new Array(REGS).fill(null), addr: NO_ADDRS.slice(), sp: undefined, slots: NO_SLOTS, escaped: Infinity };
   }
 
 
@@ -165,54 +166,59 @@ class Walker {
     this.regionEnd = end;
     this.pendingAt.length = 0;
     this.pendingState.length = 0;
-    // The last region's final state is no one else's: start afresh in it.
-    this.reachable = false;
-    this.enter(begin);
+    this.reset();
     if (entry) {
       this.st.sp = 0;
       for (let p = 0; p < PARAMS; p++) this.st.regs[p] = PARAM_VALUES[p];
     }
     const d = this.insn;
     for (let ip = begin; ip < end; ip += 4) {
-      this.enter(ip);
       const k = (ip - sec.rva) >>> 2;
       if (data[k]) {
+        this.enter(ip, true);
         this.reachable = false;
         continue;
       }
       this.word = words[k];
       decodeInto(this.word, ip, d);
+      this.enter(ip, d.op === 'stop');
       this.step(ip, d);
     }
   }
 
-  private enter(ip: number): void {
+  /** Reach `ip`; `dead`: its word is data or stops, so it reads nothing of the state. */
+  private enter(ip: number, dead: boolean): void {
     // Branches only go forward inside the region: the lowest pending target is the next one reached.
-    if (ip === this.pendingAt[0]) {
-      this.pendingAt.shift();
-      const snap = this.pendingState.shift()!;
+    const next = this.pendingAt.length - 1;
+    if (next >= 0 && ip === this.pendingAt[next]) {
+      this.pendingAt.pop();
+      const snap = this.pendingState.pop()!;
       // The current state is this path's own: the join is made in it.
       this.st = this.reachable ? mergeInto(this.st, snap) : snap;
       this.given = false;
       this.slotsOwned = false;
       this.reachable = true;
     }
-    if (!this.reachable) {
-      if (this.given) {
-        this.st = Walker.lost();
-        this.given = false;
-      } else {
-        // The current state is this path's own: start afresh in place.
-        const st = this.st;
-        st.regs.fill(null);
-        st.addr.fill(undefined);
-        st.sp = undefined;
-        st.slots = NO_SLOTS;
-        st.escaped = Infinity;
-      }
-      this.slotsOwned = false;
-      this.reachable = true;
+    // Nothing is known where no path arrives (the state is made only when a word will read it).
+    if (!this.reachable && !dead) this.reset();
+  }
+
+  /** Start afresh: nothing known. */
+  private reset(): void {
+    if (this.given) {
+      this.st = Walker.lost();
+      this.given = false;
+    } else {
+      // The current state is this path's own (saved states are copies): reset in place.
+      const st = this.st;
+      st.regs.fill(null);
+      st.addr.fill(NaN);
+      st.sp = undefined;
+      st.slots = NO_SLOTS;
+      st.escaped = Infinity;
     }
+    this.slotsOwned = false;
+    this.reachable = true;
   }
 
   /** The current path's own slot map, copied first if it is shared. */
@@ -227,18 +233,25 @@ class Walker {
   /** Carry the current state to forward target `t`; `last`: the path ends here, so it may be given, not copied. */
   private branchTo(t: number, last: boolean): void {
     const at = this.pendingAt;
-    let k = 0;
-    while (k < at.length && at[k] < t) k++;
+    const states = this.pendingState;
+    let k = at.length - 1;
+    while (k >= 0 && at[k] < t) k--;
     const st = this.st;
     // The saved state shares the slot map: this path copies it before its next change.
     this.slotsOwned = false;
     // A saved state is only ever in `pendingState`: the join is made in it.
-    if (at[k] === t) mergeInto(this.pendingState[k], st);
-    else {
-      at.splice(k, 0, t);
-      this.pendingState.splice(k, 0, last ? st : { regs: st.regs.slice(), addr: st.addr.slice(), sp: st.sp, slots: st.slots, escaped: st.escaped });
-      if (last) this.given = true;
+    if (k >= 0 && at[k] === t) return void mergeInto(states[k], st);
+    const saved = last ? st : { regs: st.regs.slice(), addr: st.addr.slice(), sp: st.sp, slots: st.slots, escaped: st.escaped };
+    if (last) this.given = true;
+    // Insert at k + 1, moving the nearer targets up one.
+    at.push(t);
+    states.push(saved);
+    for (let j = at.length - 1; j > k + 1; j--) {
+      at[j] = at[j - 1];
+      states[j] = states[j - 1];
     }
+    at[k + 1] = t;
+    states[k + 1] = saved;
   }
 
   /** Register value as an operand where 31 means the zero register. */
@@ -246,7 +259,7 @@ class Walker {
     return r === 31 ? ZERO_VALUE : this.st.regs[r];
   }
 
-  private set(r: number, v: Value, addr?: number): void {
+  private set(r: number, v: Value, addr = NaN): void {
     if (r >= REGS) return;
     this.st.regs[r] = v;
     this.st.addr[r] = addr;
@@ -339,6 +352,43 @@ class Walker {
     return consts.map((c) => this.built(ip, f(c.v), { word: this.word, pc: ip, from: c === ZERO ? [] : [c.why] }));
   }
 
+  // The folds have closures of their own, outside step: a function that makes closures gets a new
+  // context object on every call, which for step would be one per word.
+
+  /** MOVK of `imm16` at bit `shift` into the constants `old`. */
+  private movk(ip: number, old: readonly Const[], shift: number, imm16: number): Value {
+    // Only the low 32 bits are tracked; a MOVK above them leaves them as they were.
+    const keep = shift === 0 ? 0xffff0000 : shift === 16 ? 0x0000ffff : 0xffffffff;
+    const put = shift < 32 ? imm16 << shift : 0;
+    // The constant keeps the RVA where it began, unless it began as the shared zero register.
+    const at = (a: Const) => (a === ZERO ? ip : a.at);
+    return old.map((a) => this.built(at(a), (a.v & keep) | put, { word: this.word, pc: ip, from: a === ZERO ? [] : [a.why] }));
+  }
+
+  private logicImm(ip: number, src: Value, op: LogicOp, imm: number): Value {
+    const operand: Const = { k: 'c', v: imm, at: ip, why: ZERO.why };
+    return this.fold(ip, src, [operand], (x, y) => logic(op, x, y));
+  }
+
+  private addImm(ip: number, src: Value, sub: boolean, imm: number): Value {
+    const operand: Const = { k: 'c', v: imm, at: ip, why: ZERO.why };
+    return this.fold(ip, src, [operand], (x, y) => (sub ? x - y : x + y) >>> 0);
+  }
+
+  private logicReg(ip: number, i: Decoded): Value {
+    return this.fold(ip, this.read(i.rn), this.read(i.rm), (x, y) => {
+      const b = shifted(y, i.shiftType, i.amount, i.sf);
+      return b === undefined ? undefined : logic(i.logic, x, i.invert ? ~b >>> 0 : b);
+    });
+  }
+
+  private addReg(ip: number, i: Decoded): Value {
+    return this.fold(ip, this.read(i.rn), this.read(i.rm), (x, y) => {
+      const b = shifted(y, i.shiftType, i.amount, i.sf);
+      return b === undefined ? undefined : (i.sub ? x - b : x + b) >>> 0;
+    });
+  }
+
   private step(ip: number, i: Decoded): void {
     const st = this.st;
     switch (i.op) {
@@ -350,13 +400,7 @@ class Walker {
         if (i.rd >= REGS) return;
         const old = st.regs[i.rd];
         if (!allConstants(old)) return this.set(i.rd, null);
-        // Only the low 32 bits are tracked; a MOVK above them leaves them as they were.
-        const keep = i.shift === 0 ? 0xffff0000 : i.shift === 16 ? 0x0000ffff : 0xffffffff;
-        const put = i.shift < 32 ? i.imm << i.shift : 0;
-        // The constant keeps the RVA where it began, unless it began as the shared zero register.
-        const at = (a: Const) => (a === ZERO ? ip : a.at);
-        this.set(i.rd, (old as readonly Const[]).map((a) => this.built(at(a), (a.v & keep) | put, { word: this.word, pc: ip, from: a === ZERO ? [] : [a.why] })));
-        return;
+        return this.set(i.rd, this.movk(ip, old, i.shift, i.imm));
       }
       case 'logimm': {
         const imm = i.imm;
@@ -367,8 +411,7 @@ class Walker {
         if (i.rn === 31) return this.set(i.rd, [this.built(ip, logic(i.logic, 0, imm), { word: this.word, pc: ip, from: [] })]);
         // Folding needs constants: nothing is built for the common case of an unknown operand.
         if (!allConstants(src)) return this.set(i.rd, null);
-        const operand: Const = { k: 'c', v: imm, at: ip, why: ZERO.why };
-        return this.set(i.rd, this.fold(ip, src, [operand], (x, y) => logic(i.logic, x, y)));
+        return this.set(i.rd, this.logicImm(ip, src, i.logic, imm));
       }
       case 'addimm': {
         if (i.flags && i.rd === 31) return this.use(this.read(i.rn), true);
@@ -381,10 +424,9 @@ class Walker {
         }
         if (i.rd === 31 && !i.flags) return this.moveSp(undefined);
         const base = st.addr[i.rn];
-        if (base !== undefined && !i.flags) return this.set(i.rd, null, i.sub ? base - i.imm : base + i.imm);
+        if (base === base && !i.flags) return this.set(i.rd, null, i.sub ? base - i.imm : base + i.imm);
         if (!allConstants(st.regs[i.rn])) return this.set(i.rd, null);
-        const imm: Const = { k: 'c', v: i.imm, at: ip, why: ZERO.why };
-        return this.set(i.rd, this.fold(ip, st.regs[i.rn], [imm], (x, y) => (i.sub ? x - y : x + y) >>> 0));
+        return this.set(i.rd, this.addImm(ip, st.regs[i.rn], i.sub, i.imm));
       }
       case 'adr':
         return this.set(i.rd, null, i.target);
@@ -392,21 +434,15 @@ class Walker {
         if (i.rd === 31) return;
         if (i.logic === 'orr' && !i.invert && i.amount === 0 && i.rn === 31) {
           // A copy shares the atoms: uses of the copy count as uses of the constant.
-          return this.set(i.rd, this.read(i.rm), i.rm < REGS ? st.addr[i.rm] : undefined);
+          return this.set(i.rd, this.read(i.rm), i.rm < REGS ? st.addr[i.rm] : NaN);
         }
         if (!allConstants(this.read(i.rn)) || !allConstants(this.read(i.rm))) return this.set(i.rd, null);
-        return this.set(i.rd, this.fold(ip, this.read(i.rn), this.read(i.rm), (x, y) => {
-          const b = shifted(y, i.shiftType, i.amount, i.sf);
-          return b === undefined ? undefined : logic(i.logic, x, i.invert ? ~b >>> 0 : b);
-        }));
+        return this.set(i.rd, this.logicReg(ip, i));
       }
       case 'addreg':
         if (i.rd === 31) return;
         if (!allConstants(this.read(i.rn)) || !allConstants(this.read(i.rm))) return this.set(i.rd, null);
-        return this.set(i.rd, this.fold(ip, this.read(i.rn), this.read(i.rm), (x, y) => {
-          const b = shifted(y, i.shiftType, i.amount, i.sf);
-          return b === undefined ? undefined : (i.sub ? x - b : x + b) >>> 0;
-        }));
+        return this.set(i.rd, this.addReg(ip, i));
       case 'cmp':
         for (const r of i.regs) if (r < REGS) this.use(st.regs[r], true);
         return;
@@ -421,9 +457,8 @@ class Walker {
         return this.set(i.rt, v === undefined ? null : [this.built(ip, v, { word: this.word, pc: ip, from: [] }, i.target)]);
       }
       case 'ldr': {
-        const base = i.rn < REGS ? st.addr[i.rn] : undefined;
-        const slot = base === undefined ? undefined : base + i.offset;
-        const name = i.size === 3 && slot !== undefined ? this.imports.get(slot) ?? this.guards.get(slot) : undefined;
+        const slot = (i.rn < REGS ? st.addr[i.rn] : NaN) + i.offset;
+        const name = i.size === 3 && slot === slot ? this.imports.get(slot) ?? this.guards.get(slot) : undefined;
         const v: Value = name ? [{ k: 'imp', name }] : this.readSlot(this.slotOf(i.rn, i.offset), 1 << i.size);
         this.writeback(i.rn, i.wb);
         return this.set(i.rt, v);
@@ -509,7 +544,7 @@ class Walker {
   private importsIn(r: number): (string | number)[] {
     if (r >= REGS) return [];
     const addr = this.st.addr[r];
-    if (addr !== undefined) return [addr];
+    if (addr === addr) return [addr];
     const v = this.st.regs[r];
     return v ? v.filter((a): a is Extract<Atom, { k: 'imp' }> => a.k === 'imp').map((a) => a.name) : [];
   }
@@ -531,12 +566,23 @@ class Walker {
       const slots = this.ownSlots();
       for (const k of slots.keys()) if (k + 8 > from) slots.delete(k);
     }
-    for (const r of CALL_CLOBBERED) this.set(r, null);
+    // x0-x18 and the link register do not survive a call.
+    const { regs, addr } = this.st;
+    regs.fill(null, 0, 19);
+    addr.fill(NaN, 0, 19);
+    regs[30] = null;
+    addr[30] = NaN;
   }
 
-  /** Does any parameter register hold something? */
+  /**
+   * May a parameter register carry a tag (a constant or a parameter of this function)? Stack and import
+   * addresses never resolve to one: a call to the driver's own function with nothing else is not kept.
+   */
   private anyArgument(): boolean {
-    for (let r = 0; r < PARAMS; r++) if (this.st.regs[r]) return true;
+    for (let r = 0; r < PARAMS; r++) {
+      const v = this.st.regs[r];
+      if (v) for (const a of v) if (a.k !== 'sp' && a.k !== 'imp') return true;
+    }
     return false;
   }
 
@@ -547,8 +593,7 @@ class Walker {
       args ??= this.st.regs.slice(0, PARAMS);
       if (typeof t === 'string' && this.structApis.has(t)) {
         // The framework pass reads the structure an argument points to: an ADRP+ADD address is a `g` atom.
-        const addr = this.st.addr;
-        this.structSites.push({ at, fn: this.fn, target: t, args: args.map((v, r) => (addr[r] !== undefined ? [{ k: 'ga', rva: addr[r]! }] : v)) });
+        this.structSites.push({ at, fn: this.fn, target: t, args: withAddresses(args, this.st.addr) });
         continue;
       }
       const api = typeof t === 'string' ? this.apis.get(t) : undefined;
@@ -558,6 +603,11 @@ class Walker {
       this.sites.push({ at, fn: this.fn, target: t, args });
     }
   }
+}
+
+/** Arguments where a register holding an ADRP+ADD address reads as that address (a `ga` atom). */
+function withAddresses(args: Value[], addr: readonly number[]): Value[] {
+  return args.map((v, r) => (addr[r] === addr[r] ? [{ k: 'ga', rva: addr[r] }] : v));
 }
 
 /**
@@ -570,7 +620,7 @@ function mergeInto(a: State, b: State): State {
     const x = regs[r];
     const y = b.regs[r];
     if (x !== y) regs[r] = union(x, y);
-    if (addr[r] !== b.addr[r]) addr[r] = undefined;
+    if (addr[r] !== b.addr[r]) addr[r] = NaN;
   }
   if (b.escaped < a.escaped) a.escaped = b.escaped;
   // Two frames that disagree: the first path's stands (as for x86/x64).
