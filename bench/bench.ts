@@ -46,7 +46,7 @@ interface Options {
   json: boolean;
   /** Measure the old padded corpus (images + overlay) instead of the real-code one. */
   padded: boolean;
-  /** Keep the fleet's host databases for the next run (~20 GB) instead of deleting them at the end. */
+  /** Keep the fleet's host databases for the next run (~40 GB) instead of deleting them at the end. */
   keepFleet: boolean;
   fleetHosts: number;
 }
