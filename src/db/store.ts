@@ -36,6 +36,7 @@ export class IndexStore {
       contentVersion: db.prepare<[string], { extractor_version: string }>(
         'SELECT extractor_version FROM contents WHERE sha256 = ?',
       ),
+      contentWarnings: db.prepare<[string], { warnings: string }>('SELECT warnings FROM contents WHERE sha256 = ?'),
       upsertContent: db.prepare(`
         INSERT INTO contents (sha256, size, machine, company_name, file_version, file_description, original_filename,
           product_name, product_version, tag_apis, analysed_at, extractor_version, warnings, wrapper_state, code_sites)
@@ -129,6 +130,16 @@ export class IndexStore {
   /** Extractor version that analysed this content, if any host's file had it. */
   contentVersion(sha256: string): string | undefined {
     return this.stmt.contentVersion.get(sha256)?.extractor_version;
+  }
+
+  /** The warnings stored with this content's analysis (empty when unknown). */
+  contentWarnings(sha256: string): string[] {
+    const row = this.stmt.contentWarnings.get(sha256);
+    try {
+      return row ? (JSON.parse(row.warnings) as string[]) : [];
+    } catch {
+      return [];
+    }
   }
 
   /** The sizes of every analysed content: a file of another size has content the database does not know. */

@@ -13,6 +13,7 @@ import { IndexStore, type FileStat } from '../db/store.js';
 import type { DriverReport, ExportedWrapper } from '../extract/types.js';
 import { wrapperState } from '../extract/exports.js';
 import { EXTRACTOR_VERSION } from '../extract/version.js';
+import { isNoCallProofWarning } from '../pe/types.js';
 import { laneOf } from './lanes.js';
 import { ExtractWorkerPool, WorkerStartError, type OpenedFile } from './worker-pool.js';
 
@@ -72,7 +73,7 @@ export interface IndexSummary {
   /** Contents analysed again because an exported wrapper they import was indexed, changed or went. */
   upgraded: number;
   failed: IndexFailure[];
-  /** Drivers analysed in this run whose report says no call-tier proof was possible (imports discarded). */
+  /** Drivers read in this run whose report says no call-tier proof was possible (imports discarded). */
   warnings: { path: string; message: string }[];
   pruned: number;
   bytesRead: number;
@@ -321,6 +322,9 @@ export async function indexPaths(db: Db, args: string[], opts: IndexOptions = {}
         f.release();
         write(() => store.saveReused(current, sha256));
         summary.reused++;
+        // The same content analysed before (another host, another path): its warning still holds here.
+        const noCallProof = store.contentWarnings(sha256).find(isNoCallProofWarning);
+        if (noCallProof) summary.warnings.push({ path: file.path, message: noCallProof });
         return;
       }
       const work = (async () => {

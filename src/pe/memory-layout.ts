@@ -68,6 +68,10 @@ export function imageLayout(b: Bytes, h: PeHeaders): ImageLayout {
   const fileScore = score(asFile);
   const memoryScore = score(asMemory);
   if (memoryScore > fileScore) return { memory: true, rawIsRva, sections: atRva };
+  // Nothing parses either way, but at their RVAs the structures are zeros: pages missing from the dump (paged
+  // out, or INIT freed), not contradictions. Read by RVA; what is missing gives no evidence.
+  const missing = present.filter(([i]) => asMemory.zeros(h.directories[i]!.rva, 16)).length;
+  if (fileScore === 0 && missing > 0) return { memory: true, rawIsRva, sections: atRva };
   if (fileScore === 0 && present.length > 0) {
     const names = present.map(([, name]) => name).join(', ');
     throw b.error(`neither file nor memory layout: the file is SizeOfImage long (as a memory dump is), but its ${names} ` +
@@ -108,6 +112,12 @@ class Reader {
   u32(rva: number): number | undefined {
     const o = this.map.rvaToOffset(rva, 4);
     return o < 0 ? undefined : this.b.u32(o, 'layout probe');
+  }
+
+  /** Are the `length` bytes at `rva` all zero (or not in the file at all)? */
+  zeros(rva: number, length: number): boolean {
+    const o = this.map.rvaToOffset(rva, length);
+    return o < 0 || this.b.buf.subarray(o, o + length).every((x) => x === 0);
   }
 
   /** A NUL-terminated name of printable ASCII, 1 to `max` characters; undefined for anything else. */

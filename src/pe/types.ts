@@ -107,3 +107,8 @@ export class PeFormatError extends Error {
     this.name = 'PeFormatError';
   }
 }
+
+/** Is this one of a report's warnings that say no call-tier proof was possible (readPe's `importsDiscarded`)? */
+export function isNoCallProofWarning(warning: string): boolean {
+  return /^imports (discarded|unreadable): /.test(warning);
+}

@@ -9,7 +9,7 @@
 import { ReportParseError, type Report } from './types.js';
 import { exactHex } from './lines.js';
 import { headLines, reportLines } from './report-text.js';
-import { cleanLine, LineLedger } from './paste.js';
+import { LineLedger, pastedLines } from './paste.js';
 import { AllocationTally, poolOfName } from './allocations.js';
 
 const HEADER = /^\s*#\s+Tag\s+A\s+Address\s+Size\s+Type\s+Pool\s*$/;
@@ -28,10 +28,7 @@ export function parseMemprocfsPool(text: string, file: string): Report {
   const ledger = new LineLedger();
   const tally = new AllocationTally(file);
   let rows = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const n = i + 1;
-    const raw = cleanLine(lines[i]);
-    if (raw.trim() === '') continue;
+  for (const { n, raw } of pastedLines(lines)) {
     if (HEADER.test(raw)) {
       ledger.use(n);
       continue;

@@ -28,6 +28,14 @@ export function cleanLine(raw: string): string {
   return s;
 }
 
+/** A report's non-blank lines from index `from` on, each cleaned (cleanLine) with its 1-based number. */
+export function* pastedLines(lines: readonly string[], from = 0): Generator<{ n: number; raw: string }> {
+  for (let i = from; i < lines.length; i++) {
+    const raw = cleanLine(lines[i]);
+    if (raw.trim() !== '') yield { n: i + 1, raw };
+  }
+}
+
 export function isFence(raw: string): boolean {
   return FENCE.test(raw);
 }

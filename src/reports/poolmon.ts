@@ -15,7 +15,7 @@
 import { addCounters, emptyCounters, ReportParseError, type PoolCounters, type Report, type Snapshot, type UsageRow } from './types.js';
 import { exactCount, reportLines, reportTag } from './report-text.js';
 import { KD_PROMPT, outstandingOf, RowCursor } from './lines.js';
-import { cleanLine, LineLedger, withoutHeading } from './paste.js';
+import { cleanLine, LineLedger, pastedLines, withoutHeading } from './paste.js';
 
 const FORMAT = 'poolmon';
 const HEADER = /^(\s*)Tag\s+Type\s+Allocs\s+(?:\(\s*\)\s+)?Frees\s+(?:\(\s*\)\s+)?Diff\s+Bytes\s+(?:\(\s*\)\s+)?Per Alloc(\s+Mapped_Driver)?\s*$/;
@@ -85,10 +85,7 @@ export function parsePoolmon(text: string, file: string): Report {
     cur = undefined;
   };
 
-  for (let i = 0; i < lines.length; i++) {
-    const raw = cleanLine(lines[i]);
-    const n = i + 1;
-    if (raw.trim() === '') continue;
+  for (const { n, raw } of pastedLines(lines)) {
     if (PROMPT.test(raw) || KD_PROMPT.test(raw)) {
       ledger.use(n);
       if (cur?.header) finish();

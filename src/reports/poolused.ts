@@ -13,7 +13,7 @@
 import { addCounters, ReportParseError, type PoolCounters, type Report, type Snapshot, type UsageRow } from './types.js';
 import { reportLines, reportTag } from './report-text.js';
 import { ELISION, KD_PROMPT, outstandingOf, RowCursor } from './lines.js';
-import { cleanLine, LineLedger, withoutHeading } from './paste.js';
+import { cleanLine, LineLedger, pastedLines, withoutHeading } from './paste.js';
 
 const FORMAT = 'poolused';
 const HEADER = /^(\s*)Tag((?:\s+(?:Allocs|Frees|Diff|Used))+)\s*$/;
@@ -73,10 +73,7 @@ export function parsePoolused(text: string, file: string): Report {
   let session = false;
   let poolNames: Pool[] | undefined;
 
-  for (let i = 0; i < lines.length; i++) {
-    const n = i + 1;
-    const raw = cleanLine(lines[i]);
-    if (raw.trim() === '') continue;
+  for (const { n, raw } of pastedLines(lines)) {
     if (KD_PROMPT.test(raw)) {
       ledger.use(n);
       table = undefined;

@@ -23,7 +23,7 @@
 import { ReportParseError, type DriverRow, type PoolCounters, type Report, type Snapshot, type UsageRow } from './types.js';
 import { exactCount, reportLines, reportTag } from './report-text.js';
 import { ELISION, exactHex, isHex, KD_PROMPT, RowCursor } from './lines.js';
-import { cleanLine, LineLedger } from './paste.js';
+import { cleanLine, LineLedger, pastedLines } from './paste.js';
 
 const FORMAT = 'verifier';
 const ADDRESS = String.raw`(?:0x)?[0-9a-f\x60]{8,17}`;
@@ -80,10 +80,7 @@ export function parseVerifier(text: string, file: string): Report {
   let driver: Driver = { decimal: false };
   let inList = false;
 
-  for (let i = 0; i < lines.length; i++) {
-    const raw = cleanLine(lines[i]);
-    const n = i + 1;
-    if (raw.trim() === '') continue;
+  for (const { n, raw } of pastedLines(lines)) {
     if (inList) {
       if (ELISION.test(raw)) continue;
       if (DASHES.test(raw)) {

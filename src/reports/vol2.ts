@@ -9,7 +9,7 @@
 import { ReportParseError, type PoolCounters, type Report, type UsageRow } from './types.js';
 import { counters, exactCount, headLines, jsonValues, lineIndex, reportLines, reportTag, safeInteger } from './report-text.js';
 import { outstandingOf } from './lines.js';
-import { cleanLine, LineLedger } from './paste.js';
+import { LineLedger, pastedLines } from './paste.js';
 
 const COUNT_COLUMNS = ['NpAllocs', 'NpFrees', 'NpBytes', 'PgAllocs', 'PgFrees', 'PgBytes'] as const;
 const HEADER = /^Tag\s+NpAllocs\s+NpFrees\s+NpBytes\s+PgAllocs\s+PgFrees\s+PgBytes(\s+Driver\s+Reason)?\s*$/;
@@ -40,11 +40,9 @@ export function parseVol2(text: string, file: string): Report {
   const ledger = new LineLedger();
   ledger.use(h + 1);
   let failure: string | undefined;
-  for (let i = h + 1; i < lines.length; i++) {
-    const raw = cleanLine(lines[i]);
-    const n = i + 1;
-    if (raw.trim() === '') continue;
-    if (i === h + 1 && DASHES.test(raw)) {
+  for (const { n, raw } of pastedLines(lines, h + 1)) {
+    // The rule under the header (line h + 2).
+    if (n === h + 2 && DASHES.test(raw)) {
       ledger.use(n);
       continue;
     }

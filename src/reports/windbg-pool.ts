@@ -13,7 +13,7 @@
 import { ReportParseError, type Report } from './types.js';
 import { exactHex, KD_PROMPT } from './lines.js';
 import { reportLines } from './report-text.js';
-import { cleanLine, LineLedger } from './paste.js';
+import { cleanLine, LineLedger, pastedLines } from './paste.js';
 import { AllocationTally, poolOfName, type BlockPool } from './allocations.js';
 
 const ADDRESS = String.raw`[0-9a-f]{8}(?:\x60?[0-9a-f]{8})?`;
@@ -59,10 +59,7 @@ function parseBlocks(text: string, file: string, format: 'pool' | 'poolfind'): R
   const tally = new AllocationTally(file);
   let pool: BlockPool = 'unknownPool';
   let blocks = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const n = i + 1;
-    const raw = cleanLine(lines[i]);
-    if (raw.trim() === '') continue;
+  for (const { n, raw } of pastedLines(lines)) {
     if (KD_PROMPT.test(raw)) {
       ledger.use(n);
       pool = 'unknownPool';

@@ -13,8 +13,6 @@ import type { GuardPointers } from '../../pe/types.js';
 
 const REGS = 31;
 const PARAMS = 8;
-/** x0-x18 and the link register do not survive a call. */
-const CALL_CLOBBERED = [...Array.from({ length: 19 }, (_, i) => i), 30];
 /**
  * The CFG check takes the target in x15 and returns to a call that still needs x0-x8 and x15: those survive
  * it, the other temporaries may not.
@@ -139,6 +137,8 @@ class Walker {
   private readonly pendingState: State[] = [];
   /** The current state went to `pendingState` (its path ended in a branch): the next one needs arrays of its own. */
   private given = false;
+  /** States no path holds any more (joined or abandoned), reused for copies: fewer objects for the GC. */
+  private readonly free: State[] = [];
   /** The instruction being walked, decoded in place, and its word (the constants it builds name it). */
   private readonly insn = new Decoded();
   private word = 0;
@@ -195,8 +195,14 @@ class Walker {
     if (next >= 0 && ip === this.pendingAt[next]) {
       this.pendingAt.pop();
       const snap = this.pendingState.pop()!;
-      // The current state is this path's own: the join is made in it.
-      this.st = this.reachable ? mergeInto(this.st, snap) : snap;
+      // The current state is this path's own: the join is made in it. The state left behind is no one's.
+      if (this.reachable) {
+        mergeInto(this.st, snap);
+        this.free.push(snap);
+      } else {
+        if (!this.given && this.st !== snap) this.free.push(this.st);
+        this.st = snap;
+      }
       this.given = false;
       this.slotsOwned = false;
       this.reachable = true;
@@ -207,18 +213,17 @@ class Walker {
 
   /** Start afresh: nothing known. */
   private reset(): void {
+    // The current state is this path's own unless it was given to a branch target.
     if (this.given) {
-      this.st = Walker.lost();
+      this.st = this.free.pop() ?? Walker.lost();
       this.given = false;
-    } else {
-      // The current state is this path's own (saved states are copies): reset in place.
-      const st = this.st;
-      st.regs.fill(null);
-      st.addr.fill(NaN);
-      st.sp = undefined;
-      st.slots = NO_SLOTS;
-      st.escaped = Infinity;
     }
+    const st = this.st;
+    st.regs.fill(null);
+    st.addr.fill(NaN);
+    st.sp = undefined;
+    st.slots = NO_SLOTS;
+    st.escaped = Infinity;
     this.slotsOwned = false;
     this.reachable = true;
   }
@@ -232,6 +237,20 @@ class Walker {
     return this.st.slots as Map<number, Value>;
   }
 
+  /** A copy of `st` (its slot map shared), in a state left behind when there is one. */
+  private copy(st: State): State {
+    const c = this.free.pop();
+    if (!c) return { regs: st.regs.slice(), addr: st.addr.slice(), sp: st.sp, slots: st.slots, escaped: st.escaped };
+    for (let r = 0; r < REGS; r++) {
+      c.regs[r] = st.regs[r];
+      c.addr[r] = st.addr[r];
+    }
+    c.sp = st.sp;
+    c.slots = st.slots;
+    c.escaped = st.escaped;
+    return c;
+  }
+
   /** Carry the current state to forward target `t`; `last`: the path ends here, so it may be given, not copied. */
   private branchTo(t: number, last: boolean): void {
     const at = this.pendingAt;
@@ -243,7 +262,7 @@ class Walker {
     this.slotsOwned = false;
     // A saved state is only ever in `pendingState`: the join is made in it.
     if (k >= 0 && at[k] === t) return void mergeInto(states[k], st);
-    const saved = last ? st : { regs: st.regs.slice(), addr: st.addr.slice(), sp: st.sp, slots: st.slots, escaped: st.escaped };
+    const saved = last ? st : this.copy(st);
     if (last) this.given = true;
     // Insert at k + 1, moving the nearer targets up one.
     at.push(t);
@@ -568,12 +587,23 @@ class Walker {
       const slots = this.ownSlots();
       for (const k of slots.keys()) if (k + 8 > from) slots.delete(k);
     }
-    for (const r of CALL_CLOBBERED) this.set(r, null);
+    // x0-x18 and the link register do not survive a call.
+    const { regs, addr } = this.st;
+    regs.fill(null, 0, 19);
+    addr.fill(NaN, 0, 19);
+    regs[30] = null;
+    addr[30] = NaN;
   }
 
-  /** Does any parameter register hold something? */
+  /**
+   * May a parameter register carry a tag (a constant or a parameter of this function)? Stack and import
+   * addresses never resolve to one: a call to the driver's own function with nothing else is not kept.
+   */
   private anyArgument(): boolean {
-    for (let r = 0; r < PARAMS; r++) if (this.st.regs[r]) return true;
+    for (let r = 0; r < PARAMS; r++) {
+      const v = this.st.regs[r];
+      if (v) for (const a of v) if (a.k !== 'sp' && a.k !== 'imp') return true;
+    }
     return false;
   }
 
