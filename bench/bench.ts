@@ -46,7 +46,7 @@ interface Options {
   json: boolean;
   /** Measure the old padded corpus (images + overlay) instead of the real-code one. */
   padded: boolean;
-  /** Keep the fleet's host databases for the next run (~20 GB) instead of deleting them at the end. */
+  /** Keep the fleet's host databases for the next run (~40 GB) instead of deleting them at the end. */
   keepFleet: boolean;
   fleetHosts: number;
 }
@@ -575,7 +575,8 @@ async function fleetRows(opts: Options, corpus: Corpus, unavailable: string | un
   if (!reuse) {
     const perHost = statSync(index).size * spec.share;
     const need = perHost * spec.hosts * 1.2 + 4e9;
-    const free = freeBytes(dir);
+    // The host databases of an earlier run are deleted first: their space counts as free.
+    const free = freeBytes(dir) + folderBytes(hostsDir);
     if (free < need) {
       return [row(`fleet of ${spec.hosts} hosts`, `not measured: needs ~${(need / 1e9).toFixed(0)} GB free in ${dir}, has ${(free / 1e9).toFixed(0)} GB`)];
     }
@@ -718,6 +719,14 @@ function fingerprint(index: string): string {
   } finally {
     d.close();
   }
+}
+
+/** Bytes of the files directly in `dir` (0 when it does not exist). */
+function folderBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isFile()) n += statSync(join(dir, e.name)).size;
+  return n;
 }
 
 function fileSize(path: string): number {

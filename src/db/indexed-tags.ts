@@ -46,9 +46,10 @@ export class IndexedTags {
     this.codeFinding = db.prepare<[string, number], number>(
       `SELECT 1 FROM findings WHERE sha256 = ? AND tag = ? AND tier IN ('call', 'code') LIMIT 1`,
     ).pluck();
-    this.site = db.prepare<[string, number], SiteRow>(
+    // The sites between the lowest and highest RVA asked: one query per file, whatever its hits.
+    this.site = db.prepare<[string, number, number], SiteRow>(
       `SELECT imm_rva, rva, value, api, via, via_export, source, field, held_in, instruction FROM code_sites
-       WHERE sha256 = ? AND imm_rva = ?`,
+       WHERE sha256 = ? AND imm_rva BETWEEN ? AND ?`,
     );
   }
 
@@ -77,11 +78,9 @@ export class IndexedTags {
     if (!f) return undefined;
     if (f.code_sites === null) return this.codeFinding.get(f.sha256, tag) === undefined ? 'no-code-tag' : undefined;
     const out = new Map<number, ScanSite>();
-    if (f.code_sites === 0) return out;
-    for (const rva of rvas) {
-      const r = this.site.get(f.sha256, rva);
-      if (r) out.set(rva, siteOf(r));
-    }
+    if (f.code_sites === 0 || rvas.length === 0) return out;
+    const wanted = new Set(rvas);
+    for (const r of this.site.all(f.sha256, Math.min(...rvas), Math.max(...rvas))) if (wanted.has(r.imm_rva)) out.set(r.imm_rva, siteOf(r));
     return out;
   }
 }
