@@ -15,7 +15,7 @@ import { analyseArm64 } from './arm64/analyse.js';
 import { ImageView, arm64FrameworkCalls, arm64Frameworks, frameworkCalls, planFrameworks } from './frameworks/index.js';
 import { type Metadata, metadataRanges } from './metadata.js';
 import { subtract } from './ranges.js';
-import { type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, freeRank, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit, type ExportedWrapper } from './types.js';
+import { type CodeSection, type DriverReport, type Evidence, MAX_EVIDENCE, TIER_RANK, freeRank, type TagFinding, type TagKind, type Tier, type CallEvidence, type CodeInput, type ImmediateSite, type TagApi, type Wrapper, type ScanHit, type ExportedWrapper } from './types.js';
 import { externalApis, ownApis, exportedWrappers, importKey, importRefs, moduleName } from './exports.js';
 import { evidenceOf, scanSitesOf, siteHit, type ScanSite } from './scan-sites.js';
 
@@ -161,15 +161,23 @@ function instructionText(code: CodeInput | undefined, rva: number): string | und
   const sec = code?.sections.find((s) => rva >= s.rva && rva < s.rva + s.bytes.length);
   if (!sec) return undefined;
   shared ??= { formatter: new Formatter(FormatterSyntax.Masm), ins: new Instruction() };
-  const decoder = new Decoder(code!.bitness, sec.bytes.subarray(rva - sec.rva, rva - sec.rva + 15), DecoderOptions.None);
-  try {
-    decoder.ip = BigInt(rva);
-    decoder.decodeOut(shared.ins);
-    return shared.formatter.format(shared.ins);
-  } finally {
-    decoder.free();
+  if (textDecoder?.sec.deref() !== sec) {
+    textDecoder?.decoder.free();
+    textDecoder = { sec: new WeakRef(sec), decoder: new Decoder(code!.bitness, sec.bytes, DecoderOptions.None) };
   }
+  const { decoder } = textDecoder;
+  decoder.position = rva - sec.rva;
+  decoder.ip = BigInt(rva);
+  decoder.decodeOut(shared.ins);
+  return shared.formatter.format(shared.ins);
 }
+
+/**
+ * The decoder of the section evidence was last disassembled from, kept for the next instruction: a decoder
+ * per instruction (one per evidence row and code site) cost more than the disassembly. It holds a copy of
+ * the section in wasm memory, not the file's bytes; the next section's replaces it.
+ */
+let textDecoder: { sec: WeakRef<CodeSection>; decoder: InstanceType<typeof Decoder> } | undefined;
 
 interface Pending {
   tag: number;

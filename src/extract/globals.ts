@@ -112,7 +112,14 @@ export class ImageData implements HeldValues {
     if (this.refs) return this.refs;
     const out: Reference[] = [];
     const data = this.code.dataRanges ?? [];
-    const inData = (t: number) => data.some((d) => t >= d.begin - 4 && t < d.end);
+    // Most raw words are nowhere near the image: one compare against the span of all data rejects them.
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const d of data) {
+      lo = Math.min(lo, d.begin - 4);
+      hi = Math.max(hi, d.end);
+    }
+    const inData = (t: number) => t >= lo && t < hi && data.some((d) => t >= d.begin - 4 && t < d.end);
     for (const sec of this.code.sections) {
       const b = sec.bytes;
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -144,13 +151,16 @@ export class ImageData implements HeldValues {
     const slack = this.code.bitness === 64 ? 4 : 0;
     const ins = new Instruction();
     const factory = new InstructionInfoFactory();
+    // One decoder per section for all the references: each new one copies the whole section into wasm memory.
+    const decoders = new Map<CodeInput['sections'][number], InstanceType<typeof Decoder>>();
     try {
       for (const r of this.references()) {
         if (r.target < lo - slack || r.target >= hi) continue;
-        const use = this.useAt(r.at, lo, hi, ins, factory);
+        const use = this.useAt(r.at, lo, hi, ins, factory, decoders);
         if (use) out.push(use);
       }
     } finally {
+      for (const d of decoders.values()) d.free();
       factory.free();
       ins.free();
     }
@@ -159,22 +169,22 @@ export class ImageData implements HeldValues {
   }
 
   /** The use made by the instruction holding an address in [lo, hi) at `at`, decoded from its function's start. */
-  private useAt(at: number, lo: number, hi: number, ins: InstanceType<typeof Instruction>, factory: InstanceType<typeof InstructionInfoFactory>): Use | undefined {
+  private useAt(
+    at: number, lo: number, hi: number, ins: InstanceType<typeof Instruction>, factory: InstanceType<typeof InstructionInfoFactory>,
+    decoders: Map<CodeInput['sections'][number], InstanceType<typeof Decoder>>,
+  ): Use | undefined {
     const sec = this.code.sections.find((s) => at >= s.rva && at < s.rva + s.bytes.length);
     if (!sec) return undefined;
     const base = this.code.bitness === 64 ? 0 : Number(this.code.imageBase & 0xffffffffn);
     let pos = Math.max(sec.rva, this.regionBegin(at) ?? sec.rva, at - MAX_SYNC);
-    const decoder = new Decoder(this.code.bitness, sec.bytes, DecoderOptions.None);
-    try {
-      decoder.position = pos - sec.rva;
-      decoder.ip = BigInt(pos + base);
-      while (pos <= at) {
-        decoder.decodeOut(ins);
-        if (pos + ins.length > at) return ins.isInvalid ? undefined : this.classify(ins, factory, lo, hi, base);
-        pos += ins.length;
-      }
-    } finally {
-      decoder.free();
+    let decoder = decoders.get(sec);
+    if (!decoder) decoders.set(sec, (decoder = new Decoder(this.code.bitness, sec.bytes, DecoderOptions.None)));
+    decoder.position = pos - sec.rva;
+    decoder.ip = BigInt(pos + base);
+    while (pos <= at) {
+      decoder.decodeOut(ins);
+      if (pos + ins.length > at) return ins.isInvalid ? undefined : this.classify(ins, factory, lo, hi, base);
+      pos += ins.length;
     }
     return undefined;
   }
