@@ -133,9 +133,11 @@ function analyse(buf: Uint8Array, pe: PeImage, meta: Metadata, external: readonl
   }
   const fw = frameworkCalls(image, plan, structSites, globalStores, path);
   warnings.push(...fw.warnings);
-  // Only immediates of tags no call proves can be decoys: a proven tag keeps all its evidence.
+  // Only immediates of tags no call proves can be decoys: a proven tag keeps all its evidence. An image
+  // that imports and exports no tag-taking API (most DLLs) proves nothing either way: the pass is spared.
   const provenTags = new Set([...calls, ...fw.calls].map((c) => withoutProtectedBit(c.value)));
-  const decoys = decoyImmediates(code, starts, all.filter((im) => !provenTags.has(withoutProtectedBit(im.v))), wrappers);
+  const takesTags = imported.length > 0 || usesExternal || code.ownApis !== undefined || plan !== undefined;
+  const decoys = takesTags ? decoyImmediates(code, starts, all.filter((im) => !provenTags.has(withoutProtectedBit(im.v))), wrappers) : new Set<number>();
   const immediates = decoys.size === 0 ? all : all.filter((im) => !decoys.has(im.at));
   return {
     pe,

@@ -29,9 +29,11 @@ export interface WorkerPoolOptions {
 
 /**
  * V8 sizes a worker's young generation like a whole process's. On the real-code corpus with two workers a
- * 16 MB one kept the index's peak RSS at ~226 MB instead of 257–305 MB, for the same CPU time.
+ * 16 MB one kept the index's peak RSS at ~226 MB instead of 257–305 MB, for the same CPU time. Since the
+ * analysis grew (code sites, decoys, lanes), 16 MB peaked at 276–292 MB over six runs and 8 MB at 253–281 MB,
+ * for ~3% more CPU: the margin under the 300 MB target is worth it.
  */
-const YOUNG_GENERATION_MB = 16;
+const YOUNG_GENERATION_MB = 8;
 
 /** Files given to one worker at once: one being worked on, one read ahead while the main thread decides. */
 const DEPTH = 2;
@@ -41,6 +43,15 @@ const DEPTH = 2;
  * against 264–268 MB with 2, on a loaded machine), for no CPU time saved.
  */
 const EAGER_DEPTH = 2;
+
+/**
+ * A worker whose own lane ran out takes another lane's files only while that many are still queued. A worker
+ * switching analysers runs their code cold (3–5× slower for its first few hundred files while its JIT warms
+ * up): on the real-code bench corpus, the ARM64 worker taking the x64 lane's last files cost ~1 s more CPU
+ * (9.8–10.7 s against 8.7–9.4 s) for no shorter run on 2 cores. A worker that never had a file of its own
+ * lane (an x64-only folder) takes any from the start, so every core works.
+ */
+const STEAL_MIN_QUEUED = 1024;
 
 export interface OpenOptions {
   /** The lane (lanes.ts) whose worker takes this file first. */
@@ -76,6 +87,8 @@ interface Slot {
   worker: Worker;
   /** The lane of files this worker takes first: its JIT warms up to one analyser. */
   lane: number;
+  /** It has had a file of its own lane: it is warm for that analyser (see STEAL_MIN_QUEUED). */
+  specialised: boolean;
   ready: boolean;
   /** In the order sent; the worker answers them in that order. */
   jobs: Job[];
@@ -227,7 +240,7 @@ export class ExtractWorkerPool {
   }
 
   private spawn(lane: number): Slot {
-    const slot: Slot = { worker: workerFor(this.module, this.options), lane, ready: false, jobs: [] };
+    const slot: Slot = { worker: workerFor(this.module, this.options), lane, specialised: false, ready: false, jobs: [] };
     slot.worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
     slot.worker.on('error', (e) => (slot.died ??= describeDeath(e)));
     slot.worker.on('exit', (code) => this.onExit(slot, code));
@@ -296,13 +309,21 @@ export class ExtractWorkerPool {
     return this.queues.flatMap((q) => q.splice(0));
   }
 
-  /** Where `slot` takes its next file from: its own lane, else the longest other lane; undefined when all are empty. */
+  /**
+   * Where `slot` takes its next file from: its own lane, else the longest other lane (once specialised, only
+   * a long one, or one no worker has as its own); undefined when there is none.
+   */
   private queueFor(slot: Slot): Job[] | undefined {
     const own = this.queues[slot.lane];
     if (own.length) return own;
-    let longest: Job[] | undefined;
-    for (const q of this.queues) if (q.length && (!longest || q.length > longest.length)) longest = q;
-    return longest;
+    let longest: number | undefined;
+    this.queues.forEach((q, lane) => {
+      if (q.length && (longest === undefined || q.length > this.queues[longest].length)) longest = lane;
+    });
+    if (longest === undefined) return undefined;
+    const q = this.queues[longest];
+    const orphan = !this.slots.some((s) => s.lane === longest);
+    return !slot.specialised || orphan || q.length >= STEAL_MIN_QUEUED ? q : undefined;
   }
 
   /** Idle workers first, then read-ahead, so a short queue spreads over every worker. */
@@ -311,9 +332,10 @@ export class ExtractWorkerPool {
       for (const slot of this.slots) {
         if (!slot.ready || slot.jobs.length >= depth) continue;
         const queue = this.queueFor(slot);
-        if (!queue) return;
+        if (!queue) continue;
         if (depth > DEPTH && !queue[0].eager) continue;
         const job = queue.shift()!;
+        if (job.lane === slot.lane) slot.specialised = true;
         job.slot = slot;
         job.state = 'opening';
         slot.jobs.push(job);

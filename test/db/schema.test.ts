@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,11 +161,17 @@ test('version 2 keeps each distinct tag once, big-endian keyed: filled from vers
   db.close();
 });
 
-test('version 4 adds the evidence source and field: older evidence rows read as ordinary evidence', (t) => {
-  const path = join(tempDir(t), 'v3.db');
+/** A database as an older whose-tag left it: the first `version` migrations, nothing after. */
+function databaseAt(t: TestContext, version: number): { path: string; raw: Database.Database } {
+  const path = join(tempDir(t), `v${version}.db`);
   const raw = new Database(path);
-  for (const m of MIGRATIONS.slice(0, 3)) raw.exec(m);
-  raw.pragma('user_version = 3');
+  for (const m of MIGRATIONS.slice(0, version)) raw.exec(m);
+  raw.pragma(`user_version = ${version}`);
+  return { path, raw };
+}
+
+test('version 4 adds the evidence source and field: older evidence rows read as ordinary evidence', (t) => {
+  const { path, raw } = databaseAt(t, 3);
   raw.prepare(`INSERT INTO contents (sha256, size, machine, analysed_at, extractor_version) VALUES ('aa', 1, 'x64', 'now', '4')`).run();
   raw.prepare(`INSERT INTO findings VALUES ('aa', 7, 'pool', 'call', 0, 1, '[]')`).run();
   raw.prepare(`INSERT INTO evidence VALUES ('aa', 7, 'pool', 0, 'call', '.text', 16, 'ExAllocatePoolWithTag', NULL, NULL, 0, NULL)`).run();
@@ -179,10 +185,7 @@ test('version 4 adds the evidence source and field: older evidence rows read as 
 });
 
 test('version 8 keeps imports one row per module: version 7 rows become JSON arrays, names and ordinals kept', (t) => {
-  const path = join(tempDir(t), 'v7.db');
-  const raw = new Database(path);
-  for (const m of MIGRATIONS.slice(0, 7)) raw.exec(m);
-  raw.pragma('user_version = 7');
+  const { path, raw } = databaseAt(t, 7);
   raw.prepare(`INSERT INTO contents (sha256, size, machine, analysed_at, extractor_version) VALUES ('aa', 1, 'x64', 'now', '7')`).run();
   const imp = raw.prepare('INSERT INTO content_imports VALUES (?, ?, ?, ?)');
   imp.run('aa', 'ndis.sys', 'NdisAllocateMemoryWithTagPriority', null);

@@ -204,3 +204,20 @@ test('worker pool: an eager open analyses at once and gives the same report; rel
   const reread = await pool.open(files[1], { eager: { wrappers } });
   assert.deepEqual(await reread.extract(other), extractTags(readFileSync(files[1]), { path: files[1], exportedWrappers: other }));
 });
+
+test('worker pool: every file of every lane is served, whatever the pool size (no lane waits for a worker it has not)', async (t) => {
+  const arm64 = sysFilesUnder(join(fixtures, 'drivers-arm64')).slice(0, 3);
+  const x86 = sysFilesUnder(join(fixtures, 'drivers')).slice(0, 5);
+  assert.ok(arm64.length > 0 && x86.length > 0);
+  for (const size of [1, 2]) {
+    const pool = new ExtractWorkerPool({ size });
+    t.after(() => pool.close());
+    const files = [...arm64.map((path) => ({ path, lane: LANE_ARM64 })), ...x86.map((path) => ({ path, lane: LANE_X86 }))];
+    const shas = await Promise.all(files.map(async ({ path, lane }) => {
+      const f = await pool.open(path, { lane, eager: { wrappers: [] } });
+      await f.extract([]);
+      return f.sha256;
+    }));
+    assert.deepEqual(shas, files.map(({ path }) => createHash('sha256').update(readFileSync(path)).digest('hex')), `pool of ${size}`);
+  }
+});

@@ -562,38 +562,3 @@ function maskOf(regs: readonly number[]): number {
   return m >>> 0;
 }
 
-/** Registers a decoded instruction may write (for passes that track nothing else). */
-export function writtenRegs(i: Insn): number[] {
-  switch (i.op) {
-    case 'movz':
-    case 'movn':
-    case 'movk':
-    case 'logimm':
-    case 'addimm':
-    case 'adr':
-    case 'logreg':
-    case 'addreg':
-    case 'csel':
-      return [i.rd];
-    case 'lit':
-      return [i.rt];
-    case 'ldr':
-      return i.wb === 0 ? [i.rt] : [i.rt, i.rn];
-    case 'str':
-      return i.wb === 0 ? [] : [i.rn];
-    case 'pair':
-      return [...(i.load && !i.fp ? [i.rt, i.rt2] : []), ...(i.wb === 0 ? [] : [i.rn])];
-    case 'setsp':
-      return [31];
-    case 'load':
-    case 'write':
-      return i.regs;
-    case 'store':
-      return i.wb;
-    case 'bl':
-    case 'blr':
-      return [30];
-    default:
-      return [];
-  }
-}
