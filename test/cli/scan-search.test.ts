@@ -74,7 +74,7 @@ test('survey keeps the bytes before each match, across reads and at the start of
   const offsets = [2, 100, READ_CHUNK - 5, READ_CHUNK - 1, READ_CHUNK + 3, READ_CHUNK * 2 - 2, READ_CHUNK * 3 - 4];
   for (const o of offsets) bytes.write('DrA1', o, 'latin1');
   // Written last: a later one may overwrite an earlier one's bytes; the survey must agree with the file.
-  const expected = [];
+  const expected: number[] = [];
   for (let i = bytes.indexOf('DrA1'); i >= 0; i = bytes.indexOf('DrA1', i + 1)) expected.push(i);
   withFile(bytes, (path) => {
     const found = s.survey(path, 100, 7);
