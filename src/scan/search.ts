@@ -94,8 +94,10 @@ export class ByteSearcher {
               this.packed.copy(grown);
               this.packed = grown;
             }
-            const from = Math.max(0, at - before);
-            window.copy(this.packed, k * before + before - (at - from), from, at);
+            // Byte by byte: a Buffer.copy call per match cost more than the few bytes it moves.
+            const packed = this.packed;
+            const end = (k + 1) * before;
+            for (let j = 1; j <= before && j <= at; j++) packed[end - j] = window[at - j];
           }
           return true;
         },

@@ -66,3 +66,21 @@ test('readWhole returns the file, reusing its buffer, and refuses files over the
   withFile(Buffer.from('small'), (path) => assert.equal(s.readWhole(path, 100)?.toString(), 'small'));
   assert.throws(() => s.contains(join(tmpdir(), 'wt-scan-no-such-file')), /ENOENT/);
 });
+
+test('survey keeps the bytes before each match, across reads and at the start of the file, and the head', () => {
+  const s = new ByteSearcher(Buffer.from('DrA1'));
+  const bytes = Buffer.alloc(READ_CHUNK * 3);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 13 + (i >> 7)) & 0x7f;
+  const offsets = [2, 100, READ_CHUNK - 5, READ_CHUNK - 1, READ_CHUNK + 3, READ_CHUNK * 2 - 2, READ_CHUNK * 3 - 4];
+  for (const o of offsets) bytes.write('DrA1', o, 'latin1');
+  // Written last: a later one may overwrite an earlier one's bytes; the survey must agree with the file.
+  const expected: number[] = [];
+  for (let i = bytes.indexOf('DrA1'); i >= 0; i = bytes.indexOf('DrA1', i + 1)) expected.push(i);
+  withFile(bytes, (path) => {
+    const found = s.survey(path, 100, 7);
+    assert.deepEqual(found.offsets, expected);
+    assert.equal(found.count, expected.length);
+    assert.ok(found.head.equals(bytes.subarray(0, found.head.length)));
+    found.offsets.forEach((o, k) => assert.ok(found.preceding(k).equals(bytes.subarray(Math.max(0, o - 7), o)), `before ${o}`));
+  });
+});
