@@ -24,6 +24,15 @@ const EVIDENCE_COLUMNS =
 const WRAPPER_COLUMNS = 'sha256, module, name, ordinal, param, api, kind';
 const IMPORT_COLUMNS = 'sha256, module, functions';
 const CODE_SITE_COLUMNS = 'sha256, imm_rva, rva, value, api, via, via_export, source, field, held_in, instruction';
+/** The tables keyed by content, parents first: a content new to the output brings its rows of each. */
+const CONTENT_TABLES = [
+  ['contents', CONTENT_COLUMNS],
+  ['findings', FINDING_COLUMNS],
+  ['evidence', EVIDENCE_COLUMNS],
+  ['exported_wrappers', WRAPPER_COLUMNS],
+  ['content_modules', IMPORT_COLUMNS],
+  ['code_sites', CODE_SITE_COLUMNS],
+] as const;
 const FILE_COLUMNS = 'host, path, size, mtime_ms, sha256, indexed_at';
 const FAILURE_COLUMNS = 'host, path, size, mtime_ms, message, extractor_version, failed_at';
 const POOLTAG_COLUMNS = 'origin, line, tag, value, binary, description, heading';
@@ -173,18 +182,8 @@ function copyAttached(db: Db, tally?: HostTally, src = 'src'): void {
     db.exec(`
       CREATE TEMP TABLE fresh AS
         SELECT sha256 FROM ${src}.contents WHERE sha256 NOT IN (SELECT sha256 FROM main.contents);
-      INSERT INTO main.contents (${CONTENT_COLUMNS})
-        SELECT ${CONTENT_COLUMNS} FROM ${src}.contents WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
-      INSERT INTO main.findings (${FINDING_COLUMNS})
-        SELECT ${FINDING_COLUMNS} FROM ${src}.findings WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
-      INSERT INTO main.evidence (${EVIDENCE_COLUMNS})
-        SELECT ${EVIDENCE_COLUMNS} FROM ${src}.evidence WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
-      INSERT INTO main.exported_wrappers (${WRAPPER_COLUMNS})
-        SELECT ${WRAPPER_COLUMNS} FROM ${src}.exported_wrappers WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
-      INSERT INTO main.content_modules (${IMPORT_COLUMNS})
-        SELECT ${IMPORT_COLUMNS} FROM ${src}.content_modules WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
-      INSERT INTO main.code_sites (${CODE_SITE_COLUMNS})
-        SELECT ${CODE_SITE_COLUMNS} FROM ${src}.code_sites WHERE sha256 IN (SELECT sha256 FROM temp.fresh);
+      ${CONTENT_TABLES.map(([table, columns]) => `INSERT INTO main.${table} (${columns})
+        SELECT ${columns} FROM ${src}.${table} WHERE sha256 IN (SELECT sha256 FROM temp.fresh);`).join('\n')}
       DROP TABLE temp.fresh;`);
   }
   let hosts = 0;
