@@ -100,6 +100,13 @@ export function decoyImmediates(code: CodeInput, starts: Starts, all: readonly I
     return out;
   };
 
+  /** Does the value `is` picks out go, at call `s`, nowhere but closed parameters of own functions? */
+  const goesNowhere = (s: CallSite, is: (a: Atom) => boolean): boolean => {
+    if (!s.args.some((v) => holds(v, is)) && !s.regArgs?.some((v) => holds(v, is))) return true;
+    const at = ownPositions(s, is);
+    return at !== undefined && at.every((j) => closed(s.target as number, j));
+  };
+
   // Parameter i of function f is closed when its value goes nowhere but closed parameters of own functions.
   const memo = new Map<number, boolean>();
   const closed = (f: number, i: number): boolean => {
@@ -108,15 +115,7 @@ export function decoyImmediates(code: CodeInput, starts: Starts, all: readonly I
     if (known !== undefined) return known;
     memo.set(key, false); // recursion proves nothing
     const isP = (a: Atom) => a.k === 'p' && a.i === i;
-    let ok = swept.get(f)?.begin === f && !escapes.params.has(key) && !forwards.has(key);
-    for (const s of ok ? (byFn.get(f) ?? []) : []) {
-      if (!s.args.some((v) => holds(v, isP)) && !s.regArgs?.some((v) => holds(v, isP))) continue;
-      const at = ownPositions(s, isP);
-      if (!at || !at.every((j) => closed(s.target as number, j))) {
-        ok = false;
-        break;
-      }
-    }
+    const ok = swept.get(f)?.begin === f && !escapes.params.has(key) && !forwards.has(key) && (byFn.get(f) ?? []).every((s) => goesNowhere(s, isP));
     memo.set(key, ok);
     return ok;
   };
@@ -135,11 +134,7 @@ export function decoyImmediates(code: CodeInput, starts: Starts, all: readonly I
   for (const im of candidates) {
     if (escapes.consts.has(im.at) || !swept.has(starts.regionAt(im.at)?.begin ?? -1)) continue;
     const isC = (a: Atom) => a.k === 'c' && a.at === im.at;
-    const ok = (usesOf.get(im.at) ?? []).every((s) => {
-      const at = ownPositions(s, isC);
-      return at !== undefined && at.every((j) => closed(s.target as number, j));
-    });
-    if (ok) decoys.add(im.at);
+    if ((usesOf.get(im.at) ?? []).every((s) => goesNowhere(s, isC))) decoys.add(im.at);
   }
   return decoys;
 }

@@ -111,9 +111,11 @@ const enum Cat {
 }
 
 const category = new Uint8Array(4096);
-function setCat(cat: Cat, names: string): void {
-  for (const n of names.split(' ')) category[(M as unknown as Record<string, number>)[n]] = cat;
+/** Sets `table[mnemonic] = value` for each of the space-separated mnemonic names. */
+function mark(table: Uint8Array, value: number, names: string): void {
+  for (const n of names.split(' ')) table[(M as unknown as Record<string, number>)[n]] = value;
 }
+const setCat = (cat: Cat, names: string) => mark(category, cat, names);
 setCat(Cat.NoWrite, 'Cmp Test Bt Nop Int3 Pause Lfence Mfence Sfence');
 setCat(
   Cat.Implicit,
@@ -145,10 +147,12 @@ setCat(Cat.Enter, 'Enter');
  * elsewhere (movd, movsxd, stos, xadd...), which escape tracking must assume.
  */
 const consumes = new Uint8Array(4096);
-for (const n of ('Mul Imul Div Idiv Shl Shr Sar Rol Ror Rcl Rcr Shld Shrd Neg Not Inc Dec Adc Sbb Bswap Popcnt Lzcnt ' +
-  'Tzcnt Bsf Bsr Sete Setne Seta Setae Setb Setbe Setg Setge Setl Setle Sets Setns Seto Setno Setp Setnp Cdq Cqo Cdqe Cwde').split(' ')) {
-  consumes[(M as unknown as Record<string, number>)[n]] = 1;
-}
+mark(
+  consumes,
+  1,
+  'Mul Imul Div Idiv Shl Shr Sar Rol Ror Rcl Rcr Shld Shrd Neg Not Inc Dec Adc Sbb Bswap Popcnt Lzcnt ' +
+    'Tzcnt Bsf Bsr Sete Setne Seta Setae Setb Setbe Setg Setge Setl Setle Sets Setns Seto Setno Setp Setnp Cdq Cqo Cdqe Cwde',
+);
 
 function firstAtOrAbove(xs: readonly number[], x: number): number {
   let lo = 0;
@@ -437,13 +441,13 @@ class SectionWalker {
    * address among them lets the receiver read every slot, so the slots' constants and parameters go too.
    */
   private escape(v: Value): void {
-    const e = this.sh.escapes;
-    if (!e || !v) return;
-    for (const a of v) {
-      if (a.k === 'c') e.consts.add(a.at);
-      else if (a.k === 'p') e.params.add(this.fn * 16 + a.i);
-      else if (a.k === 'sp') for (const s of this.st.slots.values()) this.escapeFacts(s);
-    }
+    if (!this.sh.escapes || !v) return;
+    this.escapeFacts(v);
+    if (v.some((a) => a.k === 'sp')) this.escapeSlots();
+  }
+
+  private escapeSlots(): void {
+    for (const v of this.st.slots.values()) this.escapeFacts(v);
   }
 
   private escapeFacts(v: Value): void {
@@ -457,7 +461,7 @@ class SectionWalker {
   /** Escape tracking: where the model loses the state, everything it holds may be used. */
   private escapeAll(): void {
     for (const v of this.st.regs) this.escapeFacts(v);
-    for (const v of this.st.slots.values()) this.escapeFacts(v);
+    this.escapeSlots();
   }
 
   /** Escape tracking: register sources of an instruction the model does not follow. */
@@ -481,7 +485,7 @@ class SectionWalker {
     const { args, regArgs } = this.callArgs(extra);
     for (const v of regArgs ? [...args, ...regArgs] : args) {
       if (unknown) this.escape(v);
-      else if (v?.some((a) => a.k === 'sp')) this.escape(v.filter((a) => a.k === 'sp'));
+      else if (v?.some((a) => a.k === 'sp')) this.escapeSlots();
     }
   }
 
