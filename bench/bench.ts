@@ -212,6 +212,20 @@ function failed(runs: Run[]): string | undefined {
   return `FAILED: ${bad.signal ?? `exit ${bad.status}`}: ${firstLine(bad.stderr)}`;
 }
 
+/**
+ * The check of a --json command: a failed run, output that is not JSON, what `wrong` finds in the parsed
+ * output, or `ok`; with the parsed output when there is one.
+ */
+function jsonCheck<T>(runs: Run[], stdout: string, wrong: (j: T) => string | undefined): { check: string; json?: T } {
+  let json: T;
+  try {
+    json = JSON.parse(stdout) as T;
+  } catch {
+    return { check: failed(runs) ?? `WRONG: --json output is not JSON: ${firstLine(stdout)}` };
+  }
+  return { check: failed(runs) ?? wrong(json) ?? 'ok', json };
+}
+
 interface Corpus {
   dir: string;
   files: number;
@@ -594,14 +608,11 @@ async function fleetRows(opts: Options, corpus: Corpus, unavailable: string | un
   const runs = Math.min(opts.runs, 3);
   log(`fleet: db merge of ${spec.hosts} host databases (${runs} runs)`);
   const merge = timeSeries(...wt('db', 'merge', hostsDir, '--out', fleet, '--json'), { runs, cwd: ROOT, env: ENV, before: removeFleet, measureRss: true });
-  let mergeCheck = failed(merge.runs) ?? 'ok';
-  let summary: { hosts: number; files: number; contents: number } | undefined;
-  try {
-    summary = JSON.parse(merge.runs[merge.runs.length - 1].stdout);
-  } catch {
-    if (mergeCheck === 'ok') mergeCheck = `WRONG: --json output is not JSON: ${firstLine(merge.runs[0].stdout)}`;
-  }
-  if (mergeCheck === 'ok' && summary?.hosts !== spec.hosts) mergeCheck = `WRONG: ${summary?.hosts} hosts merged, made ${spec.hosts}`;
+  const { check: mergeCheck, json: summary } = jsonCheck<{ hosts: number; files: number; contents: number }>(
+    merge.runs,
+    merge.runs[merge.runs.length - 1].stdout,
+    (j) => (j.hosts !== spec.hosts ? `WRONG: ${j.hosts} hosts merged, made ${spec.hosts}` : undefined),
+  );
   rows.push({
     group: 'fleet',
     measurement: `db merge of ${spec.hosts.toLocaleString('en-US')} host databases (${summary ? `${summary.files.toLocaleString('en-US')} files, ${summary.contents} contents` : '?'})`,
@@ -639,13 +650,9 @@ async function fleetRows(opts: Options, corpus: Corpus, unavailable: string | un
   };
   log('fleet: db merge --into of one more host');
   const one = timeSeries(...wt('db', 'merge', oneMore, '--into', fleet, '--json'), { runs: opts.runs, cwd: ROOT, env: ENV, before: makeOne });
-  let oneCheck = failed(one.runs) ?? 'ok';
-  try {
-    const s = JSON.parse(one.runs[one.runs.length - 1].stdout) as { hosts: number };
-    if (oneCheck === 'ok' && s.hosts !== spec.hosts + added) oneCheck = `WRONG: ${s.hosts} hosts after adding ${added}`;
-  } catch {
-    if (oneCheck === 'ok') oneCheck = 'WRONG: --json output is not JSON';
-  }
+  const oneCheck = jsonCheck<{ hosts: number }>(one.runs, one.runs[one.runs.length - 1].stdout, (j) =>
+    j.hosts !== spec.hosts + added ? `WRONG: ${j.hosts} hosts after adding ${added}` : undefined,
+  ).check;
   rows.push({
     group: 'fleet',
     measurement: 'db merge --into the fleet database of one more host',
@@ -682,13 +689,9 @@ async function fleetRows(opts: Options, corpus: Corpus, unavailable: string | un
 
   log('fleet: db stats');
   const st = timeSeries(...wt('db', 'stats', '--db', fleet, '--json'), { runs: opts.runs, warmup: 1, cwd: ROOT, env: ENV });
-  let stCheck = failed(st.runs) ?? 'ok';
-  try {
-    const j = JSON.parse(st.runs[0].stdout) as { hosts: number };
-    if (stCheck === 'ok' && j.hosts !== hostsNow) stCheck = `WRONG: ${j.hosts} hosts, the fleet has ${hostsNow}`;
-  } catch {
-    if (stCheck === 'ok') stCheck = 'WRONG: --json output is not JSON';
-  }
+  const stCheck = jsonCheck<{ hosts: number }>(st.runs, st.runs[0].stdout, (j) =>
+    j.hosts !== hostsNow ? `WRONG: ${j.hosts} hosts, the fleet has ${hostsNow}` : undefined,
+  ).check;
   rows.push({
     group: 'fleet',
     measurement: 'db stats --db fleet',
